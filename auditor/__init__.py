@@ -1,0 +1,40 @@
+"""auditor: PIPEDA compliance and data-retention auditing for IT managed-service providers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "create_app"]
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Load config, init the database, register error handlers, blueprints and CLI groups."""
+    from auditor import config, db, errors, observability
+    from auditor.cli import register_commands
+    from auditor.paths import templates_dir
+    from auditor.views import blueprints
+
+    settings = config.load(overrides)
+    app = Flask(
+        __name__,
+        instance_path=settings.get("INSTANCE_PATH") or None,
+        instance_relative_config=False,
+        template_folder=str(templates_dir()),
+        static_folder=None,
+    )
+    config.fill_instance_defaults(settings, app.instance_path)
+    config.check(settings)
+    app.config.update(settings)
+    app.config["SECRET_KEY"] = settings["SECRET_KEY"] or config.DEV_SECRET_KEY
+    observability.configure_logging(settings["LOG_LEVEL"], as_json=settings["LOG_JSON"])
+    db.init_app(app)
+    errors.register(app)
+    observability.init_app(app)
+    for blueprint in blueprints():
+        app.register_blueprint(blueprint)
+    register_commands(app)
+    return app

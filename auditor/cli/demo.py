@@ -1,0 +1,45 @@
+"""``auditor demo load``: the demo MSP, and a token to explore it with."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+
+from auditor.cli.common import handle_errors, session
+from auditor.schemas.users import TokenIn
+from auditor.services import demo as service
+from auditor.services import users
+from auditor.services.context import Actor
+
+
+@click.group()
+def demo() -> None:
+    """Demonstration data."""
+
+
+@demo.command("load")
+@click.option("--token/--no-token", default=True, help="print a new admin API token at the end")
+@handle_errors
+def load(token: bool) -> None:
+    """Load the demo MSP (idempotent: a second run changes nothing)."""
+    db = session()
+    actor = Actor.cli()
+    result = service.load(db, actor=actor)
+    click.echo(
+        f"demo records: inserted {result.inserted}, updated {result.updated}, "
+        f"unchanged {result.unchanged}, card numbers redacted {result.pan_redactions}"
+    )
+    secret = None
+    if token:
+        admin = users.find_user(db, service.USERS[0][0])
+        secret, _ = users.create_token(
+            db,
+            admin.id,
+            TokenIn(name="demo", expires_in_days=30),
+            actor=actor,
+            default_ttl_days=current_app.config["TOKEN_TTL_DAYS"],
+        )
+    db.commit()
+    if secret:
+        click.echo(f"admin API token for {service.USERS[0][0]} (valid 30 days; shown once):")
+        click.echo(secret)

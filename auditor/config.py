@@ -1,0 +1,127 @@
+"""Settings: defaults, then AUDITOR_* variables, then overrides. The only reader of os.environ."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET_KEY = "dev-insecure-secret-key"  # noqa: S105 - the value check() refuses
+
+# name: (default, one-line description). Every setting the service reads is here.
+DEFAULTS: dict[str, tuple[Any, str]] = {
+    "DEBUG": (False, "Flask debug mode; never in production"),
+    "TESTING": (False, "set by the test suite"),
+    "INSTANCE_PATH": (
+        None,
+        "folder for the SQLite database and generated dev keys (default: Flask's)",
+    ),
+    "DATABASE_URL": (None, "SQLAlchemy URL; default sqlite:///<instance>/auditor.db"),
+    "SQL_ECHO": (False, "log every SQL statement (development only)"),
+    "SECRET_KEY": (None, "Flask session signing key; also AUDITOR_SECRET_KEY_FILE"),
+    "AUDIT_SIGNING_KEY": (None, "Ed25519 private key (PEM) for audit checkpoints; or *_FILE"),
+    "AUDIT_LOG_ORIGIN": ("auditor.local/audit-log", "checkpoint origin line and note key name"),
+    "PAN_POLICY": ("redact", "what ingest does with card numbers in content: redact or reject"),
+    "MAX_CONTENT_LENGTH": (1024 * 1024, "largest JSON request body in bytes"),
+    "BULK_MAX_CONTENT_LENGTH": (256 * 1024 * 1024, "largest NDJSON bulk-ingest body in bytes"),
+    "MAX_RECORD_CONTENT_BYTES": (256 * 1024, "largest content of one record, as JSON bytes"),
+    "INGEST_BATCH_SIZE": (2000, "records per database batch during ingest"),
+    "PAGE_SIZE": (50, "default page size of list endpoints"),
+    "MAX_PAGE_SIZE": (500, "largest page size a client may ask for"),
+    "TOKEN_TTL_DAYS": (90, "default lifetime of a new API token"),
+    "LOG_LEVEL": ("INFO", "root log level"),
+    "LOG_JSON": (True, "structured JSON log lines (false: plain text for a terminal)"),
+}
+
+# settings that may come from a file named by AUDITOR_<NAME>_FILE
+SECRET_SETTINGS = ("SECRET_KEY", "AUDIT_SIGNING_KEY")
+# default file names of generated development secrets, inside the instance folder
+INSTANCE_SECRET_FILES = {"SECRET_KEY": "secret_key", "AUDIT_SIGNING_KEY": "audit-signing-key.pem"}
+
+_PREFIX = "AUDITOR_"
+
+
+class ConfigError(Exception):
+    """A setting is missing, malformed or unsafe; the message names it, never its value."""
+
+
+def _coerce(name: str, raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        if raw.strip().lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.strip().lower() in {"0", "false", "no", "off", ""}:
+            return False
+        raise ConfigError(f"{_PREFIX}{name} must be true or false")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{_PREFIX}{name} must be an integer") from None
+    return raw
+
+
+def read_secret_file(path: str | Path, name: str) -> str:
+    """Read a secret from a file that only its owner may read."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise ConfigError(f"{_PREFIX}{name}_FILE: cannot read {path}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"{_PREFIX}{name}_FILE: {path} is readable by group or others; chmod 600 it"
+        )
+    return path.read_text(encoding="utf-8").strip()
+
+
+def load(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Resolve every setting: defaults, then environment, then overrides."""
+    env = os.environ if environ is None else environ
+    settings: dict[str, Any] = {name: default for name, (default, _) in DEFAULTS.items()}
+    for name, (default, _) in DEFAULTS.items():
+        if _PREFIX + name in env:
+            settings[name] = _coerce(name, env[_PREFIX + name], default)
+    for name in SECRET_SETTINGS:
+        file_var = f"{_PREFIX}{name}_FILE"
+        if env.get(file_var) and settings[name] is None:
+            settings[name] = read_secret_file(env[file_var], name)
+    settings.update(overrides or {})
+    return settings
+
+
+def fill_instance_defaults(settings: dict[str, Any], instance_path: str) -> None:
+    """Defaults that depend on the instance folder: the SQLite file and generated dev secrets."""
+    if not settings.get("DATABASE_URL"):
+        settings["DATABASE_URL"] = f"sqlite:///{Path(instance_path) / 'auditor.db'}"
+    for name, filename in INSTANCE_SECRET_FILES.items():
+        candidate = Path(instance_path) / filename
+        if settings.get(name) is None and candidate.is_file():
+            settings[name] = read_secret_file(candidate, name)
+
+
+def check(settings: Mapping[str, Any]) -> None:
+    """Refuse values that are unsafe outside debug and testing."""
+    if settings.get("PAN_POLICY") not in {"redact", "reject"}:
+        raise ConfigError("AUDITOR_PAN_POLICY must be 'redact' or 'reject'")
+    if settings.get("DEBUG") or settings.get("TESTING"):
+        return
+    key = settings.get("SECRET_KEY")
+    if not key or key == DEV_SECRET_KEY or len(str(key)) < 32:
+        raise ConfigError(
+            "AUDITOR_SECRET_KEY (or AUDITOR_SECRET_KEY_FILE) must be set to at least 32 random "
+            "characters; run 'auditor instance init' to generate development secrets"
+        )
+    if not settings.get("AUDIT_SIGNING_KEY"):
+        raise ConfigError(
+            "AUDITOR_AUDIT_SIGNING_KEY_FILE must name an Ed25519 private key (PEM); "
+            "run 'auditor instance init' to generate one"
+        )
+
+
+def describe() -> list[tuple[str, Any, str]]:
+    """Every setting with its default and description, for documentation and `auditor config`."""
+    return [(_PREFIX + name, default, text) for name, (default, text) in DEFAULTS.items()]

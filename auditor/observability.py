@@ -1,0 +1,128 @@
+"""Structured JSON logs with a request id, and Prometheus metrics. Neither carries personal data."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import traceback
+import uuid
+from typing import Any
+
+from flask import Flask, Response, g, request
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line. Exceptions are logged as type and stack frames, never the message,
+    which may quote data (a database error quotes the row it refused)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        try:
+            if g and "request_id" in g:
+                entry["request_id"] = g.request_id
+        except RuntimeError:
+            pass
+        for key, value in record.__dict__.items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["exc_type"] = record.exc_info[0].__name__
+            entry["stack"] = [
+                f"{frame.filename}:{frame.lineno} in {frame.name}"
+                for frame in traceback.extract_tb(record.exc_info[2])
+            ]
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str, *, as_json: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+class _RecordsByCategory:
+    """Scraped on demand: how many records each category holds (no personal data)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def collect(self) -> Any:
+        from auditor.db import get_session
+        from auditor.services.metrics import records_by_category
+
+        gauge = GaugeMetricFamily(
+            "auditor_records", "Records held, by data category", labels=["category"]
+        )
+        with self.app.app_context():
+            for category, count in records_by_category(get_session()):
+                gauge.add_metric([category], count)
+        yield gauge
+
+
+def init_app(app: Flask) -> None:
+    registry = CollectorRegistry()
+    requests = Counter(
+        "auditor_http_requests",
+        "HTTP requests by endpoint, method and status",
+        ["endpoint", "method", "status"],
+        registry=registry,
+    )
+    latency = Histogram(
+        "auditor_http_request_seconds",
+        "HTTP request latency by endpoint",
+        ["endpoint", "method"],
+        registry=registry,
+    )
+    registry.register(_RecordsByCategory(app))
+    app.extensions["auditor.metrics"] = registry
+    access = logging.getLogger("auditor.access")
+
+    @app.before_request
+    def _start() -> None:
+        incoming = request.headers.get("X-Request-Id", "")
+        valid = 0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum()
+        g.request_id = incoming if valid else uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        requests.labels(endpoint, request.method, str(response.status_code)).inc()
+        latency.labels(endpoint, request.method).observe(elapsed)
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        # the route pattern, never the concrete path: paths can carry identifiers
+        access.info(
+            "request",
+            extra={
+                "method": request.method,
+                "route": endpoint,
+                "status": response.status_code,
+                "ms": round(elapsed * 1000, 1),
+            },
+        )
+        return response
+
+
+def metrics_response(app: Flask) -> Response:
+    return Response(
+        generate_latest(app.extensions["auditor.metrics"]), mimetype=CONTENT_TYPE_LATEST
+    )

@@ -1,0 +1,70 @@
+"""The role matrix: which role may do what. The one place it is defined (README documents it)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    PRIVACY_OFFICER = "privacy_officer"
+    TECHNICIAN = "technician"
+    AUDITOR = "auditor"
+
+
+class Permission(StrEnum):
+    INVENTORY_READ = "inventory:read"
+    INVENTORY_WRITE = "inventory:write"
+    RECORDS_READ = "records:read"
+    RECORDS_WRITE = "records:write"
+    SUBJECTS_READ = "subjects:read"
+    SUBJECTS_WRITE = "subjects:write"
+    AUDIT_READ = "audit:read"
+    AUDIT_CHECKPOINT = "audit:checkpoint"
+    USERS_MANAGE = "users:manage"
+
+
+DESCRIPTIONS: dict[Permission, str] = {
+    Permission.INVENTORY_READ: "read the data map (organizations, systems, categories, ...)",
+    Permission.INVENTORY_WRITE: "change the data map",
+    Permission.RECORDS_READ: "read records, including their personal content",
+    Permission.RECORDS_WRITE: "ingest records (single and bulk)",
+    Permission.SUBJECTS_READ: "read data subjects and look up everything held about one",
+    Permission.SUBJECTS_WRITE: "create and change data subjects and consents",
+    Permission.AUDIT_READ: "read the audit trail and verify it",
+    Permission.AUDIT_CHECKPOINT: "sign an audit checkpoint",
+    Permission.USERS_MANAGE: "manage users and their API tokens",
+}
+
+_ALL = frozenset(Permission)
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: _ALL,
+    Role.PRIVACY_OFFICER: frozenset(_ALL - {Permission.USERS_MANAGE}),
+    # technicians feed tickets and logs in and see the data map, but read no personal data back
+    Role.TECHNICIAN: frozenset({Permission.INVENTORY_READ, Permission.RECORDS_WRITE}),
+    # auditors read evidence: the data map and the audit trail, not the personal data itself
+    Role.AUDITOR: frozenset(
+        {Permission.INVENTORY_READ, Permission.AUDIT_READ, Permission.AUDIT_CHECKPOINT}
+    ),
+}
+
+
+def is_allowed(role: str, permission: Permission) -> bool:
+    try:
+        return permission in ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return False
+
+
+def matrix_markdown() -> str:
+    """The matrix as the Markdown table the README carries (a test keeps the two equal)."""
+    roles = list(Role)
+    lines = [
+        "| permission | what it allows | " + " | ".join(r.value for r in roles) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in roles) + " |",
+    ]
+    for perm in Permission:
+        marks = " | ".join("yes" if perm in ROLE_PERMISSIONS[r] else "-" for r in roles)
+        lines.append(f"| `{perm.value}` | {DESCRIPTIONS[perm]} | {marks} |")
+    return "\n".join(lines)

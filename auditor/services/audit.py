@@ -1,0 +1,275 @@
+"""The audit trail: the only writer of audit events, their hash chain, Merkle tree and checkpoints.
+
+The canonical form and hashing are specified in docs/audit-log.md; change both together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from auditor.db import utcnow
+from auditor.models import AuditCheckpoint, AuditEvent
+from auditor.services.context import Actor
+from auditor.services.errors import ValidationFailed
+from crypto import merkle
+from crypto.errors import SignatureInvalid
+from crypto.note import Checkpoint, open_note, sign_note
+
+FORMAT_VERSION = 1
+GENESIS_HASH = "0" * 64
+OUTCOMES = ("success", "failure", "denied")
+_PG_LOCK_KEY = 0x6175646974  # "audit": serialises writers so the chain stays linear
+
+
+def _check_json(value: Any, path: str = "details") -> None:
+    """Details hold only strings, integers, booleans, null, lists and objects: no floats."""
+    if value is None or isinstance(value, bool | int | str):
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json(item, f"{path}[{index}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{path}: keys must be strings")
+            _check_json(item, f"{path}.{key}")
+        return
+    raise TypeError(f"{path}: {type(value).__name__} is not allowed in audit details")
+
+
+def format_time(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_entry(event: AuditEvent) -> bytes:
+    """The bytes hashed into the leaf: sorted-key compact JSON, UTF-8 (docs/audit-log.md)."""
+    entry = {
+        "v": FORMAT_VERSION,
+        "seq": event.seq,
+        "occurred_at": format_time(event.occurred_at),
+        "actor": event.actor,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "organization_id": event.organization_id,
+        "source_ip": event.source_ip,
+        "outcome": event.outcome,
+        "details": event.details,
+        "prev_hash": event.prev_hash,
+    }
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def compute_leaf_hash(event: AuditEvent) -> str:
+    return merkle.leaf_hash(canonical_entry(event)).hex()
+
+
+def _lock_head(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    outcome: str = "success",
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    organization_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction: if this fails, the action fails with it."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    details = dict(details or {})
+    _check_json(details)
+    _lock_head(session)
+    session.flush()
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.leaf_hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    event = AuditEvent(
+        seq=(head.seq + 1) if head else 1,
+        occurred_at=now or utcnow(),
+        actor=actor.name,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        organization_id=organization_id,
+        source_ip=actor.source_ip,
+        outcome=outcome,
+        details=details,
+        prev_hash=head.leaf_hash if head else GENESIS_HASH,
+    )
+    event.leaf_hash = compute_leaf_hash(event)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def iter_events(session: Session, *, batch: int = 5000) -> Iterator[AuditEvent]:
+    """Every event in sequence order, in bounded memory."""
+    after = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].seq
+        session.expunge_all()
+
+
+@dataclass
+class VerifyReport:
+    ok: bool
+    tree_size: int
+    root_hash: str
+    checkpoints_checked: int = 0
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def verify(session: Session, *, public_key: Ed25519PublicKey | None, origin: str) -> VerifyReport:
+    """Recompute the chain and the tree; check every stored checkpoint against them.
+
+    Names the first bad sequence number for an edited, removed, inserted or reordered event, and
+    reports a log truncated below a checkpoint.
+    """
+    checkpoints = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).all()
+    wanted_sizes = {cp.tree_size for cp in checkpoints}
+    roots_at: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in wanted_sizes else {}
+    builder = merkle.TreeBuilder()
+    expected_seq, prev = 1, GENESIS_HASH
+    for event in iter_events(session):
+        bad = _check_event(event, expected_seq, prev)
+        if bad:
+            return VerifyReport(False, builder.size, builder.root().hex(), 0, bad[0], bad[1])
+        builder.append_leaf_hash(bytes.fromhex(event.leaf_hash))
+        if builder.size in wanted_sizes:
+            roots_at[builder.size] = builder.root()
+        expected_seq, prev = event.seq + 1, event.leaf_hash
+    size, root = builder.size, builder.root()
+    for checked, cp in enumerate(checkpoints):
+        problem = _check_checkpoint(cp, roots_at, size, public_key, origin)
+        if problem:
+            first_bad = size + 1 if cp.tree_size > size else None
+            return VerifyReport(False, size, root.hex(), checked, first_bad, problem)
+    return VerifyReport(True, size, root.hex(), len(checkpoints))
+
+
+def _check_event(event: AuditEvent, expected_seq: int, prev: str) -> tuple[int, str] | None:
+    if event.seq != expected_seq:
+        if event.seq > expected_seq:
+            return expected_seq, f"event {expected_seq} is missing (next stored is {event.seq})"
+        return event.seq, f"event {event.seq} is out of order"
+    if event.prev_hash != prev:
+        return event.seq, f"event {event.seq} does not chain to event {event.seq - 1}"
+    if compute_leaf_hash(event) != event.leaf_hash:
+        return event.seq, f"event {event.seq} was altered (its hash does not match its content)"
+    return None
+
+
+def _check_checkpoint(
+    cp: AuditCheckpoint,
+    roots_at: dict[int, bytes],
+    size: int,
+    public_key: Ed25519PublicKey | None,
+    origin: str,
+) -> str | None:
+    if public_key is not None:
+        try:
+            body = Checkpoint.parse(open_note(cp.note, origin, public_key))
+        except SignatureInvalid as exc:
+            return f"checkpoint {cp.id}: {exc}"
+        if body.tree_size != cp.tree_size or body.root_hash.hex() != cp.root_hash:
+            return f"checkpoint {cp.id}: stored size or root differs from the signed note"
+    if cp.tree_size > size:
+        return f"log truncated: checkpoint {cp.id} covers {cp.tree_size} events, only {size} remain"
+    if roots_at.get(cp.tree_size, b"").hex() != cp.root_hash:
+        return f"checkpoint {cp.id}: the first {cp.tree_size} events no longer have its root"
+    return None
+
+
+def tree_head(session: Session) -> tuple[int, bytes]:
+    return merkle.tree_head(bytes.fromhex(e.leaf_hash) for e in iter_events(session))
+
+
+def create_checkpoint(
+    session: Session,
+    *,
+    signing_key: Ed25519PrivateKey,
+    origin: str,
+    actor: Actor,
+    now: dt.datetime | None = None,
+) -> AuditCheckpoint:
+    """Sign the current tree head as a C2SP checkpoint, store it and audit the signing."""
+    _lock_head(session)
+    session.flush()
+    moment = now or utcnow()
+    size, root = tree_head(session)
+    body = Checkpoint(origin, size, root, (f"time {format_time(moment)}",))
+    checkpoint = AuditCheckpoint(
+        tree_size=size,
+        root_hash=root.hex(),
+        created_at=moment,
+        note=sign_note(body.text(), origin, signing_key),
+    )
+    session.add(checkpoint)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="audit.checkpoint",
+        object_type="audit_checkpoint",
+        object_id=checkpoint.id,
+        details={"tree_size": size, "root_hash": root.hex()},
+        now=moment,
+    )
+    return checkpoint
+
+
+def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+    return session.scalars(
+        select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)
+    ).first()
+
+
+def list_events(
+    session: Session,
+    *,
+    after: int | None,
+    limit: int,
+    action: str | None = None,
+    organization_id: int | None = None,
+    since: dt.datetime | None = None,
+) -> list[AuditEvent]:
+    query = select(AuditEvent).order_by(AuditEvent.seq).limit(limit)
+    if after is not None:
+        query = query.where(AuditEvent.seq > after)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if organization_id is not None:
+        query = query.where(AuditEvent.organization_id == organization_id)
+    if since is not None:
+        if since.tzinfo is None:
+            raise ValidationFailed("since must include a time zone")
+        query = query.where(AuditEvent.occurred_at >= since)
+    return list(session.scalars(query).all())
+
+
+def count_events(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(AuditEvent)) or 0

@@ -1,0 +1,71 @@
+"""Domain errors of the auditor services. They know nothing of HTTP; auditor/errors.py maps them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AuditorError(Exception):
+    """Base class of every error the services raise on purpose.
+
+    ``detail`` is safe to show to the caller and to log: never personal data or secrets.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid input field: where it is (``lines[3].email``) and what is wrong."""
+
+    field: str
+    message: str
+    line: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {"field": self.field, "message": self.message}
+        if self.line is not None:
+            data["line"] = self.line
+        return data
+
+
+class ValidationFailed(AuditorError):
+    """The input is malformed or breaks a rule; ``errors`` says which fields."""
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or []
+
+
+class NotFound(AuditorError):
+    """The object does not exist (or the caller may not know that it does)."""
+
+
+class Conflict(AuditorError):
+    """The change conflicts with existing data (a duplicate code, an object still in use)."""
+
+
+class AuthenticationFailed(AuditorError):
+    """No valid credentials: a missing, unknown, expired or revoked token."""
+
+
+class PermissionDenied(AuditorError):
+    """Authenticated, but the role may not do this."""
+
+
+class AuditTrailBroken(AuditorError):
+    """The audit trail failed verification; ``seq`` is the first bad sequence number."""
+
+    def __init__(self, detail: str, seq: int | None = None) -> None:
+        super().__init__(detail)
+        self.seq = seq
+
+
+class MalformedRequest(AuditorError):
+    """The request cannot be read at all: not JSON, wrong media type, bad encoding."""
+
+
+class UnsupportedMediaType(AuditorError):
+    """The request body has a media type this endpoint does not take."""
