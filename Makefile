@@ -1,0 +1,48 @@
+# The two commands of the README: `make run` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export AUDITOR_INSTANCE_PATH ?= $(CURDIR)/instance
+
+.PHONY: install run test test-postgres lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: install, create dev secrets, migrate the SQLite database, load the demo MSP, serve on :5000
+run: install
+	$(BIN)/auditor instance init
+	$(BIN)/auditor db upgrade
+	$(BIN)/auditor demo load
+	@echo "serving on http://$(HOST):$(PORT)/  (API: /api/v1, description: /api/v1/openapi.json)"
+	AUDITOR_LOG_JSON=false $(BIN)/auditor run --host $(HOST) --port $(PORT)
+
+## test: the whole suite on SQLite (set AUDITOR_TEST_DATABASE_URL for PostgreSQL)
+test: install
+	$(BIN)/pytest
+
+test-postgres: install
+	AUDITOR_TEST_DATABASE_URL=$${AUDITOR_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
