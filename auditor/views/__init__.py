@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from auditor.views.api import REGISTRY, Endpoint
+
 
 def blueprints() -> list[Blueprint]:
     from auditor.views import inventory, records, subjects, system, users
 
     return [system.bp, inventory.bp, subjects.bp, records.bp, users.bp]
+
+
+def all_endpoints() -> list[Endpoint]:
+    """Every API operation (importing the view modules registers them)."""
+    blueprints()
+    return list(REGISTRY)

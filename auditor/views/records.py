@@ -20,7 +20,7 @@ from auditor.schemas.records import (
     RecordWriteResult,
 )
 from auditor.services import records, subjects
-from auditor.services.errors import UnsupportedMediaType
+from auditor.services.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from auditor.views.api import API_PREFIX, page_limit, route
 
 bp = Blueprint("records", __name__, url_prefix=API_PREFIX)
@@ -79,7 +79,11 @@ def records_upsert(body: RecordIn, actor: Any) -> RecordWriteResult:
     session = get_session()
     ingestor = _ingestor(session, actor, skip_invalid=False, source="api")
     ingestor.add(1, body)
-    result = ingestor.finish()
+    try:
+        result = ingestor.finish()
+    except ValidationFailed as exc:  # one record: line numbers mean nothing to the caller
+        errors = [FieldError(e.field, e.message) for e in exc.errors]
+        raise ValidationFailed("The record is not valid.", errors) from None
     record = records.get(session, result.last_id or 0)
     return RecordWriteResult(record=records_out(session, [record])[0], outcome=result.last_outcome)
 

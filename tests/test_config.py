@@ -1,0 +1,71 @@
+"""Settings: precedence, *_FILE secrets, and check() refusing unsafe production values."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from auditor import config, create_app
+
+
+def test_precedence_defaults_environment_overrides():
+    env = {"AUDITOR_PAGE_SIZE": "20", "AUDITOR_PAN_POLICY": "reject"}
+    settings = config.load({"PAGE_SIZE": 7}, environ=env)
+    assert settings["PAGE_SIZE"] == 7
+    assert settings["PAN_POLICY"] == "reject"
+    assert settings["MAX_PAGE_SIZE"] == 500
+
+
+def test_booleans_and_integers_are_parsed_or_refused():
+    assert config.load(environ={"AUDITOR_LOG_JSON": "false"})["LOG_JSON"] is False
+    with pytest.raises(config.ConfigError, match="AUDITOR_PAGE_SIZE must be an integer"):
+        config.load(environ={"AUDITOR_PAGE_SIZE": "many"})
+    with pytest.raises(config.ConfigError, match="true or false"):
+        config.load(environ={"AUDITOR_DEBUG": "perhaps"})
+
+
+def test_secret_comes_from_a_private_file(tmp_path: Path):
+    secret = tmp_path / "key"
+    secret.write_text("s" * 40 + "\n")
+    os.chmod(secret, 0o600)
+    settings = config.load(environ={"AUDITOR_SECRET_KEY_FILE": str(secret)})
+    assert settings["SECRET_KEY"] == "s" * 40
+
+
+def test_secret_file_readable_by_others_is_refused(tmp_path: Path):
+    secret = tmp_path / "key"
+    secret.write_text("s" * 40)
+    os.chmod(secret, 0o644)
+    with pytest.raises(config.ConfigError) as exc:
+        config.load(environ={"AUDITOR_SECRET_KEY_FILE": str(secret)})
+    assert "readable by group or others" in str(exc.value)
+    assert "s" * 40 not in str(exc.value)
+
+
+@pytest.mark.parametrize("key", [None, config.DEV_SECRET_KEY, "short"])
+def test_check_refuses_weak_secret_key_in_production(key):
+    with pytest.raises(config.ConfigError, match="AUDITOR_SECRET_KEY"):
+        config.check({"SECRET_KEY": key, "AUDIT_SIGNING_KEY": "pem", "PAN_POLICY": "redact"})
+
+
+def test_check_refuses_missing_signing_key_in_production():
+    with pytest.raises(config.ConfigError, match="AUDITOR_AUDIT_SIGNING_KEY_FILE"):
+        config.check({"SECRET_KEY": "k" * 40, "AUDIT_SIGNING_KEY": None, "PAN_POLICY": "redact"})
+
+
+def test_check_refuses_unknown_pan_policy_even_in_testing():
+    with pytest.raises(config.ConfigError, match="PAN_POLICY"):
+        config.check({"TESTING": True, "PAN_POLICY": "keep"})
+
+
+def test_create_app_refuses_to_start_unsafe(tmp_path: Path):
+    with pytest.raises(config.ConfigError):
+        create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": None, "TESTING": False})
+
+
+def test_readme_documents_every_setting():
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    for name, default, text in config.describe():
+        assert f"| `{name}` | `{default!r}` | {text} |" in readme, name

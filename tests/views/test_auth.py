@@ -1,0 +1,140 @@
+"""Bearer tokens: missing, unknown, expired, revoked and deactivated users; failures audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from auditor.models import ApiToken, AuditEvent
+from auditor.schemas.users import UserUpdate
+from auditor.services import users
+from auditor.services.errors import AuthenticationFailed, ValidationFailed
+from tests import factories
+
+
+def last_event(session, action):
+    return session.scalars(
+        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq.desc())
+    ).first()
+
+
+def test_valid_token_identifies_the_user(client, session):
+    user = factories.user(session, role="privacy_officer", email="po@msp.example")
+    token = factories.token(session, user_obj=user)
+    session.commit()
+    body = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert body["user"]["email"] == "po@msp.example"
+    assert "records:read" in body["permissions"] and "users:manage" not in body["permissions"]
+    row = session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
+    session.refresh(row)
+    assert row.last_used_at is not None
+
+
+def test_token_is_stored_only_as_its_hash(session):
+    token = factories.token(session)
+    row = session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).first()
+    assert token.startswith("aud_") and len(token) > 40
+    assert row.token_hash != token and token not in row.token_hash
+    assert row.prefix == token[:10]
+
+
+def test_unknown_token_is_refused_and_audited(client, session):
+    response = client.get("/api/v1/me", headers={"Authorization": "Bearer aud_notarealtoken"})
+    assert response.status_code == 401
+    assert response.get_json()["detail"] == "The token is not valid."
+    event = last_event(session, "auth.token")
+    assert event.outcome == "failure" and event.details["reason"] == "The token is not valid."
+    assert "aud_notarealtoken" not in str(event.details)
+
+
+def test_missing_token_is_audited_as_missing(client, session):
+    assert client.get("/api/v1/organizations").status_code == 401
+    assert last_event(session, "auth.token").details == {
+        "reason": "missing",
+        "path": "/api/v1/organizations",
+    }
+
+
+def test_expired_token_is_refused(client, session):
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
+    token = factories.token(session, days=1, now=past)
+    session.commit()
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.get_json()["detail"] == "The token has expired."
+
+
+def test_revoked_token_is_refused(client, session):
+    token = factories.token(session)
+    row = session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).first()
+    users.revoke_token(session, row.id, actor=factories.ACTOR)
+    session.commit()
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.get_json()["detail"] == "The token has been revoked."
+
+
+def test_deactivating_a_user_revokes_their_tokens(client, session):
+    user = factories.user(session, role="technician")
+    token = factories.token(session, user_obj=user)
+    users.update_user(session, user.id, UserUpdate(is_active=False), actor=factories.ACTOR)
+    session.commit()
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+
+
+def test_admin_creates_token_through_the_api_shown_once(client, auth, session):
+    user = factories.user(session, role="auditor")
+    session.commit()
+    response = client.post(
+        f"/api/v1/users/{user.id}/tokens",
+        headers=auth("admin"),
+        json={"name": "evidence export", "expires_in_days": 7},
+    )
+    assert response.status_code == 201
+    body = response.get_json()
+    token = body["token"]
+    assert body["info"]["name"] == "evidence export" and "token_hash" not in body["info"]
+    listed = client.get(f"/api/v1/users/{user.id}/tokens", headers=auth("admin")).get_json()
+    assert token not in str(listed) and listed[0]["prefix"] == token[:10]
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert me["user"]["role"] == "auditor"
+    client.delete(f"/api/v1/tokens/{body['info']['id']}", headers=auth("admin"))
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_role_change_is_audited_with_old_and_new_role(client, auth, session):
+    user = factories.user(session, role="technician")
+    session.commit()
+    response = client.patch(
+        f"/api/v1/users/{user.id}", headers=auth("admin"), json={"role": "privacy_officer"}
+    )
+    assert response.get_json()["role"] == "privacy_officer"
+    event = last_event(session, "user.role_change")
+    assert event.details["role"] == {"from": "technician", "to": "privacy_officer"}
+
+
+def test_password_is_hashed_with_argon2_and_login_audited(session):
+    user = factories.user(session, role="privacy_officer", email="login@msp.example")
+    users.set_password(session, user.id, "correct horse battery", actor=factories.ACTOR)
+    assert user.password_hash.startswith("$argon2id$")
+    assert users.check_password(session, "login@msp.example", "correct horse battery").id == user.id
+    assert last_event(session, "auth.login").outcome == "success"
+    try:
+        users.check_password(session, "login@msp.example", "wrong password!")
+    except AuthenticationFailed as exc:
+        assert exc.detail == "Wrong email or password."
+    else:
+        raise AssertionError("a wrong password was accepted")
+    assert last_event(session, "auth.login").outcome == "failure"
+
+
+def test_short_password_is_refused(session):
+    user = factories.user(session)
+    try:
+        users.set_password(session, user.id, "short", actor=factories.ACTOR)
+    except ValidationFailed as exc:
+        assert exc.errors[0].field == "password"
+    else:
+        raise AssertionError("a short password was accepted")
+    assert user.password_hash is None
