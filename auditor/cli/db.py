@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 from flask import current_app
 
 from auditor import migrate
@@ -10,7 +11,7 @@ from auditor.cli import fail
 from auditor.db import get_database
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def db() -> None:
     """Database schema (Alembic migrations)."""
 

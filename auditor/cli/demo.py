@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 from flask import current_app
 
 from auditor.cli.common import handle_errors, session
@@ -12,7 +13,7 @@ from auditor.services import users
 from auditor.services.context import Actor
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def demo() -> None:
     """Demonstration data."""
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from flask.cli import AppGroup
 
 from auditor.cli.common import handle_errors, session
 from auditor.services import datamap
@@ -19,7 +20,7 @@ def _print_summary(summary: dict[str, dict[str, int]]) -> None:
         click.echo(f"{section:15} " + "  ".join(f"{k} {v}" for k, v in counts.items()))
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def inventory() -> None:
     """The data inventory (data map)."""
 

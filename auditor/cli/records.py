@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import IO
 
 import click
+from flask.cli import AppGroup
 from flask import current_app
 
 from auditor.cli.common import handle_errors, report, session
@@ -16,7 +17,7 @@ from auditor.services.errors import FieldError, ValidationFailed
 from auditor.services.records import Ingestor
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def records() -> None:
     """Records held about people."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 from flask import current_app
 
 from auditor.cli.common import handle_errors, session
@@ -14,7 +15,7 @@ from auditor.services.context import Actor
 ROLES = click.Choice(["admin", "privacy_officer", "technician", "auditor"])
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def users() -> None:
     """Users and their roles."""
 
@@ -83,7 +84,7 @@ def set_password(email: str, password: str) -> None:
     click.echo(f"password set for user {user.id}")
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def tokens() -> None:
     """API tokens (bearer)."""
 

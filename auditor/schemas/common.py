@@ -94,7 +94,8 @@ def field_errors(
     errors = []
     for error in exc.errors(include_input=False, include_url=False):
         loc = ".".join(str(part) for part in error["loc"])
-        errors.append(FieldError(prefix + (loc or "body"), error["msg"], line))
+        message = error["msg"].removeprefix("Value error, ")
+        errors.append(FieldError(prefix + (loc or "body"), message, line))
     return errors
 
 

@@ -111,6 +111,7 @@ def read_csv(fh: IO[bytes], progress: Callable[[int], None]) -> Iterator[ParsedL
 
     reader = csv.DictReader(lines())
     header = reader.fieldnames or []
+    raw_lines.clear()  # the header is not a row
     missing = REQUIRED_CSV_COLUMNS - set(header)
     if missing:
         raise ValidationFailed(

@@ -121,7 +121,7 @@ def test_password_is_hashed_with_argon2_and_login_audited(session):
     assert user.password_hash.startswith("$argon2id$")
     assert users.check_password(session, "login@msp.example", "correct horse battery").id == user.id
     assert last_event(session, "auth.login").outcome == "success"
-    with pytest.raises(AuthenticationFailed, match="Wrong email or password."):
+    with pytest.raises(AuthenticationFailed, match=r"Wrong email or password\."):
         users.check_password(session, "login@msp.example", "wrong password!")
     assert last_event(session, "auth.login").outcome == "failure"
 

@@ -1,0 +1,29 @@
+"""`auditor demo load`: a realistic MSP, idempotent, with a working token."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from auditor.models import DataSubject, Organization, Record, User
+
+
+def test_demo_load_twice_changes_nothing_the_second_time(runner, client, session):
+    first = runner.invoke(args=["demo", "load"])
+    assert first.exit_code == 0, first.output
+    assert "inserted 700" in first.output and "card numbers redacted 1" in first.output
+    token = first.output.strip().splitlines()[-1]
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert me["user"]["role"] == "admin"
+    second = runner.invoke(args=["demo", "load", "--no-token"])
+    assert "inserted 0, updated 0, unchanged 700" in second.output
+    counts = [
+        session.scalar(select(func.count()).select_from(m))
+        for m in (Organization, DataSubject, Record, User)
+    ]
+    assert counts == [6, 40, 700, 4]
+    quebec = session.scalar(select(Organization).where(Organization.is_quebec))
+    assert quebec.code == "laurentide-avocats"
+    terminated = session.scalar(
+        select(Organization).where(Organization.code == "harbourview-realty")
+    )
+    assert terminated.agreements[0].status == "terminated"
