@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 from flask import current_app
+from flask.cli import AppGroup
 
 from auditor import migrate
 from auditor.cli import fail

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import IO
 
 import click
-from flask.cli import AppGroup
 from flask import current_app
+from flask.cli import AppGroup
 
 from auditor.cli.common import handle_errors, report, session
 from auditor.services import record_files

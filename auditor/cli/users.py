@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 from flask import current_app
+from flask.cli import AppGroup
 
 from auditor.cli.common import handle_errors, session
 from auditor.schemas.common import parse
