@@ -29,11 +29,6 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        try:
-            if g and "request_id" in g:
-                entry["request_id"] = g.request_id
-        except RuntimeError:
-            pass
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value
@@ -46,7 +41,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+_base_factory = logging.getLogRecordFactory()
+
+
+def _record_with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    """Stamp each record with the request id when it is created, inside the request."""
+    record = _base_factory(*args, **kwargs)
+    try:
+        if g and "request_id" in g:
+            record.request_id = g.request_id
+    except RuntimeError:  # outside an app context
+        pass
+    return record
+
+
 def configure_logging(level: str, *, as_json: bool) -> None:
+    logging.setLogRecordFactory(_record_with_request_id)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s: %(message)s")
@@ -124,5 +134,5 @@ def init_app(app: Flask) -> None:
 
 def metrics_response(app: Flask) -> Response:
     return Response(
-        generate_latest(app.extensions["auditor.metrics"]), mimetype=CONTENT_TYPE_LATEST
+        generate_latest(app.extensions["auditor.metrics"]), content_type=CONTENT_TYPE_LATEST
     )
