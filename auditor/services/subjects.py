@@ -71,15 +71,29 @@ def get(session: Session, ref: str) -> DataSubject:
 
 
 def list_subjects(
-    session: Session, *, after: int | None, limit: int, organization: str | None = None
+    session: Session,
+    *,
+    after: int | None,
+    limit: int,
+    actor: Actor,
+    organization: str | None = None,
 ) -> list[DataSubject]:
+    """A page of subjects; listing personal data is audited like reading it."""
     query = select(DataSubject).order_by(DataSubject.id).limit(limit)
     if after is not None:
         query = query.where(DataSubject.id > after)
     if organization:
         org = resolve(session, Organization, organization, "organization")
         query = query.where(DataSubject.organization_id == org.id)
-    return list(session.scalars(query).all())
+    items = list(session.scalars(query).all())
+    audit.record(
+        session,
+        actor=actor,
+        action="subject.list",
+        object_type="data_subject",
+        details={"returned": len(items), "organization": organization},
+    )
+    return items
 
 
 def _identifier(session: Session, item: IdentifierIn, index: int) -> SubjectIdentifier:

@@ -53,14 +53,11 @@ def subjects_list(query: SubjectQuery, actor: Any) -> Page[SubjectOut]:
     session = get_session()
     limit = page_limit(query.limit)
     items = subjects.list_subjects(
-        session, after=decode_cursor(query.cursor), limit=limit, organization=query.organization
-    )
-    subjects.audit.record(
         session,
+        after=decode_cursor(query.cursor),
+        limit=limit,
         actor=actor,
-        action="subject.list",
-        object_type="data_subject",
-        details={"returned": len(items)},
+        organization=query.organization,
     )
     cursor = encode_cursor(items[-1].id) if len(items) == limit else None
     return Page[SubjectOut](items=[subjects.to_out(s) for s in items], next_cursor=cursor)
