@@ -55,12 +55,27 @@ def _record_with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
     return record
 
 
+class TextFormatter(logging.Formatter):
+    """For a terminal: the message followed by the record's extra fields as key=value."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        extras = " ".join(
+            f"{key}={value}"
+            for key, value in record.__dict__.items()
+            if key not in _RESERVED and not key.startswith("_")
+        )
+        line = f"{record.levelname} {record.name}: {record.getMessage()}"
+        if extras:
+            line += " " + extras
+        if record.exc_info and record.exc_info[0] is not None:
+            line += f" exc_type={record.exc_info[0].__name__}"
+        return line
+
+
 def configure_logging(level: str, *, as_json: bool) -> None:
     logging.setLogRecordFactory(_record_with_request_id)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s: %(message)s")
-    )
+    handler.setFormatter(JsonFormatter() if as_json else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

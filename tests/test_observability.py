@@ -72,3 +72,29 @@ def test_metrics_count_requests_and_records_by_category(client, auth, inventory)
         'status="200"} 1.0'
     ) in text
     assert "auditor_http_request_seconds_bucket" in text
+
+
+def test_text_logs_for_a_terminal_carry_the_fields_but_no_exception_message():
+    import sys
+
+    from auditor.observability import TextFormatter
+
+    record = logging.makeLogRecord(
+        {
+            "msg": "request",
+            "levelname": "INFO",
+            "name": "auditor.access",
+            "route": "/healthz",
+            "status": 200,
+        }
+    )
+    assert (
+        TextFormatter().format(record) == "INFO auditor.access: request route=/healthz status=200"
+    )
+    try:
+        raise ValueError("jane@example.com")
+    except ValueError:
+        failing = logging.makeLogRecord(
+            {"msg": "boom", "levelname": "ERROR", "name": "x", "exc_info": sys.exc_info()}
+        )
+    assert TextFormatter().format(failing) == "ERROR x: boom exc_type=ValueError"
