@@ -95,8 +95,9 @@ def runner(app: Flask) -> FlaskCliRunner:
 @pytest.fixture
 def session(connection: Connection) -> Iterator[Session]:
     """A session inside the test's transaction; commit() only releases a savepoint."""
-    session = Session(bind=connection, join_transaction_mode="create_savepoint",
-                      expire_on_commit=False)
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     yield session
     session.close()
 

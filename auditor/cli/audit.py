@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from flask.cli import AppGroup
 
 from auditor.cli import fail
 from auditor.cli.common import handle_errors, session
@@ -16,7 +17,7 @@ from auditor.signing import audit_origin, audit_public_key, audit_signing_key
 from crypto.note import public_key_pem, verifier_key
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def audit() -> None:
     """The audit trail."""
 
@@ -34,14 +35,19 @@ def verify(public_key: Path | None) -> None:
     Exits 0 on an intact log; otherwise 1, naming the first bad sequence number."""
     key = audit_public_key()
     if public_key is not None:
-        loaded = serialization.load_pem_public_key(public_key.read_bytes())
+        try:
+            loaded = serialization.load_pem_public_key(public_key.read_bytes())
+        except (ValueError, TypeError):
+            fail("the public key is not a PEM public key")
         if not isinstance(loaded, Ed25519PublicKey):
             fail("the public key is not an Ed25519 key")
         key = loaded
     report = service.verify(session(), public_key=key, origin=audit_origin())
     if not report.ok:
         where = (
-            f" (first bad sequence number: {report.first_bad_seq})" if report.first_bad_seq else ""
+            ""
+            if report.first_bad_seq is None
+            else f" (first bad sequence number: {report.first_bad_seq})"
         )
         fail(f"audit trail verification FAILED{where}: {report.problem}")
     note = "" if key else " (no key configured: checkpoint signatures not checked)"
@@ -67,6 +73,7 @@ def checkpoint() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["pem", "vkey"]), default="pem", show_default=True
 )
+@handle_errors
 def public_key(fmt: str) -> None:
     """Print the checkpoint verification key (PEM, or the note 'vkey' form)."""
     key = audit_signing_key().public_key()

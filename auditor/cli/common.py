@@ -11,6 +11,7 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from auditor.config import ConfigError
 from auditor.db import get_session
 from auditor.schemas.common import field_errors
 from auditor.services.errors import AuditorError, ValidationFailed
@@ -34,7 +35,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             get_session().rollback()
             report(ValidationFailed("The input is not valid.", field_errors(exc)))
             sys.exit(1)
-        except (AuditorError, CryptoError) as exc:
+        except (AuditorError, CryptoError, ConfigError) as exc:
             get_session().rollback()
             report(exc)
             sys.exit(1)

@@ -6,8 +6,9 @@ The canonical form and hashing are specified in docs/audit-log.md; change both t
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,17 +121,24 @@ def record(
 
 
 def iter_events(session: Session, *, batch: int = 5000) -> Iterator[AuditEvent]:
-    """Every event in sequence order, in bounded memory."""
-    after = 0
+    """Every event in sequence order, in bounded memory.
+
+    Rows with a sequence number below 1 are included: they exist only if someone tampered, and
+    verify() must see them to say so.
+    """
+    after: int | None = None
     while True:
-        rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)
-        ).all()
+        query = select(AuditEvent).order_by(AuditEvent.seq).limit(batch)
+        if after is not None:
+            query = query.where(AuditEvent.seq > after)
+        rows = session.scalars(query).all()
         if not rows:
             return
         yield from rows
         after = rows[-1].seq
-        session.expunge_all()
+        # only our rows: expunge_all() would detach the caller's objects and lose their changes
+        for row in rows:
+            session.expunge(row)
 
 
 @dataclass
@@ -153,33 +161,67 @@ def verify(session: Session, *, public_key: Ed25519PublicKey | None, origin: str
     wanted_sizes = {cp.tree_size for cp in checkpoints}
     roots_at: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in wanted_sizes else {}
     builder = merkle.TreeBuilder()
-    expected_seq, prev = 1, GENESIS_HASH
+    expected_seq, prev, before_prev = 1, GENESIS_HASH, None
+    recorded: dict[str, tuple[int, dict[str, Any]]] = {}
     for event in iter_events(session):
-        bad = _check_event(event, expected_seq, prev)
+        bad = _check_event(event, expected_seq, prev, before_prev)
         if bad:
-            return VerifyReport(False, builder.size, builder.root().hex(), 0, bad[0], bad[1])
+            size, root = builder.size, builder.root()
+            if 0 < bad[0] <= size:  # an event already counted was inserted: report what precedes it
+                size, root = merkle.tree_head(
+                    bytes.fromhex(e.leaf_hash)
+                    for e in itertools.islice(iter_events(session), bad[0] - 1)
+                )
+            return VerifyReport(False, size, root.hex(), 0, bad[0], bad[1])
         builder.append_leaf_hash(bytes.fromhex(event.leaf_hash))
         if builder.size in wanted_sizes:
             roots_at[builder.size] = builder.root()
-        expected_seq, prev = event.seq + 1, event.leaf_hash
+        expected_seq, prev, before_prev = event.seq + 1, event.leaf_hash, prev
+        if event.action == "audit.checkpoint" and event.outcome == "success":
+            recorded[event.object_id or ""] = (event.seq, event.details)
     size, root = builder.size, builder.root()
     for checked, cp in enumerate(checkpoints):
         problem = _check_checkpoint(cp, roots_at, size, public_key, origin)
         if problem:
             first_bad = size + 1 if cp.tree_size > size else None
             return VerifyReport(False, size, root.hex(), checked, first_bad, problem)
+    missing = _check_recorded_checkpoints(recorded, checkpoints)
+    if missing:
+        return VerifyReport(False, size, root.hex(), len(checkpoints), None, missing)
     return VerifyReport(True, size, root.hex(), len(checkpoints))
 
 
-def _check_event(event: AuditEvent, expected_seq: int, prev: str) -> tuple[int, str] | None:
+def _check_event(
+    event: AuditEvent, expected_seq: int, prev: str, before_prev: str | None
+) -> tuple[int, str] | None:
     if event.seq != expected_seq:
         if event.seq > expected_seq:
             return expected_seq, f"event {expected_seq} is missing (next stored is {event.seq})"
         return event.seq, f"event {event.seq} is out of order"
     if event.prev_hash != prev:
+        if event.prev_hash == before_prev:
+            # this event was written right after event seq-2: the one between was slipped in later
+            target = f"event {event.seq - 2}" if event.seq > 2 else "the genesis hash"
+            return event.seq - 1, (
+                f"event {event.seq - 1} was inserted (event {event.seq} chains to {target})"
+            )
         return event.seq, f"event {event.seq} does not chain to event {event.seq - 1}"
     if compute_leaf_hash(event) != event.leaf_hash:
         return event.seq, f"event {event.seq} was altered (its hash does not match its content)"
+    return None
+
+
+def _check_recorded_checkpoints(
+    recorded: dict[str, tuple[int, dict[str, Any]]], checkpoints: Sequence[AuditCheckpoint]
+) -> str | None:
+    """Every signing is itself an event: a checkpoint row deleted or swapped shows up here."""
+    stored = {str(cp.id): cp for cp in checkpoints}
+    for checkpoint_id, (seq, details) in recorded.items():
+        cp = stored.get(checkpoint_id)
+        if cp is None:
+            return f"checkpoint {checkpoint_id} was deleted (event {seq} records its signing)"
+        if (cp.tree_size, cp.root_hash) != (details.get("tree_size"), details.get("root_hash")):
+            return f"checkpoint {checkpoint_id} differs from event {seq}, which recorded it"
     return None
 
 
@@ -195,6 +237,8 @@ def _check_checkpoint(
             body = Checkpoint.parse(open_note(cp.note, origin, public_key))
         except SignatureInvalid as exc:
             return f"checkpoint {cp.id}: {exc}"
+        if body.origin != origin:
+            return f"checkpoint {cp.id}: signed for another log ({body.origin!r})"
         if body.tree_size != cp.tree_size or body.root_hash.hex() != cp.root_hash:
             return f"checkpoint {cp.id}: stored size or root differs from the signed note"
     if cp.tree_size > size:
@@ -273,3 +317,18 @@ def list_events(
 
 def count_events(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+
+def verify_and_record(
+    session: Session, *, public_key: Ed25519PublicKey | None, origin: str, actor: Actor
+) -> VerifyReport:
+    """verify(), then record who verified and what they found (the API's verification)."""
+    report = verify(session, public_key=public_key, origin=origin)
+    record(
+        session,
+        actor=actor,
+        action="audit.verify",
+        outcome="success" if report.ok else "failure",
+        details={"tree_size": report.tree_size, "ok": report.ok},
+    )
+    return report

@@ -161,14 +161,8 @@ def audit_events(query: AuditQuery, actor: Any) -> Page[AuditEventOut]:
     response=VerifyOut,
 )
 def audit_verify(actor: Any) -> VerifyOut:
-    session = get_session()
-    report = audit.verify(session, public_key=audit_public_key(), origin=audit_origin())
-    audit.record(
-        session,
-        actor=actor,
-        action="audit.verify",
-        outcome="success" if report.ok else "failure",
-        details={"tree_size": report.tree_size, "ok": report.ok},
+    report = audit.verify_and_record(
+        get_session(), public_key=audit_public_key(), origin=audit_origin(), actor=actor
     )
     return VerifyOut.model_validate(report)
 
