@@ -16,7 +16,7 @@ from auditor.models import User
 from auditor.schemas.users import UserIn
 from auditor.services import datamap, users
 from auditor.services.context import Actor
-from auditor.services.records import Ingestor, IngestResult
+from auditor.services.ingest import Ingestor, IngestResult
 
 ANCHOR = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 MSP_DOMAIN = "serveitpro.example"

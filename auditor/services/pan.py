@@ -16,6 +16,8 @@ _ISSUER = re.compile(
     r"^(?:4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|3(?:0[0-5]|[68])|6(?:011|5|4[4-9]|2)|35)"
 )
 
+_SMALLEST_13_DIGITS = 10**12  # smaller integers cannot hold a candidate
+
 
 def luhn_ok(digits: str) -> bool:
     total = 0
@@ -41,7 +43,7 @@ def _mask(match: re.Match[str]) -> str:
 
 def redact_text(text: str) -> tuple[str, int]:
     """The text with every PAN replaced, and how many were replaced."""
-    if len(text) < 13 or not any(ch.isdigit() for ch in text):
+    if len(text) < 13 or _CANDIDATE.search(text) is None:
         return text, 0
     count = 0
 
@@ -62,6 +64,8 @@ def redact(value: Any) -> tuple[Any, int]:
     if isinstance(value, bool) or value is None or isinstance(value, float):
         return value, 0
     if isinstance(value, int):
+        if -_SMALLEST_13_DIGITS < value < _SMALLEST_13_DIGITS:
+            return value, 0
         text, count = redact_text(str(value))
         return (text if count else value), count
     if isinstance(value, list):

@@ -19,7 +19,7 @@ from auditor.schemas.records import (
     RecordQuery,
     RecordWriteResult,
 )
-from auditor.services import records, subjects
+from auditor.services import ingest, records, subjects
 from auditor.services.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from auditor.views.api import API_PREFIX, page_limit, route
 
@@ -52,9 +52,9 @@ def records_out(session: Session, items: list[Record]) -> list[RecordOut]:
     ]
 
 
-def _ingestor(session: Session, actor: Any, *, skip_invalid: bool, source: str) -> records.Ingestor:
+def _ingestor(session: Session, actor: Any, *, skip_invalid: bool, source: str) -> ingest.Ingestor:
     config = current_app.config
-    return records.Ingestor(
+    return ingest.Ingestor(
         session,
         actor=actor,
         pan_policy=config["PAN_POLICY"],
