@@ -10,7 +10,14 @@ from werkzeug.exceptions import HTTPException
 
 from auditor.config import ConfigError
 from auditor.services import errors as domain
-from crypto.errors import CryptoError, SignatureInvalid
+from crypto.errors import (
+    CryptoError,
+    DecryptionFailed,
+    KeyRingError,
+    MalformedCiphertext,
+    SignatureInvalid,
+    UnknownKeyVersion,
+)
 from retention.errors import RetentionError
 
 log = logging.getLogger(__name__)
@@ -30,6 +37,10 @@ ERROR_TABLE: dict[type[BaseException], tuple[int, str, str]] = {
     domain.AuditTrailBroken: (500, "audit-trail-broken", "The audit trail failed verification"),
     domain.AuditorError: (400, "bad-request", "Bad request"),
     SignatureInvalid: (500, "signature-invalid", "A signature did not verify"),
+    DecryptionFailed: (500, "decryption-failed", "A stored secret could not be decrypted"),
+    UnknownKeyVersion: (500, "unknown-key-version", "A needed key version is not available"),
+    MalformedCiphertext: (500, "malformed-ciphertext", "A stored ciphertext is malformed"),
+    KeyRingError: (500, "key-ring-error", "The master key configuration is invalid"),
     CryptoError: (500, "crypto-error", "Cryptographic operation failed"),
     RetentionError: (409, "retention-error", "Retention rule violation"),
     ConfigError: (500, "configuration-error", "The service is misconfigured"),

@@ -1,21 +1,112 @@
-"""Cryptography for the auditor: Merkle trees, signed notes (and, later, envelope encryption).
+"""Cryptography for the auditor: Merkle trees, signed notes, and envelope encryption of secrets.
 
 Depends only on the standard library and ``cryptography``; never on Flask, SQLAlchemy or auditor.
 """
 
 from __future__ import annotations
 
-from crypto.errors import CryptoError, SignatureInvalid
+from crypto.envelope import (
+    CANARY_PLAINTEXT,
+    FORMAT_VERSION,
+    MAX_PLAINTEXT_BYTES,
+    Canary,
+    ClientKey,
+    ClientKeys,
+    SealedSecret,
+    WrappedClientKey,
+    canary_aad,
+    check_canaries,
+    check_canary,
+    client_key_aad,
+    make_canary,
+    parse_canary,
+    parse_sealed,
+    parse_wrapped_client_key,
+    rewrap,
+    rewrap_client_key,
+    seal,
+    secret_aad,
+    unseal,
+    unwrap_client_key,
+    wrap_client_key,
+)
+from crypto.errors import (
+    CryptoError,
+    DecryptionFailed,
+    KeyRingError,
+    MalformedCiphertext,
+    SignatureInvalid,
+    UnknownKeyVersion,
+)
+from crypto.kdbx import (
+    HANDOVER_KDF,
+    Argon2Parameters,
+    KdbxEntry,
+    generate_passphrase,
+    write_kdbx4,
+)
+from crypto.keys import (
+    MasterKeyRing,
+    dump_key_ring,
+    generate_key,
+    load_master_key_ring,
+    new_key_ring,
+    parse_key_ring,
+    read_key_ring_file,
+    ring_from_base64,
+    write_key_ring_file,
+)
 from crypto.merkle import leaf_hash, node_hash, tree_head
 from crypto.note import Checkpoint, open_note, sign_note
 
 __all__ = [
+    "CANARY_PLAINTEXT",
+    "FORMAT_VERSION",
+    "HANDOVER_KDF",
+    "MAX_PLAINTEXT_BYTES",
+    "Argon2Parameters",
+    "Canary",
     "Checkpoint",
+    "ClientKey",
+    "ClientKeys",
     "CryptoError",
+    "DecryptionFailed",
+    "KdbxEntry",
+    "KeyRingError",
+    "MalformedCiphertext",
+    "MasterKeyRing",
+    "SealedSecret",
     "SignatureInvalid",
+    "UnknownKeyVersion",
+    "WrappedClientKey",
+    "canary_aad",
+    "check_canaries",
+    "check_canary",
+    "client_key_aad",
+    "dump_key_ring",
+    "generate_key",
+    "generate_passphrase",
     "leaf_hash",
+    "load_master_key_ring",
+    "make_canary",
+    "new_key_ring",
     "node_hash",
     "open_note",
+    "parse_canary",
+    "parse_key_ring",
+    "parse_sealed",
+    "parse_wrapped_client_key",
+    "read_key_ring_file",
+    "rewrap",
+    "rewrap_client_key",
+    "ring_from_base64",
+    "seal",
+    "secret_aad",
     "sign_note",
     "tree_head",
+    "unseal",
+    "unwrap_client_key",
+    "wrap_client_key",
+    "write_kdbx4",
+    "write_key_ring_file",
 ]

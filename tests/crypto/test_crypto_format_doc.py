@@ -1,0 +1,291 @@
+"""docs/crypto-format.md: its worked example recomputed by the code, and an independent decryptor
+written from the document alone (doc and code cannot drift)."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import os
+import re
+import struct
+from pathlib import Path
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+import crypto
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "crypto-format.md"
+
+
+def doc_block(name: str) -> str:
+    """The fenced block after ``<!-- example:name -->``, fences removed."""
+    pattern = rf"<!-- example:{re.escape(name)} -->\n```[a-z]*\n(.*?)```"
+    match = re.search(pattern, DOC.read_text(encoding="utf-8"), re.DOTALL)
+    assert match, f"docs/crypto-format.md has no example block {name!r}"
+    return match.group(1)
+
+
+def doc_line(name: str) -> str:
+    block = doc_block(name)
+    assert block.count("\n") == 1 and block.endswith("\n"), name
+    return block[:-1]
+
+
+def doc_hex(name: str) -> bytes:
+    return bytes.fromhex(doc_block(name))
+
+
+# --- an independent decryptor ------------------------------------------------------------------
+# Written from docs/crypto-format.md alone: struct, base64 and cryptography's AESGCM, nothing from
+# crypto/. It must open what the service stores; if it cannot, the document is wrong.
+
+
+def independent_read_ring(text: str) -> tuple[dict[int, bytes], int]:
+    """Section 3: the key ring file; returns ({version: key}, current)."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("#")]
+    assert lines[0] == "auditor-master-key-ring 1"
+    keys: dict[int, bytes] = {}
+    current = 0
+    for line in lines[1:]:
+        words = line.split()
+        if words[0] == "current":
+            current = int(words[1])
+        else:
+            assert words[0] == "key" and int(words[1]) not in keys
+            keys[int(words[1])] = base64.b64decode(words[2], validate=True)
+            assert len(keys[int(words[1])]) == 32
+    assert current in keys
+    return keys, current
+
+
+def independent_str(text: str) -> bytes:
+    """Section 2: u16 big-endian length of the UTF-8 bytes, then the bytes."""
+    data = text.encode("utf-8")
+    return struct.pack(">H", len(data)) + data
+
+
+def independent_unwrap(
+    master_keys: dict[int, bytes], client_id: str, blob: bytes
+) -> tuple[int, bytes]:
+    """Section 5: returns (client key version, client key)."""
+    assert len(blob) == 72 and blob[:4] == b"AUK\x01"
+    master_version, client_key_version = struct.unpack(">II", blob[4:12])
+    aad = blob[:12] + independent_str(client_id)
+    key = AESGCM(master_keys[master_version]).decrypt(blob[12:24], blob[24:72], aad)
+    return client_key_version, key
+
+
+def independent_unseal(
+    client_keys: dict[int, bytes], client_id: str, secret_id: str, field: str, blob: bytes
+) -> bytes:
+    """Section 8, steps 1 and 4-6."""
+    assert len(blob) >= 96 and blob[:4] == b"AUS\x01"
+    (client_key_version,) = struct.unpack(">I", blob[4:8])
+    aad = (
+        b"AUS\x01"
+        + independent_str(client_id)
+        + independent_str(secret_id)
+        + independent_str(field)
+    )
+    data_key = AESGCM(client_keys[client_key_version]).decrypt(blob[8:20], blob[20:68], aad)
+    return AESGCM(data_key).decrypt(blob[68:80], blob[80:], aad)
+
+
+def independent_check_canary(master_keys: dict[int, bytes], blob: bytes) -> int:
+    """Section 7: returns the master version whose key opened the canary."""
+    assert len(blob) == 61 and blob[:4] == b"AUC\x01"
+    (master_version,) = struct.unpack(">I", blob[4:8])
+    text = AESGCM(master_keys[master_version]).decrypt(blob[8:20], blob[20:], blob[:8])
+    assert text == b"auditor master key canary"
+    return master_version
+
+
+# --- the independent decryptor opens the document's example -----------------------------------
+
+
+def test_independent_decryptor_opens_the_doc_example():
+    master_keys, current = independent_read_ring(doc_block("key-ring-file"))
+    assert current == 2 and master_keys[2] == doc_hex("master-key-2")
+    client_id = doc_line("client-id")
+    version, client_key = independent_unwrap(master_keys, client_id, doc_hex("wrapped-client-key"))
+    assert (version, client_key) == (3, doc_hex("client-key"))
+    keys = {3: client_key, 4: doc_hex("client-key-4")}
+    place = (client_id, doc_line("secret-id"), doc_line("field"))
+    plaintext = doc_line("plaintext").encode("utf-8")
+    assert len(plaintext) == 23
+    assert independent_unseal(keys, *place, doc_hex("sealed-secret")) == plaintext
+    assert independent_unseal(keys, *place, doc_hex("rewrapped-secret")) == plaintext
+    assert independent_check_canary(master_keys, doc_hex("canary")) == 2
+
+
+def test_independent_decryptor_refuses_the_doc_example_moved_elsewhere():
+    master_keys, _ = independent_read_ring(doc_block("key-ring-file"))
+    _, client_key = independent_unwrap(master_keys, "42", doc_hex("wrapped-client-key"))
+    with pytest.raises(InvalidTag):
+        independent_unwrap(master_keys, "43", doc_hex("wrapped-client-key"))
+    with pytest.raises(InvalidTag):
+        independent_unseal(
+            {3: client_key}, "42", doc_line("secret-id"), "username", doc_hex("sealed-secret")
+        )
+
+
+# --- the code reproduces the document's example ------------------------------------------------
+
+
+@pytest.fixture
+def draws(monkeypatch):
+    """The random draws the code will make, in order; each must have the requested length."""
+    queue: list[bytes] = []
+
+    def fake_urandom(n: int) -> bytes:
+        value = queue.pop(0)
+        assert len(value) == n
+        return value
+
+    monkeypatch.setattr(os, "urandom", fake_urandom)
+    yield queue
+    assert queue == []
+
+
+def example_keys():
+    ring = crypto.parse_key_ring(doc_block("key-ring-file"))
+    client_key = crypto.ClientKey(doc_line("client-id"), 3, doc_hex("client-key"))
+    return ring, client_key
+
+
+def test_doc_key_ring_file_is_what_the_code_writes_and_reads():
+    ring, _ = example_keys()
+    assert ring.versions == (1, 2) and ring.current == 2
+    assert ring.key_bytes(2) == doc_hex("master-key-2")
+    assert crypto.dump_key_ring(
+        crypto.MasterKeyRing({1: ring.key_bytes(1), 2: ring.key_bytes(2)}, 2)
+    ) == (doc_block("key-ring-file"))
+
+
+def test_doc_example_wrapped_client_key_matches_the_code(draws):
+    ring, client_key = example_keys()
+    assert crypto.client_key_aad(2, 3, "42") == doc_hex("client-key-aad")
+    draws.append(doc_hex("client-key-nonce"))
+    assert crypto.wrap_client_key(ring, client_key) == doc_hex("wrapped-client-key")
+    assert crypto.unwrap_client_key(ring, "42", doc_hex("wrapped-client-key")).version == 3
+
+
+def test_doc_example_sealed_secret_matches_the_code(draws):
+    _, client_key = example_keys()
+    secret_id, field = doc_line("secret-id"), doc_line("field")
+    plaintext = doc_line("plaintext").encode("utf-8")
+    assert crypto.secret_aad("42", secret_id, field) == doc_hex("secret-aad")
+    draws.extend([doc_hex("data-key"), doc_hex("key-nonce"), doc_hex("value-nonce")])
+    sealed = crypto.seal(client_key, plaintext, secret_id=secret_id, field=field)
+    assert sealed == doc_hex("sealed-secret") and len(sealed) == 96 + 23
+    assert crypto.unseal(client_key, sealed, secret_id=secret_id, field=field) == plaintext
+
+
+def test_doc_example_rewrap_matches_the_code(draws):
+    _, client_key = example_keys()
+    new_key = crypto.ClientKey("42", 4, doc_hex("client-key-4"))
+    secret_id, field = doc_line("secret-id"), doc_line("field")
+    draws.append(doc_hex("rewrap-key-nonce"))
+    moved = crypto.rewrap(
+        doc_hex("sealed-secret"), client_key, new_key, secret_id=secret_id, field=field
+    )
+    assert moved == doc_hex("rewrapped-secret")
+    assert moved[68:] == doc_hex("sealed-secret")[68:]
+    assert (
+        crypto.unseal(new_key, moved, secret_id=secret_id, field=field)
+        == doc_line("plaintext").encode()
+    )
+
+
+def test_doc_example_canary_matches_the_code(draws):
+    ring, _ = example_keys()
+    assert crypto.canary_aad(2) == doc_hex("canary-aad")
+    assert crypto.CANARY_PLAINTEXT.decode() == "auditor master key canary"
+    draws.append(doc_hex("canary-nonce"))
+    assert crypto.make_canary(ring) == doc_hex("canary")
+    assert crypto.check_canary(ring, doc_hex("canary")) == 2
+
+
+def layout(name: str, n: int) -> list[tuple[int, int]]:
+    """The (offset, length) rows of the table after ``<!-- layout:name -->``, n substituted."""
+    text = DOC.read_text(encoding="utf-8").split(f"<!-- layout:{name} -->\n", 1)[1]
+    rows = []
+    for line in text.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        offset, length = (cell.strip().replace("n", str(n)) for cell in line.split("|")[1:3])
+        rows.append((sum(map(int, offset.split("+"))), int(length)))  # "80 + n" -> 80 + 23
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("name", "example", "n"),
+    [
+        ("wrapped-client-key", "wrapped-client-key", 0),
+        ("sealed-secret", "sealed-secret", 23),
+        ("canary", "canary", 0),
+    ],
+)
+def test_doc_layout_tables_are_contiguous_and_add_up_to_the_examples(name, example, n):
+    rows = layout(name, n)
+    position = 0
+    for offset, length in rows:
+        assert offset == position, (name, offset)
+        position += length
+    assert position == len(doc_hex(example))
+
+
+def test_doc_states_the_sizes_and_limits_of_the_code():
+    text = DOC.read_text(encoding="utf-8")
+    assert "Always **72 bytes**" in text and "Always **61 bytes**" in text
+    assert "**96 + n bytes**" in text and f"n ≤ {crypto.MAX_PLAINTEXT_BYTES}" in text
+    assert crypto.envelope.VALUE_OFFSET == 68 and crypto.envelope.FORMAT_VERSION == 1
+
+
+# --- the independent decryptor opens what the code seals now -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("password", "correct horse battery staple"),
+        ("username", "jane.tremblay@exemple.ca"),
+        ("notes", ""),
+        ("private_key", "-----BEGIN KEY-----\n密钥 🔑\n" * 50),
+    ],
+)
+def test_independent_decryptor_opens_freshly_sealed_values(tmp_path, field, value):
+    ring = crypto.new_key_ring().add_version()  # two master versions, the second current
+    path = tmp_path / "master.keys"
+    crypto.write_key_ring_file(path, ring)
+    assert crypto.read_key_ring_file(path) == ring
+    old, new = crypto.ClientKey.generate("1017", 1), crypto.ClientKey.generate("1017", 2)
+    rows = [crypto.wrap_client_key(ring, old), crypto.wrap_client_key(ring, new)]
+    secret_id = "5b0c8d0e-8c33-4a53-9df4-7f0e2b3c9a11"
+    sealed = crypto.seal(old, value.encode(), secret_id=secret_id, field=field)
+    moved = crypto.rewrap(sealed, old, new, secret_id=secret_id, field=field)
+
+    master_keys, current = independent_read_ring(path.read_text(encoding="utf-8"))
+    assert current == 2 and independent_check_canary(master_keys, crypto.make_canary(ring, 1)) == 1
+    client_keys = dict(independent_unwrap(master_keys, "1017", row) for row in rows)
+    for blob in (sealed, moved):
+        assert independent_unseal(client_keys, "1017", secret_id, field, blob) == value.encode()
+    with pytest.raises(InvalidTag):
+        independent_unseal(client_keys, "1018", secret_id, field, sealed)
+
+
+def test_the_independent_decryptor_uses_only_struct_base64_and_aesgcm():
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    functions = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("independent_")
+    ]
+    allowed = {"AESGCM", "base64", "struct"} | {function.name for function in functions}
+    assert len(functions) == 5
+    for function in functions:
+        used = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)} & set(globals())
+        assert used <= allowed, (function.name, used - allowed)
