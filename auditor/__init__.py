@@ -32,9 +32,26 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings["SECRET_KEY"] or config.DEV_SECRET_KEY
     observability.configure_logging(settings["LOG_LEVEL"], as_json=settings["LOG_JSON"])
     db.init_app(app)
+    if settings["CHECK_KEYS_AT_START"]:
+        check_keys(app)
     errors.register(app)
     observability.init_app(app)
     for blueprint in blueprints():
         app.register_blueprint(blueprint)
     register_commands(app)
     return app
+
+
+def check_keys(app: Flask) -> None:
+    """Refuse to start when a master key does not match its canary (wrong key: touch no data)."""
+    from sqlalchemy import inspect
+
+    from auditor.db import get_database
+    from auditor.keys import refuse_wrong_master_keys
+
+    database = get_database(app)
+    if not inspect(database.engine).has_table("master_key_canary"):
+        return  # not migrated yet: 'auditor db upgrade' must still run
+    with database.session() as session:
+        refuse_wrong_master_keys(session, app.config)
+        session.commit()

@@ -22,6 +22,9 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "SQL_ECHO": (False, "log every SQL statement (development only)"),
     "SECRET_KEY": (None, "Flask session signing key; also AUDITOR_SECRET_KEY_FILE"),
     "AUDIT_SIGNING_KEY": (None, "Ed25519 private key (PEM) for audit checkpoints; or *_FILE"),
+    "MASTER_KEY": (None, "base64 of a 32-byte vault master key (one version); or *_FILE below"),
+    "MASTER_KEY_FILE": (None, "vault master key ring file (several versions, mode 0600)"),
+    "CHECK_KEYS_AT_START": (True, "check every master key version against its canary at start"),
     "AUDIT_LOG_ORIGIN": ("auditor.local/audit-log", "checkpoint origin line and note key name"),
     "PAN_POLICY": ("redact", "what ingest does with card numbers in content: redact or reject"),
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest JSON request body in bytes"),
@@ -39,6 +42,7 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
 SECRET_SETTINGS = ("SECRET_KEY", "AUDIT_SIGNING_KEY")
 # default file names of generated development secrets, inside the instance folder
 INSTANCE_SECRET_FILES = {"SECRET_KEY": "secret_key", "AUDIT_SIGNING_KEY": "audit-signing-key.pem"}
+INSTANCE_MASTER_KEY_FILE = "master-keys"
 
 _PREFIX = "AUDITOR_"
 
@@ -101,6 +105,10 @@ def fill_instance_defaults(settings: dict[str, Any], instance_path: str) -> None
         candidate = Path(instance_path) / filename
         if settings.get(name) is None and candidate.is_file():
             settings[name] = read_secret_file(candidate, name)
+    ring_file = Path(instance_path) / INSTANCE_MASTER_KEY_FILE
+    has_master_key = settings.get("MASTER_KEY") or settings.get("MASTER_KEY_FILE")
+    if not has_master_key and ring_file.is_file():
+        settings["MASTER_KEY_FILE"] = str(ring_file)
 
 
 def check(settings: Mapping[str, Any]) -> None:
@@ -115,6 +123,13 @@ def check(settings: Mapping[str, Any]) -> None:
             "AUDITOR_SECRET_KEY (or AUDITOR_SECRET_KEY_FILE) must be set to at least 32 random "
             "characters; run 'auditor instance init' to generate development secrets"
         )
+    if not settings.get("MASTER_KEY") and not settings.get("MASTER_KEY_FILE"):
+        raise ConfigError(
+            "AUDITOR_MASTER_KEY or AUDITOR_MASTER_KEY_FILE must give the vault master key; "
+            "run 'auditor instance init' to generate a development key ring"
+        )
+    if settings.get("MASTER_KEY") and settings.get("MASTER_KEY_FILE"):
+        raise ConfigError("set AUDITOR_MASTER_KEY or AUDITOR_MASTER_KEY_FILE, not both")
     if not settings.get("AUDIT_SIGNING_KEY"):
         raise ConfigError(
             "AUDITOR_AUDIT_SIGNING_KEY_FILE must name an Ed25519 private key (PEM); "

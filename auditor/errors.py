@@ -33,6 +33,7 @@ ERROR_TABLE: dict[type[BaseException], tuple[int, str, str]] = {
     domain.NotFound: (404, "not-found", "Not found"),
     domain.Conflict: (409, "conflict", "Conflict with existing data"),
     domain.AuthenticationFailed: (401, "unauthenticated", "Authentication required"),
+    domain.ClientAccessDenied: (403, "client-forbidden", "No access to this client"),
     domain.PermissionDenied: (403, "forbidden", "Not allowed for this role"),
     domain.AuditTrailBroken: (500, "audit-trail-broken", "The audit trail failed verification"),
     domain.AuditorError: (400, "bad-request", "Bad request"),

@@ -22,6 +22,11 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     AUDIT_CHECKPOINT = "audit:checkpoint"
     USERS_MANAGE = "users:manage"
+    VAULT_READ = "vault:read"
+    VAULT_WRITE = "vault:write"
+    VAULT_REVEAL = "vault:reveal"
+    VAULT_HANDOVER = "vault:handover"
+    VAULT_REPORT = "vault:report"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -33,7 +38,12 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.SUBJECTS_WRITE: "create and change data subjects and consents",
     Permission.AUDIT_READ: "read the audit trail and verify it",
     Permission.AUDIT_CHECKPOINT: "sign an audit checkpoint",
-    Permission.USERS_MANAGE: "manage users and their API tokens",
+    Permission.USERS_MANAGE: "manage users, their API tokens and their vault grants",
+    Permission.VAULT_READ: "list and search secrets' metadata (granted clients only)",
+    Permission.VAULT_WRITE: "add, change and delete secrets (granted clients only)",
+    Permission.VAULT_REVEAL: "reveal a secret's value, with a reason (granted clients only)",
+    Permission.VAULT_HANDOVER: "export a client's credentials for hand-over, purge them",
+    Permission.VAULT_REPORT: "vault reports: secrets revealed and not changed since",
 }
 
 _ALL = frozenset(Permission)
@@ -41,11 +51,26 @@ _ALL = frozenset(Permission)
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: _ALL,
     Role.PRIVACY_OFFICER: frozenset(_ALL - {Permission.USERS_MANAGE}),
-    # technicians feed tickets and logs in and see the data map, but read no personal data back
-    Role.TECHNICIAN: frozenset({Permission.INVENTORY_READ, Permission.RECORDS_WRITE}),
-    # auditors read evidence: the data map and the audit trail, not the personal data itself
+    # technicians feed tickets and logs in and see the data map, but read no personal data back;
+    # they use the vault of the clients they are granted
+    Role.TECHNICIAN: frozenset(
+        {
+            Permission.INVENTORY_READ,
+            Permission.RECORDS_WRITE,
+            Permission.VAULT_READ,
+            Permission.VAULT_WRITE,
+            Permission.VAULT_REVEAL,
+        }
+    ),
+    # auditors read evidence: the data map, the audit trail and vault reports, no personal data
+    # and no secret
     Role.AUDITOR: frozenset(
-        {Permission.INVENTORY_READ, Permission.AUDIT_READ, Permission.AUDIT_CHECKPOINT}
+        {
+            Permission.INVENTORY_READ,
+            Permission.AUDIT_READ,
+            Permission.AUDIT_CHECKPOINT,
+            Permission.VAULT_REPORT,
+        }
     ),
 }
 

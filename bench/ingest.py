@@ -17,7 +17,6 @@ import os
 import platform
 import random
 import re
-import secrets
 import sqlite3
 import subprocess
 import sys
@@ -222,19 +221,15 @@ def write_file(path: Path, count: int) -> None:
 
 # -- the instance --------------------------------------------------------------------------------
 def make_instance(folder: Path) -> dict[str, str]:
-    """Secrets as ``auditor instance init`` writes them; the environment the children run in."""
-    from crypto.note import generate_private_key_pem
-
-    folder.mkdir(mode=0o700)
-    for name, content in (
-        ("secret_key", secrets.token_urlsafe(48).encode()),
-        ("audit-signing-key.pem", generate_private_key_pem()),
-    ):
-        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
+    """An instance made by the real ``auditor instance init``; the environment children run in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")}
     env.update(AUDITOR_INSTANCE_PATH=str(folder), AUDITOR_LOG_JSON="false")
+    subprocess.run(
+        [sys.executable, "-c", "from auditor.cli import main; main()", "instance", "init"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return env
 
 

@@ -24,6 +24,7 @@ from tests import factories
 PG_URL = os.environ.get("AUDITOR_TEST_DATABASE_URL", "")
 SIGNING_KEY_PEM = generate_private_key_pem().decode()
 SECRET_KEY = "test-secret-key-" + "x" * 32
+MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LWZvci10aGUtdGVzdC1ydW4="  # 32 bytes, base64; tests only
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -69,6 +70,8 @@ def app_settings(database_url: str, **extra: Any) -> dict[str, Any]:
         "DATABASE_URL": database_url,
         "SECRET_KEY": SECRET_KEY,
         "AUDIT_SIGNING_KEY": SIGNING_KEY_PEM,
+        "MASTER_KEY": MASTER_KEY,
+        "CHECK_KEYS_AT_START": False,  # tests call the check themselves, inside their transaction
         "LOG_JSON": True,
         **extra,
     }

@@ -11,9 +11,9 @@ from flask.cli import AppGroup
 
 from auditor.cli import fail
 from auditor.cli.common import handle_errors, session
+from auditor.keys import audit_origin, audit_public_key, audit_signing_key
 from auditor.services import audit as service
 from auditor.services.context import Actor
-from auditor.signing import audit_origin, audit_public_key, audit_signing_key
 from crypto.note import public_key_pem, verifier_key
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from auditor.config import INSTANCE_SECRET_FILES
+from auditor.config import INSTANCE_MASTER_KEY_FILE, INSTANCE_SECRET_FILES
+from crypto.keys import dump_key_ring, new_key_ring
 from crypto.note import generate_private_key_pem
 
 
@@ -49,3 +50,12 @@ def init(path: Path) -> None:
             click.echo(f"generated {target} (mode 0600) for AUDITOR_{name}")
         else:
             click.echo(f"kept {target}")
+    ring_file = path / INSTANCE_MASTER_KEY_FILE
+    if _write_secret(ring_file, dump_key_ring(new_key_ring()).encode()):
+        click.echo(
+            f"generated {ring_file} (mode 0600): a DEVELOPMENT vault master key ring for "
+            "AUDITOR_MASTER_KEY_FILE; in production keep the master key outside this machine's "
+            "database backups"
+        )
+    else:
+        click.echo(f"kept {ring_file}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditor.models.audit import AuditCheckpoint, AuditEvent
+from auditor.models.disposition import Disposition
 from auditor.models.inventory import (
     Agreement,
     DataCategory,
@@ -16,23 +17,30 @@ from auditor.models.inventory import (
 from auditor.models.records import Record, record_subject
 from auditor.models.subjects import Consent, DataSubject, SubjectIdentifier
 from auditor.models.users import ApiToken, User
+from auditor.models.vault import ClientKey, Handover, MasterKeyCanary, Secret, VaultGrant
 
 __all__ = [
     "Agreement",
     "ApiToken",
     "AuditCheckpoint",
     "AuditEvent",
+    "ClientKey",
     "Consent",
     "DataCategory",
     "DataSubject",
     "Disclosure",
+    "Disposition",
+    "Handover",
+    "MasterKeyCanary",
     "Organization",
     "Purpose",
     "Record",
+    "Secret",
     "SubjectIdentifier",
     "System",
     "ThirdParty",
     "User",
+    "VaultGrant",
     "category_purpose",
     "record_subject",
 ]

@@ -69,3 +69,7 @@ class MalformedRequest(AuditorError):
 
 class UnsupportedMediaType(AuditorError):
     """The request body has a media type this endpoint does not take."""
+
+
+class ClientAccessDenied(PermissionDenied):
+    """The role may do this, but not for this client: the user holds no grant for it."""

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app
 
 from auditor.db import get_session
+from auditor.keys import audit_origin, audit_public_key, audit_signing_key
 from auditor.permissions import Permission
 from auditor.schemas.common import Page, decode_cursor, encode_cursor
 from auditor.schemas.users import (
@@ -23,7 +24,6 @@ from auditor.schemas.users import (
     VerifyOut,
 )
 from auditor.services import audit, users
-from auditor.signing import audit_origin, audit_public_key, audit_signing_key
 from auditor.views.api import API_PREFIX, page_limit, route
 
 bp = Blueprint("users", __name__, url_prefix=API_PREFIX)

@@ -1,0 +1,264 @@
+"""The vault through the API: sealed storage, metadata-only listings, scoped and audited reveals."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import select, text
+
+from auditor.models import AuditEvent, Secret
+from auditor.services import vault_keys
+from auditor.services.context import Actor
+from auditor.services.vault_keys import KeyCheckFailed
+from crypto.keys import new_key_ring, ring_from_base64
+from tests import factories
+from tests.conftest import MASTER_KEY
+
+PASSWORD = "S3cr3t-Pa$$w0rd-ÄÖ"
+SECRET = {
+    "name": "Domain admin",
+    "kind": "password",
+    "username": "ACME\\administrator",
+    "url": "https://dc01.acme.example",
+    "system": "psa",
+    "value": PASSWORD,
+}
+
+
+def create(client, headers, body=None, code="acme"):
+    response = client.post(f"/api/v1/clients/{code}/secrets", headers=headers, json=body or SECRET)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def reveal(client, headers, ref, reason="Patch Tuesday maintenance"):
+    return client.post(f"/api/v1/secrets/{ref}/reveal", headers=headers, json={"reason": reason})
+
+
+def test_secret_is_stored_sealed_and_listed_without_its_value(client, auth, inventory, session):
+    headers = auth("privacy_officer")
+    body = create(client, headers)
+    assert "value" not in body and body["client_key_version"] == 1
+    stored = session.scalar(select(Secret.value).where(Secret.ref == body["ref"]))
+    assert stored[:4] == b"AUS\x01" and PASSWORD.encode() not in stored
+    listed = client.get("/api/v1/clients/acme/secrets", headers=headers).get_json()
+    assert [s["name"] for s in listed["items"]] == ["Domain admin"]
+    assert PASSWORD not in str(listed)
+
+
+def test_reveal_returns_the_value_and_is_audited_with_reason_and_ip(
+    client, auth, inventory, session
+):
+    headers = auth("privacy_officer")
+    ref = create(client, headers)["ref"]
+    response = reveal(client, headers, ref)
+    assert response.status_code == 200
+    assert response.get_json()["value"] == PASSWORD
+    assert response.headers["Cache-Control"] == "no-store"
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "vault.reveal")).one()
+    assert event.details == {"reason": "Patch Tuesday maintenance", "kind": "password"}
+    assert event.object_id == ref and event.source_ip == "127.0.0.1"
+    assert event.actor.startswith("user:")
+    assert PASSWORD not in str(session.execute(text("SELECT * FROM audit_event")).all())
+    secret = session.scalar(select(Secret).where(Secret.ref == ref))
+    session.refresh(secret)
+    assert secret.last_revealed_at is not None
+
+
+def test_reveal_needs_a_reason(client, auth, inventory):
+    headers = auth()
+    ref = create(client, headers)["ref"]
+    response = client.post(f"/api/v1/secrets/{ref}/reveal", headers=headers, json={})
+    assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "reason"
+
+
+def test_technician_reaches_only_granted_clients_and_denials_are_audited(
+    client, auth, inventory, session
+):
+    officer = auth("privacy_officer")
+    ref = create(client, officer)["ref"]
+    tech = factories.user(session, role="technician")
+    token = factories.token(session, user_obj=tech)
+    session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    denied = reveal(client, headers, ref)
+    assert denied.status_code == 403
+    assert denied.get_json()["type"].endswith("/client-forbidden")
+    assert PASSWORD not in denied.get_data(as_text=True)
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "vault.access_denied")
+    ).one()
+    assert event.outcome == "denied" and event.details == {"attempted": "reveal"}
+    assert client.get("/api/v1/clients/acme/secrets", headers=headers).status_code == 403
+    granted = client.post(
+        f"/api/v1/users/{tech.id}/grants", headers=auth("admin"), json={"client": "acme"}
+    )
+    assert granted.status_code == 201
+    assert reveal(client, headers, ref).get_json()["value"] == PASSWORD
+    other = create(client, officer, code="qc-client")["ref"]
+    assert reveal(client, headers, other).status_code == 403
+
+
+def test_auditor_cannot_reveal(client, auth, inventory):
+    ref = create(client, auth())["ref"]
+    response = reveal(client, auth("auditor"), ref)
+    assert (
+        response.status_code == 403 and response.get_json()["title"] == "Not allowed for this role"
+    )
+
+
+def test_reveal_fails_when_its_audit_write_fails(client, auth, inventory, session, connection):
+    headers = auth()
+    ref = create(client, headers)["ref"]
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text(
+                "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'audit down'; END $$"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TRIGGER test_refuse BEFORE INSERT ON audit_event "
+                "FOR EACH ROW EXECUTE FUNCTION test_refuse()"
+            )
+        )
+    else:
+        connection.execute(
+            text(
+                "CREATE TRIGGER test_refuse BEFORE INSERT ON audit_event "
+                "BEGIN SELECT RAISE(ABORT, 'audit down'); END"
+            )
+        )
+    response = reveal(client, headers, ref)
+    assert response.status_code == 500
+    assert PASSWORD not in response.get_data(as_text=True)
+    secret = session.scalar(select(Secret).where(Secret.ref == ref))
+    session.refresh(secret)
+    assert secret.last_revealed_at is None
+
+
+def test_changing_the_value_reseals_it(client, auth, inventory, session):
+    headers = auth()
+    ref = create(client, headers)["ref"]
+    before = session.scalar(select(Secret.value).where(Secret.ref == ref))
+    patched = client.patch(
+        f"/api/v1/secrets/{ref}", headers=headers, json={"value": "n3w-value", "url": None}
+    )
+    assert patched.status_code == 200 and patched.get_json()["url"] is None
+    session.expire_all()
+    after = session.scalar(select(Secret.value).where(Secret.ref == ref))
+    assert after != before
+    assert reveal(client, headers, ref).get_json()["value"] == "n3w-value"
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "vault.secret_update")
+    ).one()
+    assert event.details == {"fields": ["url", "value"]} and "n3w" not in str(event.details)
+
+
+def test_search_matches_metadata_only(client, auth, inventory):
+    headers = auth()
+    create(client, headers)
+    create(
+        client,
+        headers,
+        {
+            **SECRET,
+            "name": "Firewall",
+            "username": "admin",
+            "url": None,
+            "value": "needle-in-value",
+        },
+    )
+    found = client.get("/api/v1/clients/acme/secrets?q=FIRE", headers=headers).get_json()
+    assert [s["name"] for s in found["items"]] == ["Firewall"]
+    assert (
+        client.get("/api/v1/clients/acme/secrets?q=needle", headers=headers).get_json()["items"]
+        == []
+    )
+    percent = client.get("/api/v1/clients/acme/secrets?q=%25", headers=headers).get_json()
+    assert percent["items"] == []
+
+
+def test_one_clients_key_cannot_open_another_clients_secret(client, auth, inventory, session):
+    from crypto import envelope
+    from crypto.errors import DecryptionFailed
+
+    headers = auth()
+    ref = create(client, headers)["ref"]
+    create(client, headers, code="qc-client")
+    ring = ring_from_base64(MASTER_KEY)
+    secret = session.scalar(select(Secret).where(Secret.ref == ref))
+    other_key = vault_keys.current_key(session, ring, inventory.quebec_client.id)
+    with pytest.raises(DecryptionFailed):
+        envelope.unseal(other_key, secret.value, secret_id=ref, field="value")
+
+
+def test_plaintext_never_reaches_logs(client, auth, inventory, caplog):
+    headers = auth()
+    with caplog.at_level(logging.DEBUG):
+        ref = create(client, headers)["ref"]
+        reveal(client, headers, ref)
+        client.post(
+            "/api/v1/clients/acme/secrets", headers=headers, json={**SECRET, "kind": "bogus"}
+        )
+    formatter = logging.getLogger().handlers[0].formatter
+    assert all(PASSWORD not in formatter.format(r) for r in caplog.records)
+
+
+def test_invalid_secret_is_refused_without_echoing_the_value(client, auth, inventory):
+    response = client.post(
+        "/api/v1/clients/acme/secrets", headers=auth(), json={**SECRET, "kind": "bogus"}
+    )
+    assert response.status_code == 422 and PASSWORD not in response.get_data(as_text=True)
+
+
+def test_master_key_check_accepts_the_right_key_and_refuses_a_wrong_one(session, inventory):
+    ring = ring_from_base64(MASTER_KEY)
+    assert vault_keys.check_master_keys(session, ring) in ([1], [])
+    vault_keys.current_key(session, ring, inventory.client.id)
+    with pytest.raises(KeyCheckFailed) as exc:
+        vault_keys.check_master_keys(session, new_key_ring())
+    assert "master key" in str(exc.value) and MASTER_KEY not in str(exc.value)
+
+
+def test_service_refuses_to_start_with_a_wrong_or_missing_master_key(app, session, inventory):
+    from auditor.config import ConfigError
+    from auditor.keys import refuse_wrong_master_keys
+
+    refuse_wrong_master_keys(session, app.config)  # the right key: stores the canary
+    with pytest.raises(ConfigError, match="vault master key check failed") as exc:
+        refuse_wrong_master_keys(
+            session, {"MASTER_KEY": "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktISE="}
+        )
+    assert "version 1" in str(exc.value)
+    with pytest.raises(ConfigError, match="No vault master key"):
+        refuse_wrong_master_keys(session, {})
+
+
+def test_started_app_checks_keys_on_a_migrated_database(database_url, engine, tmp_path):
+    from auditor import create_app
+    from auditor.config import ConfigError
+    from tests.conftest import app_settings
+
+    db_url = f"sqlite:///{tmp_path / 'k.db'}"
+    from auditor import migrate
+    from auditor.db import make_engine
+
+    migrate.upgrade(make_engine(db_url))
+    create_app(app_settings(db_url, CHECK_KEYS_AT_START=True))
+    with pytest.raises(ConfigError, match="vault master key check failed"):
+        create_app(
+            app_settings(
+                db_url,
+                CHECK_KEYS_AT_START=True,
+                MASTER_KEY="b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktISE=",
+            )
+        )
+
+
+def test_cli_actor_has_operator_access(session, inventory):
+    from auditor.services import vault
+
+    assert vault.has_access(session, Actor.cli(), inventory.client.id)
