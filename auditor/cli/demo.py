@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from auditor.cli.common import handle_errors, session
+from auditor.keys import master_key_ring
 from auditor.schemas.users import TokenIn
 from auditor.services import demo as service
 from auditor.services import users
@@ -25,7 +26,7 @@ def load(token: bool) -> None:
     """Load the demo MSP (idempotent: a second run changes nothing)."""
     db = session()
     actor = Actor.cli()
-    result = service.load(db, actor=actor)
+    result = service.load(db, actor=actor, ring=master_key_ring())
     click.echo(
         f"demo records: inserted {result.inserted}, updated {result.updated}, "
         f"unchanged {result.unchanged}, card numbers redacted {result.pan_redactions}"

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from auditor.models import User
 from auditor.schemas.users import UserIn
-from auditor.services import datamap, users
+from auditor.services import datamap, demo_vault, users
 from auditor.services.context import Actor
 from auditor.services.ingest import Ingestor, IngestResult
+from crypto.keys import MasterKeyRing
 
 ANCHOR = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 MSP_DOMAIN = "serveitpro.example"
@@ -353,12 +354,14 @@ def records() -> list[dict[str, Any]]:
     return rows
 
 
-def load(session: Session, *, actor: Actor) -> IngestResult:
+def load(session: Session, *, actor: Actor, ring: MasterKeyRing | None = None) -> IngestResult:
     datamap.load_defaults(session, actor=actor)
     datamap.import_document(session, data_map(), actor=actor, overwrite=False)
     for email, name, role in USERS:
         if session.scalar(select(User).where(User.email == email)) is None:
             users.create_user(session, UserIn(email=email, name=name, role=role), actor=actor)  # type: ignore[arg-type]
+    if ring is not None:
+        demo_vault.load(session, ring, actor=actor)
     ingestor = Ingestor(session, actor=actor, source="demo")
     for number, row in enumerate(records(), start=1):
         ingestor.add(number, row)
