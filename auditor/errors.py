@@ -45,6 +45,7 @@ ERROR_TABLE: dict[type[BaseException], tuple[int, str, str]] = {
     CryptoError: (500, "crypto-error", "Cryptographic operation failed"),
     RetentionError: (409, "retention-error", "Retention rule violation"),
     ConfigError: (500, "configuration-error", "The service is misconfigured"),
+    domain.HandoverRequired: (409, "handover-required", "Hand-over required before purge"),
 }
 
 

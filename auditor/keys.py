@@ -3,6 +3,7 @@ the vault's master key ring."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -38,11 +39,30 @@ def audit_origin() -> str:
 
 
 def master_key_ring() -> MasterKeyRing:
-    """The vault's master keys; a ConfigError (service refuses to work) when none is configured."""
-    ring = current_app.extensions.get("auditor.master_ring")
-    if ring is None:
-        ring = current_app.extensions["auditor.master_ring"] = load_ring(current_app.config)
-    return ring  # type: ignore[no-any-return]
+    """The vault's master keys; a ConfigError (service refuses to work) when none is configured.
+
+    A key ring file is re-read when it changes, so `auditor keys rotate` takes effect in a running
+    service without a restart (the new version is then current for new wraps)."""
+    stamp = _ring_file_stamp(current_app.config)
+    cached = current_app.extensions.get("auditor.master_ring")
+    if cached is None or cached[0] != stamp:
+        cached = current_app.extensions["auditor.master_ring"] = (
+            stamp,
+            load_ring(current_app.config),
+        )
+    ring: MasterKeyRing = cached[1]
+    return ring
+
+
+def _ring_file_stamp(config: Any) -> tuple[int, int] | None:
+    path = config.get("MASTER_KEY_FILE")
+    if not path or config.get("MASTER_KEY"):
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
 
 
 def load_ring(config: Any) -> MasterKeyRing:

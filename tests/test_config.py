@@ -47,14 +47,26 @@ def test_secret_file_readable_by_others_is_refused(tmp_path: Path):
 @pytest.mark.parametrize("key", [None, config.DEV_SECRET_KEY, "short"])
 def test_check_refuses_weak_secret_key_in_production(key):
     with pytest.raises(config.ConfigError, match="AUDITOR_SECRET_KEY"):
-        config.check({"SECRET_KEY": key, "AUDIT_SIGNING_KEY": "pem", "MASTER_KEY": "k",
-                      "PAN_POLICY": "redact"})
+        config.check(
+            {
+                "SECRET_KEY": key,
+                "AUDIT_SIGNING_KEY": "pem",
+                "MASTER_KEY": "k",
+                "PAN_POLICY": "redact",
+            }
+        )
 
 
 def test_check_refuses_missing_signing_key_in_production():
     with pytest.raises(config.ConfigError, match="AUDITOR_AUDIT_SIGNING_KEY_FILE"):
-        config.check({"SECRET_KEY": "k" * 40, "AUDIT_SIGNING_KEY": None, "MASTER_KEY": "k",
-                      "PAN_POLICY": "redact"})
+        config.check(
+            {
+                "SECRET_KEY": "k" * 40,
+                "AUDIT_SIGNING_KEY": None,
+                "MASTER_KEY": "k",
+                "PAN_POLICY": "redact",
+            }
+        )
 
 
 def test_check_refuses_a_missing_or_doubled_master_key_in_production():

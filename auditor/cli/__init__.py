@@ -28,7 +28,7 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """The command groups that need the app (its config and database)."""
-    from auditor.cli import audit, db, demo, inventory, records, users
+    from auditor.cli import audit, db, demo, inventory, records, users, vault
 
     for group in (
         db.db,
@@ -38,14 +38,17 @@ def register_commands(app: Flask) -> None:
         users.tokens,
         audit.audit,
         demo.demo,
+        vault.vault,
     ):
         app.cli.add_command(group)
 
 
 def _add_standalone() -> None:
     from auditor.cli.instance import instance
+    from auditor.cli.keys import keys
 
     main.add_command(instance)
+    main.add_command(keys)  # standalone: 'keys generate' must work before any key is configured
 
 
 _add_standalone()

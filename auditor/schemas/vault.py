@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, StringConstraints
+from pydantic import ConfigDict, Field, SecretStr, StringConstraints
 
 from auditor.schemas.common import Code, InputModel, Name, OutputModel, Text
 
@@ -14,11 +14,18 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, m
 MAX_VALUE_CHARS = 64 * 1024
 
 
+# a secret value is kept exactly as given: leading or trailing spaces can be part of a password
+_EXACT = ConfigDict(extra="forbid", str_strip_whitespace=False)
+Plain = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)]
+
+
 class SecretIn(InputModel):
+    model_config = _EXACT
+
     name: Name
     kind: SecretKind = "password"
-    username: Annotated[str, StringConstraints(max_length=320)] | None = None
-    url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    username: Plain | None = None
+    url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
     system: Code | None = Field(default=None, description="code of the system it opens")
     notes: Text | None = Field(default=None, description="plain notes; not encrypted, no secrets")
     value: SecretStr = Field(description="the secret itself; sealed on arrival, never returned")
@@ -28,10 +35,12 @@ class SecretIn(InputModel):
 
 
 class SecretUpdate(InputModel):
+    model_config = _EXACT
+
     name: Name | None = None
     kind: SecretKind | None = None
-    username: Annotated[str, StringConstraints(max_length=320)] | None = None
-    url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    username: Plain | None = None
+    url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
     system: Code | None = None
     notes: Text | None = None
     value: SecretStr | None = Field(default=None, description="a new value (rotates the secret)")

@@ -73,3 +73,8 @@ class UnsupportedMediaType(AuditorError):
 
 class ClientAccessDenied(PermissionDenied):
     """The role may do this, but not for this client: the user holds no grant for it."""
+
+
+class HandoverRequired(Conflict):
+    """R16: a client's credentials are purged only after an acknowledged hand-over that still
+    holds every current value; until then the purge is blocked (and the block reported)."""

@@ -42,6 +42,12 @@ def check_master_keys(session: Session, ring: MasterKeyRing) -> list[int]:
             f"client keys are wrapped under master key version(s) {unknown}, "
             "which the configured key ring lacks"
         )
+    in_use_without_canary = sorted(v for v, _ in used if v in missing)
+    if in_use_without_canary:
+        raise KeyCheckFailed(
+            f"master key version(s) {in_use_without_canary} wrap client keys but have no canary "
+            "to check the configured key against; refusing to trust it"
+        )
     for version in missing:
         session.add(
             MasterKeyCanary(master_version=version, canary=envelope.make_canary(ring, version))
@@ -80,6 +86,9 @@ def current_key(
 def add_version(session: Session, ring: MasterKeyRing, organization_id: int) -> envelope.ClientKey:
     """A new client key version, wrapped under the current master version."""
     version = (current_version(session, organization_id) or 0) + 1
+    if session.get(MasterKeyCanary, ring.current) is None:
+        # whatever is wrapped under a master version must be checkable against its canary later
+        session.add(MasterKeyCanary(master_version=ring.current, canary=envelope.make_canary(ring)))
     key = envelope.ClientKey.generate(_client_id(organization_id), version)
     session.add(
         ClientKey(

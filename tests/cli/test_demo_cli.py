@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from auditor.models import DataSubject, Organization, Record, Secret, User, VaultGrant
+from auditor.models import DataSubject, Organization, Record, User
 
 
 def test_demo_load_twice_changes_nothing_the_second_time(runner, client, session):

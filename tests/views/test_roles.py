@@ -20,6 +20,7 @@ SAMPLE_ARGS = {
     "user_id": "1",
     "token_id": "999999",
     "consent_id": "1",
+    "handover_id": "1",
 }
 
 

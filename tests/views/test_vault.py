@@ -262,3 +262,40 @@ def test_cli_actor_has_operator_access(session, inventory):
     from auditor.services import vault
 
     assert vault.has_access(session, Actor.cli(), inventory.client.id)
+
+
+def test_a_version_in_use_without_a_canary_is_not_trusted(session, inventory):
+    from auditor.models import MasterKeyCanary
+
+    ring = ring_from_base64(MASTER_KEY)
+    vault_keys.current_key(session, ring, inventory.client.id)  # a client key under version 1
+    session.query(MasterKeyCanary).delete()
+    with pytest.raises(KeyCheckFailed, match="have no canary"):
+        vault_keys.check_master_keys(session, ring)
+
+
+def test_running_service_rereads_a_changed_key_ring_file(app, tmp_path):
+    import os
+
+    from crypto.keys import new_key_ring, write_key_ring_file
+
+    path = tmp_path / "ring"
+    ring = new_key_ring()
+    write_key_ring_file(path, ring)
+    app.config.update(MASTER_KEY=None, MASTER_KEY_FILE=str(path))
+    from auditor.keys import master_key_ring
+
+    with app.app_context():
+        assert master_key_ring().current == 1
+        write_key_ring_file(path, ring.add_version())
+        os.utime(path, ns=(1, 1))  # a different stamp even within the clock's resolution
+        assert master_key_ring().current == 2
+
+
+def test_secret_values_are_kept_exactly_with_their_spaces(client, auth, inventory):
+    headers = auth()
+    ref = create(client, headers, {**SECRET, "value": "  spaced out  ", "username": " admin "})[
+        "ref"
+    ]
+    assert reveal(client, headers, ref).get_json()["value"] == "  spaced out  "
+    assert client.get(f"/api/v1/secrets/{ref}", headers=headers).get_json()["username"] == "admin"

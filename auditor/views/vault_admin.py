@@ -1,0 +1,111 @@
+"""Vault endpoints for officers: termination hand-over, its acknowledgement, the purge (R16), and
+the revealed-and-unchanged report."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from flask import Blueprint, Response
+
+from auditor.db import get_session
+from auditor.keys import master_key_ring
+from auditor.permissions import Permission
+from auditor.schemas.vault import RevealedUnchanged
+from auditor.schemas.vault_admin import (
+    AcknowledgementIn,
+    HandoverFile,
+    HandoverIn,
+    HandoverOut,
+    PurgeIn,
+    PurgeOut,
+)
+from auditor.services import handover, vault_reports
+from auditor.views.api import API_PREFIX, json_response, route
+
+bp = Blueprint("vault_admin", __name__, url_prefix=API_PREFIX)
+
+
+@route(
+    bp,
+    "/clients/<code>/handover",
+    "POST",
+    summary="Export a client's credentials for hand-over (KeePass file, passphrase shown once)",
+    permission=Permission.VAULT_HANDOVER,
+    body=HandoverIn,
+    response=HandoverFile,
+    status=201,
+    errors=(400, 404, 409, 415, 422),
+)
+def handover_export(code: str, body: HandoverIn, actor: Any) -> Response:
+    data, passphrase, row = handover.export_handover(
+        get_session(),
+        master_key_ring(),
+        code,
+        recipient=body.recipient,
+        method=body.method,
+        actor=actor,
+    )
+    result = HandoverFile(
+        handover_id=row.id,
+        client=code,
+        file_name=f"{code}-handover-{row.exported_at:%Y%m%d}.kdbx",
+        file_base64=base64.b64encode(data).decode("ascii"),
+        sha256=row.file_sha256,
+        passphrase=passphrase,
+        secrets_count=row.secrets_count,
+        exported_at=row.exported_at,
+    )
+    response = json_response(result, 201)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+@route(
+    bp,
+    "/handovers/<int:handover_id>/acknowledgement",
+    "POST",
+    summary="Record the client's acknowledgement of a hand-over",
+    permission=Permission.VAULT_HANDOVER,
+    body=AcknowledgementIn,
+    response=HandoverOut,
+    errors=(400, 404, 409, 415, 422),
+)
+def handover_acknowledge(handover_id: int, body: AcknowledgementIn, actor: Any) -> HandoverOut:
+    session = get_session()
+    row = handover.record_acknowledgement(
+        session,
+        handover_id,
+        acknowledged_at=body.acknowledged_at,
+        acknowledgement=body.acknowledgement,
+        actor=actor,
+    )
+    return handover.to_out(session, row)
+
+
+@route(
+    bp,
+    "/clients/<code>/vault/purge",
+    "POST",
+    summary="Purge a client's vault by crypto-shredding (dry run unless dry_run is false)",
+    permission=Permission.VAULT_HANDOVER,
+    body=PurgeIn,
+    response=PurgeOut,
+    errors=(400, 404, 409, 415, 422),
+)
+def vault_purge(code: str, body: PurgeIn, actor: Any) -> PurgeOut:
+    return handover.purge_client_vault(get_session(), code, actor=actor, dry_run=body.dry_run)
+
+
+@route(
+    bp,
+    "/users/<int:user_id>/vault-report",
+    "GET",
+    summary="Report the secrets a user revealed that have not changed since",
+    permission=Permission.VAULT_REPORT,
+    response=list[RevealedUnchanged],
+    errors=(404,),
+)
+def vault_report(user_id: int, actor: Any) -> list[RevealedUnchanged]:
+    return vault_reports.revealed_unchanged(get_session(), user_id, actor=actor)
