@@ -12,7 +12,6 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from auditor.models import (
@@ -28,7 +27,8 @@ from auditor.schemas import inventory as s
 from auditor.schemas.common import parse
 from auditor.services import audit
 from auditor.services.context import Actor
-from auditor.services.errors import Conflict, FieldError, NotFound, ValidationFailed
+from auditor.services.errors import FieldError, NotFound, ValidationFailed
+from auditor.services.transactions import conflict_as
 
 # fields whose values are personal data: audited by name only
 PERSONAL_FIELDS = frozenset({"contact_email"})
@@ -250,15 +250,12 @@ def list_items(
 
 
 def _flush(session: Session, spec: KindSpec, work: Callable[[], None]) -> None:
-    try:
-        with session.begin_nested():
-            work()
-            session.flush()
-    except IntegrityError:
-        raise Conflict(
-            f"The {spec.name.replace('_', ' ')} conflicts with existing data "
-            "(a duplicate code, or it is still referenced)."
-        ) from None
+    detail = (
+        f"The {spec.name.replace('_', ' ')} conflicts with existing data "
+        "(a duplicate code, or it is still referenced)."
+    )
+    with conflict_as(session, detail):
+        work()
 
 
 def create(session: Session, spec: KindSpec, data: BaseModel, *, actor: Actor) -> Any:

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from auditor.models import (
@@ -33,6 +32,7 @@ from auditor.services.context import Actor
 from auditor.services.errors import Conflict, FieldError, NotFound, ValidationFailed
 from auditor.services.identifiers import normalize
 from auditor.services.inventory import resolve
+from auditor.services.transactions import conflict_as
 
 
 def to_out(subject: DataSubject) -> SubjectOut:
@@ -119,12 +119,8 @@ def create(session: Session, data: SubjectIn, *, actor: Actor) -> DataSubject:
     )
     subject.identifiers = [_identifier(session, item, i) for i, item in enumerate(data.identifiers)]
     subject.consents = [_consent(session, item) for item in data.consents]
-    try:
-        with session.begin_nested():
-            session.add(subject)
-            session.flush()
-    except IntegrityError:
-        raise Conflict("An identifier or reference already belongs to another subject.") from None
+    with conflict_as(session, "An identifier or reference already belongs to another subject."):
+        session.add(subject)
     audit.record(
         session,
         actor=actor,
@@ -177,12 +173,8 @@ def update(session: Session, ref: str, data: SubjectUpdate, *, actor: Actor) -> 
 def add_identifier(session: Session, ref: str, item: IdentifierIn, *, actor: Actor) -> DataSubject:
     subject = get(session, ref)
     identifier = _identifier(session, item, 0)
-    try:
-        with session.begin_nested():
-            subject.identifiers.append(identifier)
-            session.flush()
-    except IntegrityError:
-        raise Conflict("That identifier already belongs to a subject.") from None
+    with conflict_as(session, "That identifier already belongs to a subject."):
+        subject.identifiers.append(identifier)
     audit.record(
         session,
         actor=actor,
@@ -198,12 +190,8 @@ def add_identifier(session: Session, ref: str, item: IdentifierIn, *, actor: Act
 def add_consent(session: Session, ref: str, item: ConsentIn, *, actor: Actor) -> Consent:
     subject = get(session, ref)
     consent = _consent(session, item)
-    try:
-        with session.begin_nested():
-            subject.consents.append(consent)
-            session.flush()
-    except IntegrityError:
-        raise Conflict("That consent is already recorded.") from None
+    with conflict_as(session, "That consent is already recorded."):
+        subject.consents.append(consent)
     audit.record(
         session,
         actor=actor,

@@ -9,7 +9,6 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
@@ -25,6 +24,7 @@ from auditor.services.errors import (
     NotFound,
     ValidationFailed,
 )
+from auditor.services.transactions import conflict_as
 
 TOKEN_PREFIX = "aud_"  # noqa: S105 - a marker that makes leaked tokens easy to scan for
 MIN_PASSWORD_LENGTH = 12
@@ -60,11 +60,8 @@ def list_users(session: Session) -> list[User]:
 
 def create_user(session: Session, data: UserIn, *, actor: Actor) -> User:
     user = User(email=str(data.email).lower(), name=data.name, role=data.role)
-    try:
-        with session.begin_nested():
-            session.add(user)
-    except IntegrityError:
-        raise Conflict("A user with that email address already exists.") from None
+    with conflict_as(session, "A user with that email address already exists."):
+        session.add(user)
     audit.record(
         session,
         actor=actor,
