@@ -7,7 +7,7 @@ import random
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auditor.models import Organization, Secret
+from auditor.models import Disposition, Organization, Secret
 from auditor.schemas.vault import SecretIn
 from auditor.services import demo, users, vault
 from auditor.services.context import Actor
@@ -37,6 +37,11 @@ def load(session: Session, ring: MasterKeyRing, *, actor: Actor) -> int:
         assert org is not None
         if session.scalar(select(Secret.id).where(Secret.organization_id == org.id).limit(1)):
             continue
+        purged = select(Disposition.id).where(
+            Disposition.subject_type == "client_vault", Disposition.organization_id == org.id
+        )
+        if session.scalar(purged.limit(1)):
+            continue  # its vault was handed over and purged: do not bring it back
         rng = random.Random(code)
         for name, kind, username, url, system in VAULT:
             value = "".join(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from auditor.models import DataSubject, Organization, Record, User
+from auditor.models import DataSubject, Organization, Record, Secret, User, VaultGrant
 
 
 def test_demo_load_twice_changes_nothing_the_second_time(runner, client, session):
@@ -18,12 +18,44 @@ def test_demo_load_twice_changes_nothing_the_second_time(runner, client, session
     assert "inserted 0, updated 0, unchanged 700" in second.output
     counts = [
         session.scalar(select(func.count()).select_from(m))
-        for m in (Organization, DataSubject, Record, User)
+        for m in (Organization, DataSubject, Record, User, Secret, VaultGrant)
     ]
-    assert counts == [6, 40, 700, 4]
+    assert counts == [6, 40, 700, 4, 25, 2]
     quebec = session.scalar(select(Organization).where(Organization.is_quebec))
     assert quebec.code == "laurentide-avocats"
     terminated = session.scalar(
         select(Organization).where(Organization.code == "harbourview-realty")
     )
     assert terminated.agreements[0].status == "terminated"
+
+
+def test_demo_does_not_bring_back_a_purged_vault(runner, session, tmp_path):
+    from auditor.models import Handover
+
+    assert runner.invoke(args=["demo", "load", "--no-token"]).exit_code == 0
+    exported = runner.invoke(
+        args=[
+            "vault",
+            "handover",
+            "harbourview-realty",
+            "--recipient",
+            "Dana",
+            "--method",
+            "USB",
+            "--output",
+            str(tmp_path / "hv.kdbx"),
+        ]
+    )
+    assert exported.exit_code == 0, exported.output
+    export = session.scalars(select(Handover)).one()
+    assert (
+        runner.invoke(
+            args=["vault", "acknowledge", str(export.id), "--by", "Dana", "--note", "ok"]
+        ).exit_code
+        == 0
+    )
+    assert runner.invoke(args=["vault", "purge", "harbourview-realty", "--yes"]).exit_code == 0
+    assert runner.invoke(args=["demo", "load", "--no-token"]).exit_code == 0
+    org = session.scalar(select(Organization).where(Organization.code == "harbourview-realty"))
+    remaining = select(func.count()).select_from(Secret).where(Secret.organization_id == org.id)
+    assert session.scalar(remaining) == 0
