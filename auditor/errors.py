@@ -18,7 +18,7 @@ from crypto.errors import (
     SignatureInvalid,
     UnknownKeyVersion,
 )
-from retention.errors import RetentionError
+from retention.errors import InvalidDefinition, RetentionError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,11 @@ ERROR_TABLE: dict[type[BaseException], tuple[int, str, str]] = {
     MalformedCiphertext: (500, "malformed-ciphertext", "A stored ciphertext is malformed"),
     KeyRingError: (500, "key-ring-error", "The master key configuration is invalid"),
     CryptoError: (500, "crypto-error", "Cryptographic operation failed"),
+    InvalidDefinition: (
+        422,
+        "invalid-retention-definition",
+        "The retention rule or hold is not valid",
+    ),
     RetentionError: (409, "retention-error", "Retention rule violation"),
     ConfigError: (500, "configuration-error", "The service is misconfigured"),
     domain.HandoverRequired: (409, "handover-required", "Hand-over required before purge"),
