@@ -15,6 +15,7 @@ from auditor.models.inventory import (
     category_purpose,
 )
 from auditor.models.records import Record, record_subject
+from auditor.models.retention import Hold, JobRun
 from auditor.models.subjects import Consent, DataSubject, SubjectIdentifier
 from auditor.models.users import ApiToken, User
 from auditor.models.vault import ClientKey, Handover, MasterKeyCanary, Secret, VaultGrant
@@ -31,6 +32,8 @@ __all__ = [
     "Disclosure",
     "Disposition",
     "Handover",
+    "Hold",
+    "JobRun",
     "MasterKeyCanary",
     "Organization",
     "Purpose",
