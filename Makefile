@@ -18,12 +18,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## run: install, create dev secrets, migrate the SQLite database, load the demo MSP, serve on :5000
+# (AUDITOR_SCHEDULER=embedded: the job scheduler runs inside this one process; README "Scheduler")
 run: install
 	$(BIN)/auditor instance init
 	$(BIN)/auditor db upgrade
 	$(BIN)/auditor demo load
 	@echo "serving on http://$(HOST):$(PORT)/  (API: /api/v1, description: /api/v1/openapi.json)"
-	AUDITOR_LOG_JSON=false $(BIN)/auditor run --host $(HOST) --port $(PORT)
+	AUDITOR_LOG_JSON=false AUDITOR_SCHEDULER=embedded $(BIN)/auditor run --host $(HOST) --port $(PORT)
 
 ## test: the whole suite on SQLite (set AUDITOR_TEST_DATABASE_URL for PostgreSQL)
 test: install

@@ -13,7 +13,7 @@ __all__ = ["__version__", "create_app"]
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Load config, init the database, register error handlers, blueprints and CLI groups."""
-    from auditor import config, db, errors, observability
+    from auditor import config, db, errors, observability, scheduler
     from auditor.cli import register_commands
     from auditor.paths import templates_dir
     from auditor.views import blueprints
@@ -39,6 +39,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in blueprints():
         app.register_blueprint(blueprint)
     register_commands(app)
+    scheduler.init_app(app)  # only when AUDITOR_SCHEDULER=embedded and serving
     return app
 
 

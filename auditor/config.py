@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEV_SECRET_KEY = "dev-insecure-secret-key"  # noqa: S105 - the value check() refuses
 
@@ -36,6 +38,14 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "TOKEN_TTL_DAYS": (90, "default lifetime of a new API token"),
     "LOG_LEVEL": ("INFO", "root log level"),
     "LOG_JSON": (True, "structured JSON log lines (false: plain text for a terminal)"),
+    "SCHEDULER": ("off", "off, or embedded: run the job scheduler inside the web process"),
+    "SCHEDULER_TIMEZONE": ("UTC", "time zone of the scheduler's clock times (IANA name)"),
+    "SCHEDULER_PURGE_AT": ("03:00", "daily retention purge, HH:MM in the scheduler's time zone"),
+    "SCHEDULER_CHECKPOINT_AT": ("00:15", "daily signed audit checkpoint, HH:MM"),
+    "SCHEDULER_JOBS": ("all", "jobs this scheduler runs: all, or comma-separated job ids"),
+    "SCHEDULER_TEST_INTERVAL_SECONDS": (0, "above 0: every job runs every N seconds (tests only)"),
+    "SCHEDULER_MISFIRE_GRACE_SECONDS": (3600, "how late a missed run may still start"),
+    "SCHEDULER_LOCK_POLL_SECONDS": (10, "how often a standby scheduler retries the lock"),
 }
 
 # settings that may come from a file named by AUDITOR_<NAME>_FILE
@@ -115,6 +125,7 @@ def check(settings: Mapping[str, Any]) -> None:
     """Refuse values that are unsafe outside debug and testing."""
     if settings.get("PAN_POLICY") not in {"redact", "reject"}:
         raise ConfigError("AUDITOR_PAN_POLICY must be 'redact' or 'reject'")
+    _check_scheduler(settings)
     if settings.get("DEBUG") or settings.get("TESTING"):
         return
     key = settings.get("SECRET_KEY")
@@ -135,6 +146,27 @@ def check(settings: Mapping[str, Any]) -> None:
             "AUDITOR_AUDIT_SIGNING_KEY_FILE must name an Ed25519 private key (PEM); "
             "run 'auditor instance init' to generate one"
         )
+
+
+def _check_scheduler(settings: Mapping[str, Any]) -> None:
+    if settings.get("SCHEDULER", "off") not in {"off", "embedded"}:
+        raise ConfigError("AUDITOR_SCHEDULER must be 'off' or 'embedded'")
+    try:
+        ZoneInfo(str(settings.get("SCHEDULER_TIMEZONE", "UTC")))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("AUDITOR_SCHEDULER_TIMEZONE must be an IANA time zone name") from None
+    for name in ("SCHEDULER_PURGE_AT", "SCHEDULER_CHECKPOINT_AT"):
+        if parse_clock_time(str(settings.get(name, "00:00"))) is None:
+            raise ConfigError(f"AUDITOR_{name} must be a time of day as HH:MM")
+    for name in ("SCHEDULER_MISFIRE_GRACE_SECONDS", "SCHEDULER_LOCK_POLL_SECONDS"):
+        if int(settings.get(name, 1)) < 1:
+            raise ConfigError(f"AUDITOR_{name} must be at least 1")
+
+
+def parse_clock_time(value: str) -> tuple[int, int] | None:
+    """'HH:MM' as (hour, minute), or None when it is not a time of day."""
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+    return (int(match[1]), int(match[2])) if match else None
 
 
 def describe() -> list[tuple[str, Any, str]]:

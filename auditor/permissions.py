@@ -27,6 +27,8 @@ class Permission(StrEnum):
     VAULT_REVEAL = "vault:reveal"
     VAULT_HANDOVER = "vault:handover"
     VAULT_REPORT = "vault:report"
+    HOLDS_READ = "holds:read"
+    HOLDS_MANAGE = "holds:manage"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -44,6 +46,8 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.VAULT_REVEAL: "reveal a secret's value, with a reason (granted clients only)",
     Permission.VAULT_HANDOVER: "export a client's credentials for hand-over, purge them",
     Permission.VAULT_REPORT: "vault reports: secrets revealed and not changed since",
+    Permission.HOLDS_READ: "list and read retention holds (legal, recourse, breach, CRA)",
+    Permission.HOLDS_MANAGE: "place and release retention holds, with a reason",
 }
 
 _ALL = frozenset(Permission)
@@ -70,6 +74,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_READ,
             Permission.AUDIT_CHECKPOINT,
             Permission.VAULT_REPORT,
+            Permission.HOLDS_READ,
         }
     ),
 }

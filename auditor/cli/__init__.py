@@ -28,7 +28,7 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """The command groups that need the app (its config and database)."""
-    from auditor.cli import audit, db, demo, inventory, records, users, vault
+    from auditor.cli import audit, db, demo, holds, inventory, records, users, vault
 
     for group in (
         db.db,
@@ -39,8 +39,12 @@ def register_commands(app: Flask) -> None:
         audit.audit,
         demo.demo,
         vault.vault,
+        holds.holds,
     ):
         app.cli.add_command(group)
+    from auditor.cli.scheduler import scheduler
+
+    app.cli.add_command(scheduler)
 
 
 def _add_standalone() -> None:

@@ -8,9 +8,27 @@ from auditor.views.api import REGISTRY, Endpoint
 
 
 def blueprints() -> list[Blueprint]:
-    from auditor.views import inventory, records, subjects, system, users, vault, vault_admin
+    from auditor.views import (
+        holds,
+        inventory,
+        records,
+        subjects,
+        system,
+        users,
+        vault,
+        vault_admin,
+    )
 
-    return [system.bp, inventory.bp, subjects.bp, records.bp, users.bp, vault.bp, vault_admin.bp]
+    return [
+        system.bp,
+        inventory.bp,
+        subjects.bp,
+        records.bp,
+        users.bp,
+        vault.bp,
+        vault_admin.bp,
+        holds.bp,
+    ]
 
 
 def all_endpoints() -> list[Endpoint]:

@@ -21,6 +21,7 @@ SAMPLE_ARGS = {
     "token_id": "999999",
     "consent_id": "1",
     "handover_id": "1",
+    "hold_id": "1",
 }
 
 

@@ -1,0 +1,144 @@
+"""Scheduled jobs: what each job does, and the job-run bookkeeping that stops a run happening twice.
+
+A run is claimed by inserting its (job, scheduled_for) row in a committed transaction before the
+job starts: the unique key on job_run makes a second claim of the same scheduled time fail, so two
+scheduler instances can never both run it, even if their advisory lock failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from auditor.db import utcnow
+from auditor.models import JobRun
+from auditor.services import audit
+from auditor.services.context import Actor
+from auditor.services.errors import AuditorError
+from crypto.errors import CryptoError
+
+PURGE = "retention.purge"
+DEADLINES = "requests.deadlines"
+CHECKPOINT = "audit.checkpoint"
+JOB_IDS = (PURGE, DEADLINES, CHECKPOINT)
+OUTCOMES = ("running", "success", "failure")
+MAX_ERROR_LENGTH = 500
+# exceptions whose message is written to be shown (no personal data, no secrets)
+_SAFE_MESSAGE_ERRORS: tuple[type[BaseException], ...] = (AuditorError, CryptoError)
+
+
+# --- the jobs -----------------------------------------------------------------------------------
+
+
+def purge_expired(session: Session, *, now: dt.datetime) -> dict[str, int]:
+    """The daily retention purge. A placeholder for now: it disposes of nothing and returns no
+    counts; it will call the retention engine (plan, then execute in batches) once it exists."""
+    return {}
+
+
+def check_deadlines(session: Session, *, now: dt.datetime) -> dict[str, int]:
+    """The hourly deadline checks. A placeholder for now: it checks nothing and returns no counts;
+    it will flag access and correction requests near or past their 30-day deadline later."""
+    return {}
+
+
+def sign_checkpoint(
+    session: Session, *, signing_key: Ed25519PrivateKey, origin: str, now: dt.datetime
+) -> dict[str, int]:
+    """The daily audit checkpoint: sign the current tree head, attributed to this job."""
+    checkpoint = audit.create_checkpoint(
+        session, signing_key=signing_key, origin=origin, actor=Actor.system(CHECKPOINT), now=now
+    )
+    return {"tree_size": checkpoint.tree_size}
+
+
+# --- run bookkeeping ----------------------------------------------------------------------------
+
+
+def start_run(
+    session: Session,
+    *,
+    job: str,
+    scheduled_for: dt.datetime,
+    host: str,
+    now: dt.datetime | None = None,
+) -> JobRun | None:
+    """Claim the run of ``job`` at ``scheduled_for`` and commit the claim.
+
+    None when that run was already claimed (by another instance, or an earlier attempt): the
+    caller must then skip it."""
+    run = JobRun(
+        job=job,
+        scheduled_for=scheduled_for,
+        started_at=now or utcnow(),
+        outcome="running",
+        counts={},
+        host=host[:200],
+    )
+    session.add(run)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return None
+    return run
+
+
+def finish_run(
+    session: Session,
+    run: JobRun,
+    *,
+    counts: dict[str, Any] | None = None,
+    error: BaseException | None = None,
+    safe_types: tuple[type[BaseException], ...] = (),
+    now: dt.datetime | None = None,
+) -> JobRun:
+    """Record the end of a run, its outcome and counts (or a safe error message); commit."""
+    run.finished_at = now or utcnow()
+    run.outcome = "failure" if error is not None else "success"
+    run.counts = dict(counts or {})
+    run.error = None if error is None else safe_error(error, safe_types=safe_types)
+    session.add(run)
+    session.commit()
+    return run
+
+
+def safe_error(exc: BaseException, *, safe_types: tuple[type[BaseException], ...] = ()) -> str:
+    """The error type, and its message only when the message is meant to be shown (domain errors,
+    and the caller's ``safe_types``).
+
+    Other messages (a database driver's, a library's) may quote personal data, so they stay out of
+    the job_run table; the scheduler's log has the traceback."""
+    name = type(exc).__name__
+    if isinstance(exc, _SAFE_MESSAGE_ERRORS + safe_types):
+        message = getattr(exc, "detail", None) or str(exc)
+        return f"{name}: {message}"[:MAX_ERROR_LENGTH]
+    return f"{name} (message withheld; see the scheduler log)"
+
+
+def list_runs(session: Session, *, job: str | None = None, limit: int = 20) -> list[JobRun]:
+    """The most recent runs first (by scheduled time)."""
+    query = select(JobRun).order_by(JobRun.scheduled_for.desc(), JobRun.id.desc()).limit(limit)
+    if job is not None:
+        query = query.where(JobRun.job == job)
+    return list(session.scalars(query))
+
+
+def latest_runs(session: Session) -> dict[str, JobRun]:
+    """The latest run of every job that has run, by job id."""
+    latest = (
+        select(JobRun.job, func.max(JobRun.scheduled_for).label("at"))
+        .group_by(JobRun.job)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(JobRun).join(
+            latest, (JobRun.job == latest.c.job) & (JobRun.scheduled_for == latest.c.at)
+        )
+    )
+    return {run.job: run for run in rows}
