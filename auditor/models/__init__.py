@@ -15,7 +15,7 @@ from auditor.models.inventory import (
     category_purpose,
 )
 from auditor.models.records import Record, record_subject
-from auditor.models.retention import Hold, JobRun
+from auditor.models.retention import Hold, JobRun, RetentionRule
 from auditor.models.subjects import Consent, DataSubject, SubjectIdentifier
 from auditor.models.users import ApiToken, User
 from auditor.models.vault import ClientKey, Handover, MasterKeyCanary, Secret, VaultGrant
@@ -38,6 +38,7 @@ __all__ = [
     "Organization",
     "Purpose",
     "Record",
+    "RetentionRule",
     "Secret",
     "SubjectIdentifier",
     "System",

@@ -43,5 +43,7 @@ class Record(Base):
     content: Mapped[dict[str, Any]] = mapped_column(JSONType)
     content_digest: Mapped[str] = mapped_column(String(64))
     pan_redactions: Mapped[int] = mapped_column(default=0)
+    # an explicit per-record retention rule (its code) that replaces the category default (R18)
+    retention_rule: Mapped[str | None] = mapped_column(String(64))
     ingested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -56,3 +56,27 @@ class JobRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str] = mapped_column(String(200))
+
+
+class RetentionRule(Base):
+    """One version of a retention rule. Editing a rule adds a version; dispositions cite one."""
+
+    __tablename__ = "retention_rule"
+    __table_args__ = (
+        UniqueConstraint("code", "version"),
+        CheckConstraint(
+            "action IN ('delete', 'anonymise', 'crypto_shred', 'transfer_then_delete')",
+            name="action",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int]
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    requires_review: Mapped[bool] = mapped_column(default=False)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    superseded_at: Mapped[dt.datetime | None]
