@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import stat
@@ -46,6 +47,7 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "SCHEDULER_TEST_INTERVAL_SECONDS": (0, "above 0: every job runs every N seconds (tests only)"),
     "SCHEDULER_MISFIRE_GRACE_SECONDS": (3600, "how late a missed run may still start"),
     "SCHEDULER_LOCK_POLL_SECONDS": (10, "how often a standby scheduler retries the lock"),
+    "RETENTION_FISCAL_YEAR_END": ("12-31", "fiscal year-end as MM-DD for billing retention (R17)"),
 }
 
 # settings that may come from a file named by AUDITOR_<NAME>_FILE
@@ -126,6 +128,8 @@ def check(settings: Mapping[str, Any]) -> None:
     if settings.get("PAN_POLICY") not in {"redact", "reject"}:
         raise ConfigError("AUDITOR_PAN_POLICY must be 'redact' or 'reject'")
     _check_scheduler(settings)
+    if parse_month_day(str(settings.get("RETENTION_FISCAL_YEAR_END", "12-31"))) is None:
+        raise ConfigError("AUDITOR_RETENTION_FISCAL_YEAR_END must be a day of the year as MM-DD")
     if settings.get("DEBUG") or settings.get("TESTING"):
         return
     key = settings.get("SECRET_KEY")
@@ -167,6 +171,18 @@ def parse_clock_time(value: str) -> tuple[int, int] | None:
     """'HH:MM' as (hour, minute), or None when it is not a time of day."""
     match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
     return (int(match[1]), int(match[2])) if match else None
+
+
+def parse_month_day(value: str) -> tuple[int, int] | None:
+    """'MM-DD' as (month, day), or None when it is not a day of the year (02-29 is allowed)."""
+    match = re.fullmatch(r"(\d\d)-(\d\d)", value.strip())
+    if not match:
+        return None
+    try:
+        day = dt.date(2000, int(match[1]), int(match[2]))
+    except ValueError:
+        return None
+    return day.month, day.day
 
 
 def describe() -> list[tuple[str, Any, str]]:

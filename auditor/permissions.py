@@ -29,6 +29,8 @@ class Permission(StrEnum):
     VAULT_REPORT = "vault:report"
     HOLDS_READ = "holds:read"
     HOLDS_MANAGE = "holds:manage"
+    RETENTION_READ = "retention:read"
+    RETENTION_MANAGE = "retention:manage"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -48,6 +50,8 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.VAULT_REPORT: "vault reports: secrets revealed and not changed since",
     Permission.HOLDS_READ: "list and read retention holds (legal, recourse, breach, CRA)",
     Permission.HOLDS_MANAGE: "place and release retention holds, with a reason",
+    Permission.RETENTION_READ: "see retention rules and the disposition plan",
+    Permission.RETENTION_MANAGE: "edit retention rules",
 }
 
 _ALL = frozenset(Permission)
@@ -75,6 +79,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_CHECKPOINT,
             Permission.VAULT_REPORT,
             Permission.HOLDS_READ,
+            Permission.RETENTION_READ,
         }
     ),
 }

@@ -28,7 +28,7 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """The command groups that need the app (its config and database)."""
-    from auditor.cli import audit, db, demo, holds, inventory, records, users, vault
+    from auditor.cli import audit, db, demo, holds, inventory, records, retention, users, vault
 
     for group in (
         db.db,
@@ -40,6 +40,7 @@ def register_commands(app: Flask) -> None:
         demo.demo,
         vault.vault,
         holds.holds,
+        retention.retention,
     ):
         app.cli.add_command(group)
     from auditor.cli.scheduler import scheduler

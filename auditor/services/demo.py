@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from auditor.models import User
 from auditor.schemas.users import UserIn
-from auditor.services import datamap, demo_vault, users
+from auditor.services import datamap, demo_vault, retention_rules, users
 from auditor.services.context import Actor
 from auditor.services.ingest import Ingestor, IngestResult
 from crypto.keys import MasterKeyRing
@@ -357,6 +357,7 @@ def records() -> list[dict[str, Any]]:
 def load(session: Session, *, actor: Actor, ring: MasterKeyRing | None = None) -> IngestResult:
     datamap.load_defaults(session, actor=actor)
     datamap.import_document(session, data_map(), actor=actor, overwrite=False)
+    retention_rules.load_defaults(session, actor=actor)  # fiscal year-end: the default 12-31
     for email, name, role in USERS:
         if session.scalar(select(User).where(User.email == email)) is None:
             users.create_user(session, UserIn(email=email, name=name, role=role), actor=actor)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ def blueprints() -> list[Blueprint]:
         holds,
         inventory,
         records,
+        retention,
         subjects,
         system,
         users,
@@ -28,6 +29,7 @@ def blueprints() -> list[Blueprint]:
         vault.bp,
         vault_admin.bp,
         holds.bp,
+        retention.bp,
     ]
 
 
