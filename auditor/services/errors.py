@@ -78,3 +78,7 @@ class ClientAccessDenied(PermissionDenied):
 class HandoverRequired(Conflict):
     """R16: a client's credentials are purged only after an acknowledged hand-over that still
     holds every current value; until then the purge is blocked (and the block reported)."""
+
+    def __init__(self, detail: str, *, reason: str) -> None:
+        super().__init__(detail)
+        self.reason = reason  # short, for reports: "hand-over missing", ...

@@ -260,6 +260,14 @@ def _summary(
     )
 
 
+def purge_readiness(session: Session, organization_id: int) -> Handover:
+    """The acknowledged hand-over that allows the client's vault purge (R16), or HandoverRequired
+    saying what is missing. The purge and the retention plan both ask this one question."""
+    handover = _acknowledged_handover(session, organization_id)
+    _check_current(session, organization_id, handover)
+    return handover
+
+
 def _acknowledged_handover(session: Session, organization_id: int) -> Handover:
     handovers = select(Handover).where(Handover.organization_id == organization_id)
     latest = session.scalars(
@@ -273,11 +281,13 @@ def _acknowledged_handover(session: Session, organization_id: int) -> Handover:
     if pending is not None:
         raise HandoverRequired(
             f"Purge blocked (R16): hand-over {pending.id} has no recorded acknowledgement; "
-            "record who at the client confirmed receipt first."
+            "record who at the client confirmed receipt first.",
+            reason="hand-over not acknowledged",
         )
     raise HandoverRequired(
         "Purge blocked (R16): no hand-over of this client's credentials is recorded; export "
-        "them for the client and record the acknowledgement first."
+        "them for the client and record the acknowledgement first.",
+        reason="hand-over missing",
     )
 
 
@@ -297,7 +307,8 @@ def _check_current(session: Session, organization_id: int, handover: Handover) -
     if changed:
         raise HandoverRequired(
             f"Purge blocked (R16): {changed} secret(s) were added or changed after hand-over "
-            f"{handover.id} was exported; export again and record the acknowledgement."
+            f"{handover.id} was exported; export again and record the acknowledgement.",
+            reason="secrets changed after the acknowledged hand-over",
         )
 
 
@@ -345,8 +356,7 @@ def purge_client_vault(
             f"Agreement {agreement.reference} ends on {agreement.termination_date}: "
             "its credentials are purged after that date."
         )
-    handover = _acknowledged_handover(session, org.id)
-    _check_current(session, org.id, handover)
+    handover = purge_readiness(session, org.id)
     if dry_run:
         return _summary(org.code, True, (len(ids), key_versions), handover.id)
     assert handover.acknowledged_at is not None

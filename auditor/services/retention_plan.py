@@ -20,7 +20,6 @@ from auditor.models import (
     Agreement,
     Consent,
     DataCategory,
-    Handover,
     Organization,
     Purpose,
     Record,
@@ -29,6 +28,8 @@ from auditor.models import (
     record_subject,
 )
 from auditor.services import retention_rules
+from auditor.services.errors import HandoverRequired
+from auditor.services.handover import purge_readiness
 from auditor.services.hold_policy import engine_holds
 from retention import AnyRule, Event, InvalidDefinition, Outcome, RecordFacts, decide
 from retention import Hold as PolicyHold
@@ -368,29 +369,11 @@ def _day(value: dt.datetime | None) -> dt.date | None:
 
 def _handover_state(session: Session, org_id: int) -> tuple[str, str]:
     """ready with an acknowledged hand-over that holds every current secret, else why not."""
-    handovers = select(Handover).where(Handover.organization_id == org_id)
-    latest = session.scalars(
-        handovers.where(Handover.acknowledged_at.is_not(None))
-        .order_by(Handover.exported_at.desc(), Handover.id.desc())
-        .limit(1)
-    ).first()
-    if latest is None:
-        pending = session.scalar(select(func.count()).select_from(handovers.subquery()))
-        if pending:
-            return "blocked", "hand-over not acknowledged"
-        return "blocked", "hand-over missing"
-    changed = session.scalar(
-        select(func.count())
-        .select_from(Secret)
-        .where(
-            Secret.organization_id == org_id,
-            (Secret.value_changed_at > latest.exported_at)
-            | (Secret.updated_at > latest.exported_at),
-        )
-    )
-    if changed:
-        return "blocked", "secrets changed after the acknowledged hand-over"
-    return "ready", f"acknowledged hand-over {latest.id}"
+    try:
+        handover = purge_readiness(session, org_id)
+    except HandoverRequired as exc:
+        return "blocked", exc.reason
+    return "ready", f"acknowledged hand-over {handover.id}"
 
 
 def plan(
