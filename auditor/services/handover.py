@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from auditor.db import utcnow
 from auditor.models import Agreement, ClientKey, Disposition, Handover, Organization, Secret
 from auditor.schemas.vault_admin import HandoverOut, PurgeOut
-from auditor.services import audit, vault, vault_keys
+from auditor.services import audit, inventory, vault, vault_keys
 from auditor.services.context import Actor
 from auditor.services.errors import (
     Conflict,
@@ -41,13 +41,6 @@ ACKNOWLEDGEMENT_CLOCK_SKEW = dt.timedelta(minutes=5)
 _BASE32 = re.compile("[A-Z2-7]+=*")
 _ENTRY_INDEX = re.compile(r"entry (\d+)[: ]*")
 _DELETE_CHUNK = 1000
-
-
-def _organization(session: Session, code: str) -> Organization:
-    org = session.scalar(select(Organization).where(Organization.code == code))
-    if org is None:
-        raise NotFound("No organization with that code.")
-    return org
 
 
 def terminated_agreement(org: Organization) -> Agreement:
@@ -116,7 +109,7 @@ def export_handover(
     The passphrase is returned once and stored nowhere; the hand-over row keeps the file's
     SHA-256 and the count. Audited as ``vault.handover_export`` (no passphrase, no values).
     """
-    org = _organization(session, client_code)
+    org = inventory.organization(session, client_code)
     vault.require_access(session, actor, org.id, action="handover", object_id=None)
     agreement = terminated_agreement(org)
     moment = now or utcnow()
@@ -339,7 +332,7 @@ def purge_client_vault(
     (HandoverRequired) without an acknowledged hand-over exported after every secret's last
     change. A dry run checks the same and writes nothing; a second purge finds nothing.
     """
-    org = _organization(session, client_code)
+    org = inventory.organization(session, client_code)
     vault.require_access(session, actor, org.id, action="purge", object_id=None)
     ids, key_versions = _counts(session, org.id, lock=not dry_run)
     if not ids and not key_versions:

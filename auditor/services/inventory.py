@@ -323,3 +323,9 @@ def delete(session: Session, spec: KindSpec, code: str, *, actor: Actor) -> None
         object_id=code,
         organization_id=object_id if spec.model is Organization else None,
     )
+
+
+def organization(session: Session, code: str) -> Organization:
+    """An organization by its code, or NotFound (the lookup the vault and hand-over share)."""
+    org: Organization = get(session, KINDS["organizations"], code)
+    return org

@@ -16,7 +16,7 @@ from auditor.models import Organization, Secret, System, User, VaultGrant
 from auditor.models.vault import new_secret_ref
 from auditor.permissions import Role
 from auditor.schemas.vault import SecretIn, SecretOut, SecretUpdate
-from auditor.services import audit, vault_keys
+from auditor.services import audit, inventory, vault_keys
 from auditor.services.context import Actor
 from auditor.services.errors import ClientAccessDenied, NotFound
 from auditor.services.inventory import resolve
@@ -81,13 +81,6 @@ def require_access(
     raise ClientAccessDenied("You have no access to this client's vault.")
 
 
-def _client(session: Session, code: str) -> Organization:
-    org = session.scalar(select(Organization).where(Organization.code == code))
-    if org is None:
-        raise NotFound("No organization with that code.")
-    return org
-
-
 def get(session: Session, ref: str) -> Secret:
     secret = session.scalar(select(Secret).where(Secret.ref == ref))
     if secret is None:
@@ -117,7 +110,7 @@ def _seal(session: Session, ring: MasterKeyRing, secret: Secret, value: str) -> 
 def create(
     session: Session, ring: MasterKeyRing, client: str, data: SecretIn, *, actor: Actor
 ) -> Secret:
-    org = _client(session, client)
+    org = inventory.organization(session, client)
     require_access(session, actor, org.id, action="create", object_id=None)
     secret = Secret(
         organization_id=org.id,
@@ -161,7 +154,7 @@ def list_secrets(
     kind: str | None = None,
 ) -> list[Secret]:
     """Metadata of a client's secrets, searchable by name, username and URL; never values."""
-    org = _client(session, client)
+    org = inventory.organization(session, client)
     require_access(session, actor, org.id, action="list", object_id=None)
     query = select(Secret).where(Secret.organization_id == org.id).order_by(Secret.id).limit(limit)
     if after is not None:
@@ -260,7 +253,7 @@ def grant(session: Session, user_id: int, client: str, *, actor: Actor) -> Vault
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"User {user_id} does not exist.")
-    org = _client(session, client)
+    org = inventory.organization(session, client)
     existing = session.get(VaultGrant, {"user_id": user_id, "organization_id": org.id})
     if existing is not None:
         return existing
@@ -279,7 +272,7 @@ def grant(session: Session, user_id: int, client: str, *, actor: Actor) -> Vault
 
 
 def revoke_grant(session: Session, user_id: int, client: str, *, actor: Actor) -> None:
-    org = _client(session, client)
+    org = inventory.organization(session, client)
     row = session.get(VaultGrant, {"user_id": user_id, "organization_id": org.id})
     if row is None:
         raise NotFound("That user has no grant for that client.")
