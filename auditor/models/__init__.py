@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from auditor.models.audit import AuditCheckpoint, AuditEvent
-from auditor.models.disposition import Disposition
+from auditor.models.disposition import (
+    Disposition,
+    DispositionReview,
+    DispositionReviewItem,
+    PurgeRun,
+)
 from auditor.models.inventory import (
     Agreement,
     DataCategory,
@@ -31,11 +36,14 @@ __all__ = [
     "DataSubject",
     "Disclosure",
     "Disposition",
+    "DispositionReview",
+    "DispositionReviewItem",
     "Handover",
     "Hold",
     "JobRun",
     "MasterKeyCanary",
     "Organization",
+    "PurgeRun",
     "Purpose",
     "Record",
     "RetentionRule",

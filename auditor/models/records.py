@@ -45,5 +45,7 @@ class Record(Base):
     pan_redactions: Mapped[int] = mapped_column(default=0)
     # an explicit per-record retention rule (its code) that replaces the category default (R18)
     retention_rule: Mapped[str | None] = mapped_column(String(64))
+    # set when a retention rule anonymised the record (content and subjects removed, R20)
+    anonymised_at: Mapped[dt.datetime | None]
     ingested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
