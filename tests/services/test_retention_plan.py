@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from auditor.models import Agreement, DataCategory, Handover, Record, Secret
 from auditor.schemas.holds import HoldIn
-from auditor.services import holds, retention_plan, retention_rules
+from auditor.services import holds, retention_facts, retention_plan, retention_rules
 from auditor.services.context import Actor
 from retention import Period, RecordDate, Rule, Trigger
 from tests import factories
@@ -282,14 +282,14 @@ def test_credentials_need_an_acknowledged_handover(session, inventory, rules):
 def test_plan_reads_records_in_bounded_batches(session, inventory, rules, monkeypatch):
     made = [make(session, inventory) for _ in range(10)]
     sizes = []
-    original = retention_plan.iter_batches
+    original = retention_facts.iter_batches
 
     def spy(db, batch):
         for rows in original(db, batch):
             sizes.append(len(rows))
             yield rows
 
-    monkeypatch.setattr(retention_plan, "iter_batches", spy)
+    monkeypatch.setattr(retention_facts, "iter_batches", spy)
     report = retention_plan.plan(session, as_of=AS_OF, batch=3, ids_cap=4)
     assert sizes == [3, 3, 3, 1]
     group = report.to_dict()["due_by_rule"][0]
