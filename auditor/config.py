@@ -27,6 +27,10 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "AUDIT_SIGNING_KEY": (None, "Ed25519 private key (PEM) for audit checkpoints; or *_FILE"),
     "MASTER_KEY": (None, "base64 of a 32-byte vault master key (one version); or *_FILE below"),
     "MASTER_KEY_FILE": (None, "vault master key ring file (several versions, mode 0600)"),
+    "DISPOSITION_KEY": (
+        None,
+        "base64 of a 32-byte key for the keyed digests in disposition records; or *_FILE",
+    ),
     "CHECK_KEYS_AT_START": (True, "check every master key version against its canary at start"),
     "AUDIT_LOG_ORIGIN": ("auditor.local/audit-log", "checkpoint origin line and note key name"),
     "PAN_POLICY": ("redact", "what ingest does with card numbers in content: redact or reject"),
@@ -47,13 +51,18 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "SCHEDULER_TEST_INTERVAL_SECONDS": (0, "above 0: every job runs every N seconds (tests only)"),
     "SCHEDULER_MISFIRE_GRACE_SECONDS": (3600, "how late a missed run may still start"),
     "SCHEDULER_LOCK_POLL_SECONDS": (10, "how often a standby scheduler retries the lock"),
+    "PURGE_BATCH_SIZE": (1000, "records per purge transaction (each batch commits on its own)"),
     "RETENTION_FISCAL_YEAR_END": ("12-31", "fiscal year-end as MM-DD for billing retention (R17)"),
 }
 
 # settings that may come from a file named by AUDITOR_<NAME>_FILE
-SECRET_SETTINGS = ("SECRET_KEY", "AUDIT_SIGNING_KEY")
+SECRET_SETTINGS = ("SECRET_KEY", "AUDIT_SIGNING_KEY", "DISPOSITION_KEY")
 # default file names of generated development secrets, inside the instance folder
-INSTANCE_SECRET_FILES = {"SECRET_KEY": "secret_key", "AUDIT_SIGNING_KEY": "audit-signing-key.pem"}
+INSTANCE_SECRET_FILES = {
+    "SECRET_KEY": "secret_key",
+    "AUDIT_SIGNING_KEY": "audit-signing-key.pem",
+    "DISPOSITION_KEY": "disposition-key",
+}
 INSTANCE_MASTER_KEY_FILE = "master-keys"
 
 _PREFIX = "AUDITOR_"
@@ -149,6 +158,11 @@ def check(settings: Mapping[str, Any]) -> None:
         raise ConfigError(
             "AUDITOR_AUDIT_SIGNING_KEY_FILE must name an Ed25519 private key (PEM); "
             "run 'auditor instance init' to generate one"
+        )
+    if not settings.get("DISPOSITION_KEY"):
+        raise ConfigError(
+            "AUDITOR_DISPOSITION_KEY_FILE must name the disposition digest key (base64 of 32 "
+            "bytes); run 'auditor instance init' to generate one"
         )
 
 

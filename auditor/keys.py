@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from auditor.config import ConfigError
+from crypto.digest import parse_digest_key
 from crypto.errors import KeyRingError
 from crypto.keys import MasterKeyRing, read_key_ring_file, ring_from_base64
 from crypto.note import load_private_key
@@ -25,6 +26,19 @@ def audit_signing_key() -> Ed25519PrivateKey:
                 "No audit signing key is configured (AUDITOR_AUDIT_SIGNING_KEY_FILE)."
             )
         key = current_app.extensions["auditor.signing_key"] = load_private_key(pem)
+    return key  # type: ignore[no-any-return]
+
+
+def disposition_key() -> bytes:
+    """The key of the keyed digests in disposition records (R20)."""
+    key = current_app.extensions.get("auditor.disposition_key")
+    if key is None:
+        text = current_app.config.get("DISPOSITION_KEY")
+        if not text:
+            raise ConfigError(
+                "No disposition digest key is configured (AUDITOR_DISPOSITION_KEY_FILE)."
+            )
+        key = current_app.extensions["auditor.disposition_key"] = parse_digest_key(text)
     return key  # type: ignore[no-any-return]
 
 

@@ -253,8 +253,13 @@ def decide(
     holds: Iterable[Hold] = (),
     as_of: dt.date,
     obligations: Sequence[AnyRule] = (),
+    holds_on: dt.date | None = None,
 ) -> Decision:
-    """Apply R18 precedence (see the module docstring) to one record on ``as_of``."""
+    """Apply R18 precedence (see the module docstring) to one record on ``as_of``.
+
+    Holds are judged on ``holds_on`` (default ``as_of``): a purge executed today for an earlier
+    day must still respect a hold placed since, so the executor passes the later of the two.
+    """
     if category_rule.category != facts.category:
         raise RetentionError(
             f"rule {category_rule.id} is for category {category_rule.category!r}, "
@@ -272,7 +277,7 @@ def decide(
             due_on, retained_by = due, rule
     if reason is not None:
         due_on = retained_by = None
-    blocking = active_holds(holds, facts, as_of)
+    blocking = active_holds(holds, facts, holds_on or as_of)
     if blocking:
         outcome = Outcome.BLOCKED
     elif reason is not None:

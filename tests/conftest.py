@@ -24,6 +24,7 @@ from tests import factories
 PG_URL = os.environ.get("AUDITOR_TEST_DATABASE_URL", "")
 SIGNING_KEY_PEM = generate_private_key_pem().decode()
 SECRET_KEY = "test-secret-key-" + "x" * 32
+DISPOSITION_KEY = "ZGlzcG9zaXRpb24ta2V5LWZvci10ZXN0cy0wMDAwMDA="  # 32 bytes, tests only
 MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LWZvci10aGUtdGVzdC1ydW4="  # 32 bytes, base64; tests only
 
 
@@ -70,6 +71,7 @@ def app_settings(database_url: str, **extra: Any) -> dict[str, Any]:
         "DATABASE_URL": database_url,
         "SECRET_KEY": SECRET_KEY,
         "AUDIT_SIGNING_KEY": SIGNING_KEY_PEM,
+        "DISPOSITION_KEY": DISPOSITION_KEY,
         "MASTER_KEY": MASTER_KEY,
         "CHECK_KEYS_AT_START": False,  # tests call the check themselves, inside their transaction
         "LOG_JSON": True,

@@ -51,6 +51,7 @@ def test_check_refuses_weak_secret_key_in_production(key):
             {
                 "SECRET_KEY": key,
                 "AUDIT_SIGNING_KEY": "pem",
+                "DISPOSITION_KEY": "d",
                 "MASTER_KEY": "k",
                 "PAN_POLICY": "redact",
             }
@@ -63,6 +64,7 @@ def test_check_refuses_missing_signing_key_in_production():
             {
                 "SECRET_KEY": "k" * 40,
                 "AUDIT_SIGNING_KEY": None,
+                "DISPOSITION_KEY": "d",
                 "MASTER_KEY": "k",
                 "PAN_POLICY": "redact",
             }
@@ -70,12 +72,37 @@ def test_check_refuses_missing_signing_key_in_production():
 
 
 def test_check_refuses_a_missing_or_doubled_master_key_in_production():
-    base = {"SECRET_KEY": "k" * 40, "AUDIT_SIGNING_KEY": "pem", "PAN_POLICY": "redact"}
+    base = {
+        "SECRET_KEY": "k" * 40,
+        "AUDIT_SIGNING_KEY": "pem",
+        "DISPOSITION_KEY": "d",
+        "PAN_POLICY": "redact",
+    }
     with pytest.raises(config.ConfigError, match="AUDITOR_MASTER_KEY or AUDITOR_MASTER_KEY_FILE"):
         config.check(base)
     with pytest.raises(config.ConfigError, match="not both"):
         config.check({**base, "MASTER_KEY": "a", "MASTER_KEY_FILE": "/x"})
     config.check({**base, "MASTER_KEY_FILE": "/etc/auditor/master-keys"})
+
+
+def test_check_refuses_a_missing_disposition_key_in_production():
+    with pytest.raises(config.ConfigError, match="AUDITOR_DISPOSITION_KEY_FILE"):
+        config.check(
+            {
+                "SECRET_KEY": "k" * 40,
+                "AUDIT_SIGNING_KEY": "pem",
+                "MASTER_KEY": "k",
+                "PAN_POLICY": "redact",
+            }
+        )
+
+
+def test_disposition_key_may_come_from_a_private_file(tmp_path: Path):
+    key_file = tmp_path / "disposition-key"
+    key_file.write_text("a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleTA=\n")
+    os.chmod(key_file, 0o600)
+    settings = config.load(environ={"AUDITOR_DISPOSITION_KEY_FILE": str(key_file)})
+    assert settings["DISPOSITION_KEY"] == "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleTA="
 
 
 def test_check_refuses_unknown_pan_policy_even_in_testing():

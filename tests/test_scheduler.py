@@ -24,7 +24,7 @@ from auditor.services import audit, jobs
 from auditor.services.context import Actor
 from auditor.services.errors import ValidationFailed
 from crypto.note import load_private_key
-from tests.conftest import MASTER_KEY, SECRET_KEY, SIGNING_KEY_PEM
+from tests.conftest import DISPOSITION_KEY, MASTER_KEY, SECRET_KEY, SIGNING_KEY_PEM
 
 
 def settings(**extra):
@@ -147,7 +147,7 @@ def test_failed_run_is_rolled_back_recorded_safely_and_runs_at_the_next_time(
     failed = scheduler.run_job(app, jobs.PURGE, now)
     assert failed is not None and failed.outcome == "failure"
     stored = session.scalars(select(JobRun)).one()
-    assert stored.error == "RuntimeError (message withheld; see the scheduler log)"
+    assert stored.error == "RuntimeError (message withheld; see the process log)"
     assert stored.finished_at is not None
     assert session.scalars(select(AuditEvent)).all() == []  # the job's writes were rolled back
 
@@ -261,6 +261,7 @@ def _start(tmp_path: Path, database_url: str, name: str) -> subprocess.Popen[byt
         "AUDITOR_INSTANCE_PATH": str(tmp_path),
         "AUDITOR_SECRET_KEY": SECRET_KEY,
         "AUDITOR_AUDIT_SIGNING_KEY": SIGNING_KEY_PEM,
+        "AUDITOR_DISPOSITION_KEY": DISPOSITION_KEY,
         "AUDITOR_MASTER_KEY": MASTER_KEY,
         "AUDITOR_CHECK_KEYS_AT_START": "false",
         "AUDITOR_SCHEDULER_JOBS": JOB,

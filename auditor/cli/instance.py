@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from auditor.config import INSTANCE_MASTER_KEY_FILE, INSTANCE_SECRET_FILES
+from crypto.digest import new_digest_key
 from crypto.keys import dump_key_ring, new_key_ring
 from crypto.note import generate_private_key_pem
 
@@ -43,6 +44,7 @@ def init(path: Path) -> None:
     generated = {
         "SECRET_KEY": secrets.token_urlsafe(48).encode(),
         "AUDIT_SIGNING_KEY": generate_private_key_pem(),
+        "DISPOSITION_KEY": new_digest_key().encode(),
     }
     for name, filename in INSTANCE_SECRET_FILES.items():
         target = path / filename

@@ -12,6 +12,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from auditor.cli import retention_run
 from auditor.cli.common import handle_errors, session
 from auditor.services import retention_plan, retention_rules
 from auditor.services.context import Actor
@@ -183,3 +184,9 @@ def _none_when_empty(lines: list[str]) -> list[str]:
         if line.endswith(":") and not line.startswith(" ") and not following.startswith("  "):
             out.append("  none")
     return out
+
+
+retention.add_command(retention_run.run)
+retention.add_command(retention_run.runs)
+retention.add_command(retention_run.certificate)
+retention.add_command(retention_run.report)

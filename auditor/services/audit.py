@@ -74,6 +74,12 @@ def compute_leaf_hash(event: AuditEvent) -> str:
     return merkle.leaf_hash(canonical_entry(event)).hex()
 
 
+def lock_head(session: Session) -> None:
+    """Serialise with every other audit writer until the caller's transaction ends (PostgreSQL:
+    a transaction-level advisory lock; SQLite has one writer at a time anyway)."""
+    _lock_head(session)
+
+
 def _lock_head(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crypto.errors import CryptoError
+
 
 class AuditorError(Exception):
     """Base class of every error the services raise on purpose.
@@ -82,3 +84,20 @@ class HandoverRequired(Conflict):
     def __init__(self, detail: str, *, reason: str) -> None:
         super().__init__(detail)
         self.reason = reason  # short, for reports: "hand-over missing", ...
+
+
+MAX_ERROR_LENGTH = 500
+
+
+def safe_error(exc: BaseException, *, safe_types: tuple[type[BaseException], ...] = ()) -> str:
+    """The error type, and its message only when the message is meant to be shown (domain errors,
+    crypto errors, and the caller's ``safe_types``).
+
+    Other messages (a database driver's, a library's) may quote personal data, so they stay out of
+    stored run records; the process log has the traceback."""
+    name = type(exc).__name__
+    if isinstance(exc, (AuditorError, CryptoError, *safe_types)):
+        message = getattr(exc, "detail", None) or str(exc)
+        return f"{name}: {message}"[:MAX_ERROR_LENGTH]
+    return f"{name} (message withheld; see the process log)"
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -325,8 +326,14 @@ def purge_client_vault(
     actor: Actor,
     dry_run: bool,
     now: dt.datetime | None = None,
+    run_id: int | None = None,
+    rule: tuple[str | None, int | None] = (None, None),
+    holds_checked: list[Any] | None = None,
 ) -> PurgeOut:
     """Crypto-shred a client's vault, all or nothing, once its hand-over is acknowledged (R16).
+
+    The retention purge passes its run id, the credentials rule (code, version) and the holds it
+    checked, which the disposition record cites (R20).
 
     Refused (Conflict) while an agreement is active or before the termination date; refused
     (HandoverRequired) without an acknowledged hand-over exported after every secret's last
@@ -390,7 +397,10 @@ def purge_client_vault(
             "handover_id": handover.id,
             "acknowledged_at": audit.format_time(handover.acknowledged_at),
         },
-        holds_checked=[],
+        holds_checked=holds_checked or [],
+        rule=rule[0],
+        rule_version=rule[1],
+        run_id=run_id,
         executor=actor.name,
         method="crypto_shred",
         counts=counts,

@@ -19,17 +19,14 @@ from auditor.db import utcnow
 from auditor.models import JobRun
 from auditor.services import audit
 from auditor.services.context import Actor
-from auditor.services.errors import AuditorError
-from crypto.errors import CryptoError
+from auditor.services.errors import MAX_ERROR_LENGTH as MAX_ERROR_LENGTH  # re-exported
+from auditor.services.errors import safe_error
 
 PURGE = "retention.purge"
 DEADLINES = "requests.deadlines"
 CHECKPOINT = "audit.checkpoint"
 JOB_IDS = (PURGE, DEADLINES, CHECKPOINT)
 OUTCOMES = ("running", "success", "failure")
-MAX_ERROR_LENGTH = 500
-# exceptions whose message is written to be shown (no personal data, no secrets)
-_SAFE_MESSAGE_ERRORS: tuple[type[BaseException], ...] = (AuditorError, CryptoError)
 
 
 # --- the jobs -----------------------------------------------------------------------------------
@@ -106,19 +103,6 @@ def finish_run(
     session.add(run)
     session.commit()
     return run
-
-
-def safe_error(exc: BaseException, *, safe_types: tuple[type[BaseException], ...] = ()) -> str:
-    """The error type, and its message only when the message is meant to be shown (domain errors,
-    and the caller's ``safe_types``).
-
-    Other messages (a database driver's, a library's) may quote personal data, so they stay out of
-    the job_run table; the scheduler's log has the traceback."""
-    name = type(exc).__name__
-    if isinstance(exc, _SAFE_MESSAGE_ERRORS + safe_types):
-        message = getattr(exc, "detail", None) or str(exc)
-        return f"{name}: {message}"[:MAX_ERROR_LENGTH]
-    return f"{name} (message withheld; see the scheduler log)"
 
 
 def list_runs(session: Session, *, job: str | None = None, limit: int = 20) -> list[JobRun]:

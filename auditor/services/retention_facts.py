@@ -208,15 +208,33 @@ def day_of(value: dt.datetime | None) -> dt.date | None:
 class Evaluator:
     """Rules, holds and events as of one day, applied to batches of record rows."""
 
-    def __init__(self, session: Session, *, as_of: dt.date) -> None:
+    def __init__(
+        self, session: Session, *, as_of: dt.date, executing_on: dt.date | None = None
+    ) -> None:
+        """``executing_on``: the purge's own day. Holds are then judged on the later of it and
+        ``as_of``, and a hold that exists and is not released blocks even if its placed_at is
+        later than that (another host's clock): only a dry run may look at the past."""
         self.session = session
         self.as_of = as_of
+        self.executing = executing_on is not None
+        self.holds_on = max(as_of, executing_on or as_of)
         self.rules, self.broken = load_rules(session)
-        self.holds: list[PolicyHold] = engine_holds(session, as_of=as_of)
+        self.holds: list[PolicyHold] = []
+        self.refresh_holds()
         self.categories = dict(session.execute(select(DataCategory.id, DataCategory.code)).all())
         self.clients = dict(session.execute(select(Organization.id, Organization.code)).all())
         self.systems = dict(session.execute(select(System.id, System.code)).all())
         self.terminations = terminations(session)
+
+    def refresh_holds(self) -> None:
+        """Re-read the holds (the executor does so in every batch transaction)."""
+        holds = engine_holds(self.session, as_of=self.holds_on)
+        if self.executing:
+            holds = [
+                dataclasses.replace(hold, placed_at=min(hold.placed_at, self.holds_on))
+                for hold in holds
+            ]
+        self.holds = holds
 
     def evaluate(self, rows: Sequence[Any]) -> list[Evaluation]:
         ids = [row.id for row in rows]
@@ -268,7 +286,14 @@ class Evaluator:
         if problem is not None or category_rule is None:
             return Evaluation(**base, status=NOT_COMPUTABLE, reason=problem or "no rule")
         facts = self.facts(row, subjects, withdrawals)
-        decision = decide(facts, category_rule, record_rule, holds=self.holds, as_of=self.as_of)
+        decision = decide(
+            facts,
+            category_rule,
+            record_rule,
+            holds=self.holds,
+            as_of=self.as_of,
+            holds_on=self.holds_on,
+        )
         rule = decision.rule
         verdict = {**base, "rule": rule, "decision": decision, "due_on": decision.due_on}
         if decision.outcome is Outcome.BLOCKED:

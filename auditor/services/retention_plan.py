@@ -203,7 +203,13 @@ def credentials_status(session: Session, evaluator: facts.Evaluator) -> list[Cre
         if rule is None:
             status.reason = "no current retention rule for credentials"
         else:
-            decision = decide(record, rule, holds=evaluator.holds, as_of=evaluator.as_of)
+            decision = decide(
+                record,
+                rule,
+                holds=evaluator.holds,
+                as_of=evaluator.as_of,
+                holds_on=evaluator.holds_on,
+            )
             status.due_on = decision.due_on
             status.hold_ids = list(decision.hold_ids)
             status.rule, status.version = rule.id, rule.version

@@ -263,6 +263,16 @@ def test_released_hold_does_not_block():
     assert not decide(facts(), TICKETS, holds=[released], as_of=D(2024, 6, 1)).is_due
 
 
+def test_holds_are_judged_on_holds_on_when_given():
+    """A purge executed today for an earlier day still respects a hold placed since."""
+    placed_later = hold(placed_at=D(2024, 6, 1))
+    assert decide(facts(), TICKETS, holds=[placed_later], as_of=D(2024, 5, 1)).is_due
+    late = decide(
+        facts(), TICKETS, holds=[placed_later], as_of=D(2024, 5, 1), holds_on=D(2024, 6, 1)
+    )
+    assert late.outcome is Outcome.BLOCKED and late.hold_ids == ("h1",)
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

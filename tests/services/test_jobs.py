@@ -65,7 +65,7 @@ def test_finish_run_with_an_error_keeps_only_a_safe_message(session, now):
     jobs.finish_run(session, run, error=ValueError("bad row for jane.doe@example.com"))
     stored = session.scalars(select(JobRun)).one()
     assert stored.outcome == "failure"
-    assert stored.error == "ValueError (message withheld; see the scheduler log)"
+    assert stored.error == "ValueError (message withheld; see the process log)"
     assert "jane" not in stored.error
 
 

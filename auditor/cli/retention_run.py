@@ -1,0 +1,167 @@
+"""``auditor retention run|runs|certificate|report``: purges, certificates, the R22 report."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from typing import Any
+
+import click
+from flask import current_app
+
+from auditor import keys
+from auditor.cli.common import handle_errors, session
+from auditor.services import disposition_records, purge, retention_plan
+from auditor.services.context import Actor
+from crypto.digest import key_id
+
+DAY = click.DateTime(["%Y-%m-%d"])
+
+
+@click.command("run")
+@click.option("--as-of", type=DAY, help="the day to dispose for (today); past days only")
+@click.option("--yes", is_flag=True, help="really dispose; without it this is a dry run")
+@click.option("--batch", type=click.IntRange(1, 100_000), help="records per transaction")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@handle_errors
+def run(as_of: dt.datetime | None, yes: bool, batch: int | None, fmt: str) -> None:
+    """Execute the retention plan: dispose of every due record, in batches, with proof.
+
+    Without --yes nothing changes: the plan's totals are printed. Each batch is one transaction
+    (records and their disposition records together); an interrupted run can simply be run again.
+    """
+    today = dt.datetime.now(dt.UTC).date()
+    day = as_of.date() if as_of else today
+    if day > today:
+        raise click.BadParameter("cannot dispose for a day in the future", param_hint="--as-of")
+    db = session()
+    if not yes:
+        report = retention_plan.plan(db, as_of=day, ids_cap=0)
+        click.echo(
+            f"Dry run for {day}: {report.due_count} record(s) would be disposed; "
+            f"{sum(g.count for g in report.blocked.values())} blocked. "
+            "Nothing was changed; add --yes to dispose."
+        )
+        for status in report.credentials:
+            click.echo(f"  credentials of {status.client}: {status.status} ({status.reason})")
+        return
+    progress = None
+    if fmt == "text" and sys.stderr.isatty():
+
+        def progress(checked: int, disposed: int) -> None:
+            click.echo(f"\r{checked} checked, {disposed} disposed", nl=False, err=True)
+
+    result = purge.execute(
+        db,
+        as_of=day,
+        actor=Actor.cli(),
+        digest_key=keys.disposition_key(),
+        trigger="cli",
+        batch=batch or int(current_app.config["PURGE_BATCH_SIZE"]),
+        signing_key=keys.audit_signing_key(),
+        origin=keys.audit_origin(),
+        progress=progress,
+    )
+    if fmt == "json":
+        click.echo(json.dumps(result.certificate, indent=2))
+        return
+    if progress is not None:
+        click.echo(err=True)
+    click.echo(f"Purge run {result.run_id} {result.status}: {result.disposed} record(s) disposed")
+    click.echo(f"  subjects removed (no record, consent or hold left): {result.subjects_removed}")
+    for reason, count in sorted(result.blocked.items()):
+        click.echo(f"  blocked ({reason}): {count}")
+    for entry in result.credentials:
+        click.echo(f"  credentials of {entry['client']}: {entry['status']} ({entry['reason']})")
+    summary = result.certificate["dispositions"]
+    click.echo(f"  disposition records {summary['first_id']}..{summary['last_id']}")
+    click.echo(f"  digest of the run's disposition records: {summary['digest']}")
+    click.echo(f"Certificate: auditor retention certificate {result.run_id}")
+
+
+@click.command("runs")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@handle_errors
+def runs(limit: int) -> None:
+    """The latest purge runs, newest first."""
+    rows = purge.list_runs(session(), limit=limit)
+    for row in rows:
+        finished = row.finished_at.isoformat(timespec="seconds") if row.finished_at else "-"
+        disposed = row.counts.get("disposed", "-")
+        click.echo(
+            f"{row.id:>5}  {row.status:11}  as of {row.as_of}  {row.trigger:9}  "
+            f"started {row.started_at.isoformat(timespec='seconds')}  finished {finished}  "
+            f"disposed {disposed}"
+        )
+    if not rows:
+        click.echo("no purge runs yet")
+
+
+@click.command("certificate")
+@click.argument("run_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["json", "pdf"]), default="json")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True))
+@handle_errors
+def certificate(run_id: int, fmt: str, output: str | None) -> None:
+    """A run's disposition certificate (JSON, or PDF with the JSON attached)."""
+    db = session()
+    run_row = disposition_records.get_run(db, run_id)
+    cert = disposition_records.certificate(
+        db, run_row, digest_key_id=key_id(keys.disposition_key())
+    )
+    if fmt == "json":
+        data = json.dumps(cert, indent=2).encode()
+    else:
+        from auditor.services import disposition_pdf
+
+        data = disposition_pdf.certificate_pdf(cert)
+    _write(data, output, binary=fmt == "pdf")
+
+
+@click.command("report")
+@click.option("--from", "start", type=DAY, required=True, help="first day (UTC), inclusive")
+@click.option("--to", "end", type=DAY, required=True, help="last day (UTC), exclusive")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True))
+@handle_errors
+def report(start: dt.datetime, end: dt.datetime, fmt: str, output: str | None) -> None:
+    """Every disposition of a period and the query that selected them (R22)."""
+    data = disposition_records.report(session(), start=start.date(), end=end.date())
+    if fmt == "json":
+        _write(json.dumps(data, indent=2).encode(), output, binary=False)
+        return
+    _write(to_csv(data).encode(), output, binary=False)
+
+
+def to_csv(data: dict[str, Any]) -> str:
+    """Comment lines state the period, the query and the digest; then one row per disposition."""
+    out = io.StringIO()
+    query = data["query"]
+    out.write(
+        f"# disposition report {data['period']['start']} to {data['period']['end_exclusive']}"
+    )
+    out.write(f" (exclusive)\n# query ({query['dialect']}): {query['sql']}\n")
+    out.write(f"# parameters: {json.dumps(query['parameters'], sort_keys=True)}\n")
+    summary = data["summary"]
+    out.write(f"# count: {summary['count']}; sha256 of canonical lines: {summary['digest']}\n")
+    writer = csv.DictWriter(out, fieldnames=disposition_records.FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in data["dispositions"]:
+        writer.writerow(
+            {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()}
+        )
+    return out.getvalue()
+
+
+def _write(data: bytes, output: str | None, *, binary: bool) -> None:
+    if output:
+        with open(output, "wb") as fh:
+            fh.write(data)
+        click.echo(f"wrote {output} ({len(data)} bytes)")
+    elif binary:
+        click.get_binary_stream("stdout").write(data)
+    else:
+        click.echo(data.decode())

@@ -1,0 +1,404 @@
+"""The retention purge: batches that dispose and record together (R20), holds and review honoured,
+idempotent re-runs, anonymisation, credentials (R16), certificates, and R21."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+
+import pytest
+from sqlalchemy import func, select, text
+
+from auditor.models import (
+    AuditEvent,
+    DataSubject,
+    Disposition,
+    DispositionReview,
+    DispositionReviewItem,
+    Handover,
+    PurgeRun,
+    Record,
+    Secret,
+    SubjectIdentifier,
+)
+from auditor.schemas.holds import HoldIn
+from auditor.services import disposition_records, holds, purge, retention_rules
+from auditor.services.context import Actor
+from auditor.services.ingest import Ingestor
+from auditor.services.purge_batch import record_digest, subject_digest
+from crypto.digest import keyed_digest
+from tests import factories
+from tests.conftest import DISPOSITION_KEY
+
+KEY = base64.b64decode(DISPOSITION_KEY)
+OFFICER = Actor(name="user:7", user_id=7, role="privacy_officer")
+OPERATOR = Actor(name="cli:ops", role="admin")
+NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+AS_OF = NOW.date()
+
+
+def ingest(session, *rows):
+    ingestor = Ingestor(session, actor=OPERATOR, source="test")
+    for line, row in enumerate(rows, 1):
+        ingestor.add(line, row)
+    ingestor.finish()
+    session.commit()
+    ids = {}
+    for row in rows:
+        ids[row["external_id"]] = session.scalar(
+            select(Record.id).where(Record.external_id == row["external_id"])
+        )
+    return ids
+
+
+def old_ticket(external_id, email="pat@example.com", **extra):
+    return factories.record(
+        external_id=external_id,
+        email=email,
+        created_at="2015-01-10T10:00:00Z",
+        closed_at="2015-02-01T10:00:00Z",
+        **extra,
+    )
+
+
+def new_ticket(external_id, email="pat@example.com"):
+    return factories.record(
+        external_id=external_id,
+        email=email,
+        created_at="2025-01-10T10:00:00Z",
+        closed_at="2025-02-01T10:00:00Z",
+    )
+
+
+@pytest.fixture
+def rules(session, inventory):
+    made = retention_rules.load_defaults(session, actor=OFFICER, now=NOW)
+    session.commit()
+    return made
+
+
+def run(session, **kwargs):
+    options = {"as_of": AS_OF, "actor": OPERATOR, "digest_key": KEY, "now": lambda: NOW}
+    return purge.execute(session, **(options | kwargs))
+
+
+def dispositions(session, **where):
+    query = select(Disposition).order_by(Disposition.id)
+    for name, value in where.items():
+        query = query.where(getattr(Disposition, name) == value)
+    return session.scalars(query).all()
+
+
+def test_purge_disposes_due_records_and_records_each_disposition(session, rules):
+    ids = ingest(session, old_ticket("T-1"), old_ticket("T-2"), new_ticket("T-3"))
+    before = {
+        r.id: (r.external_id, r.content_digest) for r in session.scalars(select(Record)).all()
+    }
+    result = run(session)
+    assert result.status == "completed"
+    assert result.disposed == 2
+    left = session.scalars(select(Record.external_id)).all()
+    assert left == ["T-3"]
+    rows = dispositions(session, subject_type="record")
+    assert [int(r.subject_ref) for r in rows] == [ids["T-1"], ids["T-2"]]
+    first = rows[0]
+    external_id, digest = before[ids["T-1"]]
+    assert first.digest == record_digest(KEY, "psa", external_id, digest)
+    assert first.digest == keyed_digest(KEY, "auditor.record.v1", "psa", "T-1", digest)
+    assert (first.rule, first.rule_version, first.method) == ("ticket_history", 1, "delete")
+    assert first.category == "ticket_history"
+    assert first.trigger_evidence == {
+        "due_on": "2022-02-01",
+        "as_of": "2026-11-22",
+        "closed_at": "2015-02-01",
+    }
+    assert first.executor == "cli:ops" and first.approver is None
+    assert first.post_check == "record absent after delete"
+    assert first.run_id == result.run_id
+    event = session.get(AuditEvent, first.audit_seq)
+    assert event.action == "retention.dispose"
+    assert event.details["records"] == 2 and event.details["rules"] == {"ticket_history v1": 2}
+    assert first.holds_checked == [{"holds_in_force": 0, "listed_in_audit_seq": event.seq}]
+
+
+def test_purge_never_touches_a_record_under_a_hold(session, rules, inventory):
+    ids = ingest(session, old_ticket("T-1"), old_ticket("T-2", email="other@example.com"))
+    subject_ref = session.scalar(
+        select(DataSubject.ref)
+        .join(SubjectIdentifier)
+        .where(SubjectIdentifier.value == "other@example.com")
+    )
+    hold = holds.place(
+        session,
+        HoldIn(kind="legal", scope="subject", value=subject_ref, reason="Litigation"),
+        actor=OFFICER,
+    )
+    session.commit()
+    result = run(session)
+    assert result.disposed == 1
+    assert result.blocked == {"hold": 1}
+    assert session.get(Record, ids["T-2"]) is not None
+    assert session.get(Record, ids["T-1"]) is None
+    (row,) = dispositions(session, subject_type="record")
+    event = session.get(AuditEvent, row.audit_seq)
+    assert event.details["holds_in_force"] == [str(hold.id)]
+    # the held subject keeps its identity; the other one is gone with its last record
+    assert session.scalar(select(DataSubject).where(DataSubject.ref == subject_ref))
+
+
+def test_a_second_run_disposes_nothing_and_records_nothing(session, rules):
+    ingest(session, old_ticket("T-1"), old_ticket("T-2"))
+    first = run(session)
+    count = session.scalar(select(func.count()).select_from(Disposition))
+    second = run(session)
+    assert (first.disposed, second.disposed) == (2, 0)
+    assert session.scalar(select(func.count()).select_from(Disposition)) == count
+    assert second.certificate["dispositions"]["count"] == 0
+
+
+def test_a_failed_batch_leaves_neither_deletes_nor_dispositions(session, rules, monkeypatch):
+    ids = ingest(session, *(old_ticket(f"T-{n}", email=f"p{n}@example.com") for n in range(6)))
+    from auditor.services import purge_batch
+
+    original = purge_batch.BatchDisposer.dispose
+    calls = []
+
+    def flaky(self, due):
+        calls.append(len(due))
+        if len(calls) == 2:
+            original(self, due)  # the deletes and inserts happen, then the batch fails
+            raise RuntimeError("disk full")
+        return original(self, due)
+
+    monkeypatch.setattr(purge_batch.BatchDisposer, "dispose", flaky)
+    with pytest.raises(RuntimeError):
+        run(session, batch=2)
+    failed = session.scalars(select(PurgeRun)).one()
+    assert failed.status == "failed"
+    assert failed.error == "RuntimeError (message withheld; see the process log)"
+    left = set(session.scalars(select(Record.id)))
+    assert left == {ids[f"T-{n}"] for n in range(2, 6)}  # batch 1 committed, batch 2 rolled back
+    assert len(dispositions(session, subject_type="record")) == 2
+    monkeypatch.setattr(purge_batch.BatchDisposer, "dispose", original)
+    again = run(session, batch=2)
+    assert again.disposed == 4
+    refs = [r.subject_ref for r in dispositions(session, subject_type="record")]
+    assert sorted(map(int, refs)) == sorted(ids.values())  # each record exactly once
+
+
+def test_anonymise_rule_keeps_the_row_without_content_or_subjects(session, rules):
+    retention_rules.revise(session, "ticket_history", {"action": "anonymise"}, actor=OFFICER)
+    session.commit()
+    ids = ingest(session, old_ticket("T-1", content={"summary": "Pat's laptop"}))
+    result = run(session)
+    assert result.disposed == 1
+    record = session.get(Record, ids["T-1"])
+    session.refresh(record)
+    assert record.content == {"anonymised": True}
+    assert record.external_id == f"anonymised:{record.id}"
+    assert record.anonymised_at is not None
+    assert session.execute(text("SELECT count(*) FROM record_subject")).scalar() == 0
+    (row,) = dispositions(session, subject_type="record")
+    assert (row.method, row.rule_version) == ("anonymise", 2)
+    assert row.post_check == "content replaced and subject links removed"
+    assert run(session).disposed == 0  # an anonymised record is not disposed of twice
+
+
+def _review(session, record_ids, *, status, **fields):
+    review = DispositionReview(
+        rule="ticket_history", rule_version=2, status=status, created_by="test", **fields
+    )
+    review.item_count = len(record_ids)
+    session.add(review)
+    session.flush()
+    session.add_all(DispositionReviewItem(review_id=review.id, record_id=i) for i in record_ids)
+    session.commit()
+    return review
+
+
+def test_records_under_review_wait_for_an_approved_batch(session, rules):
+    retention_rules.revise(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
+    session.commit()
+    ids = ingest(session, old_ticket("T-1"), old_ticket("T-2"), old_ticket("T-3"))
+    assert run(session).blocked == {"pending review": 3}
+    approved = _review(session, [ids["T-1"]], status="approved", decided_by="user:7")
+    _review(session, [ids["T-2"]], status="rejected", decided_by="user:7")
+    _review(session, [ids["T-3"]], status="extended", extend_until=dt.date(2027, 1, 1))
+    result = run(session)
+    assert result.disposed == 1
+    assert result.blocked == {"review rejected": 1}
+    (row,) = dispositions(session, subject_type="record")
+    assert row.approver == "user:7" and row.review_id == approved.id
+    assert row.trigger_evidence["review_id"] == approved.id
+    later = run(session, as_of=dt.date(2027, 1, 2), now=lambda: NOW + dt.timedelta(days=42))
+    assert later.blocked == {"pending review": 1, "review rejected": 1}
+
+
+def test_transfer_then_delete_waits_for_a_recorded_transfer(session, rules):
+    retention_rules.revise(
+        session,
+        "ticket_history",
+        {"action": "transfer_then_delete", "requires_review": True},
+        actor=OFFICER,
+    )
+    session.commit()
+    ids = ingest(session, old_ticket("T-1"), old_ticket("T-2"))
+    _review(session, [ids["T-1"]], status="approved", decided_by="user:7")
+    _review(
+        session,
+        [ids["T-2"]],
+        status="approved",
+        decided_by="user:7",
+        transfer_reference="Archives box 12",
+    )
+    result = run(session)
+    assert result.disposed == 1 and result.blocked == {"transfer not recorded": 1}
+    (row,) = dispositions(session, subject_type="record")
+    assert row.method == "transfer_then_delete"
+    assert row.trigger_evidence["transfer_reference"] == "Archives box 12"
+
+
+def test_no_personal_data_remains_after_a_purge(session, rules, connection):
+    """R21: the purged person's name and email occur nowhere, except as keyed digests."""
+    from sqlalchemy import inspect
+
+    person = factories.subject(session, email="jordan.q@example.org", name="Jordan Quill")
+    session.commit()
+    ingest(
+        session,
+        old_ticket("T-9", email="jordan.q@example.org", content={"from": "Jordan Quill"}),
+    )
+    result = run(session)
+    assert result.disposed == 1 and result.subjects_removed == 1
+    found = []
+    for table in inspect(connection).get_table_names():
+        for row in session.execute(text(f'SELECT * FROM "{table}"')):
+            blob = json.dumps([str(v) for v in row]).lower()
+            if "jordan" in blob or "quill" in blob:
+                found.append(table)
+    assert found == []
+    (row,) = dispositions(session, subject_type="data_subject")
+    assert row.subject_ref == person.ref
+    assert row.digest == subject_digest(KEY, ["email:jordan.q@example.org"], "Jordan Quill")
+
+
+def test_certificate_counts_and_digest_can_be_recomputed(session, rules):
+    ingest(session, old_ticket("T-1"), old_ticket("T-2", email="b@example.com"))
+    result = run(session)
+    cert = result.certificate
+    rows = dispositions(session, run_id=result.run_id)
+    lines = b"".join(disposition_records.canonical_line(r) + b"\n" for r in rows)
+    assert cert["dispositions"]["digest"] == hashlib.sha256(lines).hexdigest()
+    assert cert["dispositions"]["count"] == 4  # two records and their two subjects
+    by_rule = {(g["subject_type"], g["count"]) for g in cert["dispositions"]["by_rule"]}
+    assert by_rule == {("record", 2), ("data_subject", 2)}
+    assert cert["run"]["status"] == "completed"
+    completed = session.get(AuditEvent, cert["audit"]["run_completed_seq"])
+    assert completed.action == "retention.run_complete"
+    assert completed.details["disposed"] == 2
+    stored = session.get(PurgeRun, result.run_id)
+    assert stored.certificate == cert
+
+
+def _terminated_client(session, *, acknowledged):
+    org = factories.organization(
+        session,
+        code="harbour",
+        agreements=[
+            {
+                "reference": "msa-h",
+                "status": "terminated",
+                "start_date": dt.date(2017, 4, 1),
+                "termination_date": dt.date(2026, 9, 30),
+            }
+        ],
+    )
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    session.add(
+        Secret(
+            organization_id=org.id,
+            name="Router admin",
+            kind="password",
+            value=b"sealed",
+            client_key_version=1,
+            created_by="test",
+            created_at=at,
+            updated_at=at,
+            value_changed_at=at,
+        )
+    )
+    if acknowledged:
+        session.add(
+            Handover(
+                organization_id=org.id,
+                recipient="Owner",
+                method="usb",
+                secrets_count=1,
+                file_sha256="0" * 64,
+                exported_by="test",
+                exported_at=at + dt.timedelta(days=300),
+                acknowledged_at=at + dt.timedelta(days=301),
+            )
+        )
+    session.commit()
+    return org
+
+
+def test_credentials_are_purged_only_after_an_acknowledged_handover(session, rules, inventory):
+    org = _terminated_client(session, acknowledged=False)
+    blocked = run(session)
+    assert blocked.credentials == [
+        {"client": "harbour", "secrets": 1, "status": "blocked", "reason": "hand-over missing"}
+    ]
+    assert session.scalar(select(func.count()).select_from(Secret)) == 1
+    session.add(
+        Handover(
+            organization_id=org.id,
+            recipient="Owner",
+            method="usb",
+            secrets_count=1,
+            file_sha256="0" * 64,
+            exported_by="test",
+            exported_at=NOW - dt.timedelta(days=2),
+            acknowledged_at=NOW - dt.timedelta(days=1),
+        )
+    )
+    session.commit()
+    done = run(session)
+    (entry,) = done.credentials
+    assert entry["status"] == "purged"
+    assert session.scalar(select(func.count()).select_from(Secret)) == 0
+    row = session.get(Disposition, entry["disposition_id"])
+    assert (row.subject_type, row.method, row.run_id) == (
+        "client_vault",
+        "crypto_shred",
+        done.run_id,
+    )
+    assert (row.rule, row.rule_version) == ("credentials", 1)
+
+
+def test_a_run_left_running_by_a_killed_process_is_marked_interrupted(session, rules):
+    stale = PurgeRun(as_of=AS_OF, executor="cli:x", trigger="cli", last_record_id=0, counts={})
+    session.add(stale)
+    session.commit()
+    run(session)
+    session.refresh(stale)
+    assert stale.status == "interrupted"
+
+
+def test_disposition_report_states_its_query_and_lists_the_period(session, rules):
+    ingest(session, old_ticket("T-1"))
+    run(session)
+    data = disposition_records.report(session, start=AS_OF, end=AS_OF + dt.timedelta(days=1))
+    assert data["summary"]["count"] == 2
+    assert "FROM disposition WHERE disposition.created_at >=" in data["query"]["sql"]
+    assert "ORDER BY disposition.id" in data["query"]["sql"]
+    assert sorted(data["query"]["parameters"].values()) == [
+        "2026-11-22T00:00:00.000000Z",
+        "2026-11-23T00:00:00.000000Z",
+    ]
+    assert [d["subject_type"] for d in data["dispositions"]] == ["record", "data_subject"]
+    empty = disposition_records.report(session, start=dt.date(2020, 1, 1), end=dt.date(2020, 2, 1))
+    assert empty["summary"]["count"] == 0 and empty["dispositions"] == []
