@@ -43,17 +43,27 @@ def test_wheel_contains_everything_a_non_editable_install_needs(tmp_path):
         f"{data}/data/share/pipeda-auditor/templates/base.html",
         f"{data}/data/share/pipeda-auditor/templates/pages/index.html",
         f"{data}/data/share/pipeda-auditor/templates/errors/error.html",
+        f"{data}/data/share/pipeda-auditor/templates/reports/_base.html",
+        f"{data}/data/share/pipeda-auditor/templates/reports/_macros.html",
+        f"{data}/data/share/pipeda-auditor/templates/reports/fonts/DejaVuSans.ttf",
+        f"{data}/data/share/pipeda-auditor/templates/reports/fonts/DejaVuSans-Bold.ttf",
+        f"{data}/data/share/pipeda-auditor/templates/reports/fonts/LICENSE-DejaVu.txt",
     ):
         assert required in names, required
     assert not any(n.startswith("tests/") for n in names)
-    # every template in the repository is listed in pyproject's data-files
+    # every file under templates/ (pages, reports, their fonts) is listed in pyproject's data-files
     shipped = {n.split("templates/", 1)[1] for n in names if "/templates/" in n}
-    on_disk = {str(p.relative_to(ROOT / "templates")) for p in (ROOT / "templates").rglob("*.html")}
+    on_disk = {
+        str(p.relative_to(ROOT / "templates"))
+        for p in (ROOT / "templates").rglob("*")
+        if p.is_file()
+    }
     assert on_disk == shipped
 
 
 def test_instance_init_creates_private_secrets_once(runner, tmp_path):
     from auditor.cli import main
+    from crypto.digest import parse_digest_key
 
     target = tmp_path / "inst"
     result = runner.invoke(main, ["instance", "init", "--path", str(target)])
@@ -61,6 +71,9 @@ def test_instance_init_creates_private_secrets_once(runner, tmp_path):
     key = target / "audit-signing-key.pem"
     assert key.stat().st_mode & 0o777 == 0o600
     assert (target / "secret_key").stat().st_mode & 0o777 == 0o600
+    digest_key = (target / "disposition-key").read_text()
+    assert (target / "disposition-key").stat().st_mode & 0o777 == 0o600
+    assert len(parse_digest_key(digest_key)) == 32
     before = key.read_bytes()
     again = runner.invoke(main, ["instance", "init", "--path", str(target)])
     assert "kept" in again.output and key.read_bytes() == before
