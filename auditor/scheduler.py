@@ -30,7 +30,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import run_command
 from flask.helpers import get_debug_flag
 from sqlalchemy import Connection, Engine, text
@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from auditor.config import ConfigError, parse_clock_time
 from auditor.db import get_database, utcnow
-from auditor.keys import audit_origin, audit_signing_key
+from auditor.keys import audit_origin, audit_signing_key, disposition_key
 from auditor.models import JobRun
 from auditor.services import jobs
 
@@ -58,9 +58,20 @@ def _checkpoint(session: Session, now: dt.datetime) -> dict[str, Any]:
     )
 
 
+def _purge(session: Session, now: dt.datetime) -> dict[str, Any]:
+    return jobs.purge_expired(
+        session,
+        now=now,
+        digest_key=disposition_key(),
+        signing_key=audit_signing_key(),
+        origin=audit_origin(),
+        batch=int(current_app.config["PURGE_BATCH_SIZE"]),
+    )
+
+
 # job id -> the service it runs (with the app context pushed, for the keys)
 JOB_FUNCTIONS: dict[str, JobFunction] = {
-    jobs.PURGE: lambda session, now: jobs.purge_expired(session, now=now),
+    jobs.PURGE: _purge,
     jobs.DEADLINES: lambda session, now: jobs.check_deadlines(session, now=now),
     jobs.CHECKPOINT: _checkpoint,
 }

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
 from auditor.models import JobRun
-from auditor.services import audit
+from auditor.services import audit, purge
 from auditor.services.context import Actor
 from auditor.services.errors import MAX_ERROR_LENGTH as MAX_ERROR_LENGTH  # re-exported
 from auditor.services.errors import safe_error
@@ -32,10 +32,36 @@ OUTCOMES = ("running", "success", "failure")
 # --- the jobs -----------------------------------------------------------------------------------
 
 
-def purge_expired(session: Session, *, now: dt.datetime) -> dict[str, int]:
-    """The daily retention purge. A placeholder for now: it disposes of nothing and returns no
-    counts; it will call the retention engine (plan, then execute in batches) once it exists."""
-    return {}
+def purge_expired(
+    session: Session,
+    *,
+    now: dt.datetime,
+    digest_key: bytes,
+    signing_key: Ed25519PrivateKey | None = None,
+    origin: str | None = None,
+    batch: int = purge.BATCH,
+) -> dict[str, Any]:
+    """The daily retention purge for the scheduled day: the plan executed in batches, with its
+    certificate; blocked records and credentials are counted (and listed in the run)."""
+    result = purge.execute(
+        session,
+        as_of=now.astimezone(dt.UTC).date(),
+        actor=Actor.system(PURGE),
+        digest_key=digest_key,
+        trigger="scheduler",
+        batch=batch,
+        signing_key=signing_key,
+        origin=origin,
+    )
+    credentials = [entry["status"] for entry in result.credentials]
+    return {
+        "purge_run": result.run_id,
+        "disposed": result.disposed,
+        "subjects_removed": result.subjects_removed,
+        "blocked": sum(result.blocked.values()),
+        "credentials_purged": credentials.count("purged"),
+        "credentials_blocked": credentials.count("blocked"),
+    }
 
 
 def check_deadlines(session: Session, *, now: dt.datetime) -> dict[str, int]:

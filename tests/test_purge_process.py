@@ -1,0 +1,182 @@
+"""The purge as operators run it: a real `auditor retention run --yes` process killed mid-run and
+run again (every record disposed exactly once, every disposition recorded once), and the
+scheduler's daily purge job executing the real engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from auditor import create_app, migrate, scheduler
+from auditor.db import get_database, get_session, make_engine
+from auditor.models import Disposition, JobRun, PurgeRun, Record
+from auditor.services import datamap, jobs, retention_rules
+from auditor.services.context import Actor
+from auditor.services.ingest import Ingestor
+from tests import factories
+from tests.conftest import (
+    DISPOSITION_KEY,
+    MASTER_KEY,
+    PG_URL,
+    SECRET_KEY,
+    SIGNING_KEY_PEM,
+    app_settings,
+)
+
+OPERATOR = Actor(name="cli:test", role="admin")
+AS_OF = "2026-11-22"
+RECORDS = 3000
+
+
+def _fresh_database(tmp_path: Path) -> str:
+    """A database of its own (the child process cannot see the test's rolled-back transaction)."""
+    if not PG_URL:
+        return f"sqlite:///{tmp_path / 'crash.db'}"
+    url = make_url(PG_URL)
+    name = f"{url.database}_crash_{os.getpid()}"
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        return
+    url = make_url(database_url)
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+
+
+def _load(database_url: str) -> set[int]:
+    """Migrate, load the policy defaults and RECORDS old tickets (all due); their ids."""
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    app = create_app(app_settings(database_url))
+    with app.app_context():
+        session = get_session()
+        datamap.load_defaults(session, actor=OPERATOR)
+        factories.organization(session, code="acme")
+        factories.system(session, code="psa")
+        retention_rules.load_defaults(session, actor=OPERATOR)
+        ingestor = Ingestor(session, actor=OPERATOR, source="test")
+        for n in range(RECORDS):
+            ingestor.add(
+                n + 1,
+                factories.record(
+                    external_id=f"T-{n}",
+                    email=f"person{n % 50}@example.com",
+                    created_at="2015-01-10T10:00:00Z",
+                    closed_at="2015-02-01T10:00:00Z",
+                ),
+            )
+        ingestor.finish()
+        session.commit()
+        ids = set(session.scalars(select(Record.id)))
+    get_database(app).engine.dispose()
+    return ids
+
+
+def _purge_process(database_url: str, tmp_path: Path, batch: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "AUDITOR_DATABASE_URL": database_url,
+        "AUDITOR_INSTANCE_PATH": str(tmp_path / "instance"),
+        "AUDITOR_SECRET_KEY": SECRET_KEY,
+        "AUDITOR_AUDIT_SIGNING_KEY": SIGNING_KEY_PEM,
+        "AUDITOR_DISPOSITION_KEY": DISPOSITION_KEY,
+        "AUDITOR_MASTER_KEY": MASTER_KEY,
+        "AUDITOR_CHECK_KEYS_AT_START": "false",
+        "AUDITOR_PURGE_BATCH_SIZE": str(batch),
+    }
+    command = [sys.executable, "-c", "from auditor.cli import main; main()"]
+    command += ["retention", "run", "--yes", "--as-of", AS_OF]
+    with (tmp_path / "purge.log").open("ab") as log:
+        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _count(engine, *where) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(Disposition).where(*where)) or 0
+
+
+@pytest.mark.slow
+def test_a_purge_killed_mid_run_completes_when_run_again(tmp_path):
+    database_url = _fresh_database(tmp_path)
+    try:
+        expected = _load(database_url)
+        engine = make_engine(database_url)
+        proc = _purge_process(database_url, tmp_path, batch=5)
+        deadline = time.monotonic() + 60
+        while _count(engine, Disposition.subject_type == "record") < 300:
+            assert proc.poll() is None, (tmp_path / "purge.log").read_text()
+            assert time.monotonic() < deadline, "the purge made no progress"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)  # no clean-up of any kind
+        proc.wait(timeout=10)
+
+        with engine.connect() as conn:
+            left = set(conn.scalars(select(Record.id)))
+            refs = list(
+                conn.scalars(
+                    select(Disposition.subject_ref).where(Disposition.subject_type == "record")
+                )
+            )
+            (status,) = conn.scalars(select(PurgeRun.status)).all()
+        assert status == "running"  # killed: nobody closed it
+        assert 0 < len(left) < RECORDS
+        # whatever batch was in flight rolled back whole: dispositions match deletions exactly
+        assert sorted(map(int, refs)) == sorted(expected - left)
+
+        again = _purge_process(database_url, tmp_path, batch=50)
+        assert again.wait(timeout=120) == 0, (tmp_path / "purge.log").read_text()
+        with engine.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(Record)) == 0
+            refs = list(
+                conn.scalars(
+                    select(Disposition.subject_ref).where(Disposition.subject_type == "record")
+                )
+            )
+            statuses = conn.execute(select(PurgeRun.id, PurgeRun.status).order_by(PurgeRun.id))
+            assert [s for _, s in statuses] == ["interrupted", "completed"]
+        counts = Counter(map(int, refs))
+        assert set(counts) == expected and set(counts.values()) == {1}
+        engine.dispose()
+    finally:
+        _drop(database_url)
+
+
+def test_the_scheduled_purge_job_runs_the_engine(app, session, inventory):
+    retention_rules.load_defaults(session, actor=OPERATOR)
+    ingestor = Ingestor(session, actor=OPERATOR, source="test")
+    ingestor.add(
+        1,
+        factories.record(
+            external_id="T-old", created_at="2015-01-10T10:00:00Z", closed_at="2015-02-01T10:00:00Z"
+        ),
+    )
+    ingestor.finish()
+    session.commit()
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    run = scheduler.run_job(app, jobs.PURGE, now)
+    assert run is not None and run.outcome == "success", run and run.error
+    stored = session.scalars(select(JobRun).where(JobRun.job == jobs.PURGE)).one()
+    assert stored.counts["disposed"] == 1
+    purge_run = session.get(PurgeRun, stored.counts["purge_run"])
+    assert (purge_run.trigger, purge_run.executor) == ("scheduler", "system:retention.purge")
+    assert purge_run.certificate["audit"]["checkpoint"] is not None  # signed after the run
+    assert session.scalar(select(Record).where(Record.external_id == "T-old")) is None
