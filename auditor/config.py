@@ -50,6 +50,10 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "SCHEDULER_JOBS": ("all", "jobs this scheduler runs: all, or comma-separated job ids"),
     "SCHEDULER_TEST_INTERVAL_SECONDS": (0, "above 0: every job runs every N seconds (tests only)"),
     "SCHEDULER_MISFIRE_GRACE_SECONDS": (3600, "how late a missed run may still start"),
+    "SCHEDULER_CATCH_UP": (
+        True,
+        "at start, run each job's latest missed scheduled time once (service down, new install)",
+    ),
     "SCHEDULER_LOCK_POLL_SECONDS": (10, "how often a standby scheduler retries the lock"),
     "PURGE_BATCH_SIZE": (1000, "records per purge transaction (each batch commits on its own)"),
     "RETENTION_FISCAL_YEAR_END": ("12-31", "fiscal year-end as MM-DD for billing retention (R17)"),

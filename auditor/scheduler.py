@@ -150,6 +150,34 @@ def add_jobs(scheduler: BackgroundScheduler, app: Flask) -> None:
         )
 
 
+def missed_runs(app: Flask, now: dt.datetime) -> list[tuple[JobSpec, dt.datetime]]:
+    """Each job's latest scheduled time before ``now`` that has no run recorded (the service was
+    down then, or this is a fresh install): anacron-style, only the latest one per job."""
+    missed = []
+    with app.app_context(), get_database(app).session() as session:
+        for spec in job_table(app.config):
+            due = spec.trigger.get_next_fire_time(None, now - spec.lookback)
+            if due is None or due > now:
+                continue
+            moment = latest_fire_time(spec, now)
+            if not jobs.has_run(session, job=spec.id, scheduled_for=moment):
+                missed.append((spec, moment))
+    return missed
+
+
+def catch_up(scheduler: BackgroundScheduler, app: Flask, now: dt.datetime) -> None:
+    """Start the missed runs now, once each (their unique job-run key refuses a duplicate)."""
+    for spec, moment in missed_runs(app, now):
+        log.info("catching up a missed run", extra={"job": spec.id, "at": moment.isoformat()})
+        scheduler.add_job(
+            run_job,
+            args=(app, spec.id, moment),
+            id=f"catch-up:{spec.id}",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+
 def latest_fire_time(spec: JobSpec, now: dt.datetime) -> dt.datetime:
     """The latest time at or before ``now`` the job was due: the run APScheduler just fired
     (a late run of a coalesced job included)."""
@@ -276,6 +304,8 @@ def serve(app: Flask, stop: threading.Event) -> None:
         add_jobs(scheduler, app)
         scheduler.start()
         log.info("scheduler active", extra={"jobs": [job.id for job in scheduler.get_jobs()]})
+        if app.config["SCHEDULER_CATCH_UP"]:
+            catch_up(scheduler, app, utcnow())
         try:
             while not stop.wait(poll):
                 if not lock.is_held():

@@ -114,6 +114,33 @@ def test_latest_fire_time_of_intervals_is_the_same_in_every_process():
     assert scheduler.latest_fire_time(hourly, at) == dt.datetime(2026, 11, 22, 12, tzinfo=UTC)
 
 
+def test_missed_runs_are_each_jobs_latest_unrun_time(app, session, monkeypatch):
+    now = dt.datetime(2026, 11, 22, 14, 30, tzinfo=UTC)
+    missed = {spec.id: at for spec, at in scheduler.missed_runs(app, now)}
+    assert missed == {
+        jobs.PURGE: dt.datetime(2026, 11, 22, 3, tzinfo=UTC),
+        jobs.DEADLINES: dt.datetime(2026, 11, 22, 14, tzinfo=UTC),
+        jobs.CHECKPOINT: dt.datetime(2026, 11, 22, 0, 15, tzinfo=UTC),
+    }
+    monkeypatch.setitem(scheduler.JOB_FUNCTIONS, jobs.PURGE, lambda s, at: {})
+    scheduler.run_job(app, jobs.PURGE, missed[jobs.PURGE])
+    again = {spec.id for spec, _ in scheduler.missed_runs(app, now)}
+    assert again == {jobs.DEADLINES, jobs.CHECKPOINT}
+
+
+def test_catch_up_starts_each_missed_run_once(app, session, monkeypatch):
+    calls = []
+    monkeypatch.setattr(scheduler, "run_job", lambda app, job, at: calls.append((job, at)))
+
+    class Recorder:
+        def add_job(self, func, *, args, id, **options):
+            func(*args)
+
+    now = dt.datetime(2026, 11, 22, 14, 30, tzinfo=UTC)
+    scheduler.catch_up(Recorder(), app, now)
+    assert sorted(job for job, _ in calls) == sorted(jobs.JOB_IDS)
+
+
 def test_run_job_records_start_end_outcome_and_counts(app, session, now, monkeypatch):
     monkeypatch.setitem(scheduler.JOB_FUNCTIONS, jobs.PURGE, lambda s, at: {"disposed": 2})
     run = scheduler.run_job(app, jobs.PURGE, now)

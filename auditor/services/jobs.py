@@ -131,6 +131,14 @@ def finish_run(
     return run
 
 
+def has_run(session: Session, *, job: str, scheduled_for: dt.datetime) -> bool:
+    """True if the run of ``job`` at ``scheduled_for`` was claimed (whatever its outcome)."""
+    found = session.scalar(
+        select(JobRun.id).where(JobRun.job == job, JobRun.scheduled_for == scheduled_for)
+    )
+    return found is not None
+
+
 def list_runs(session: Session, *, job: str | None = None, limit: int = 20) -> list[JobRun]:
     """The most recent runs first (by scheduled time)."""
     query = select(JobRun).order_by(JobRun.scheduled_for.desc(), JobRun.id.desc()).limit(limit)
