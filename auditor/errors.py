@@ -29,6 +29,8 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 ERROR_TABLE: dict[type[BaseException], tuple[int, str, str]] = {
     domain.MalformedRequest: (400, "malformed-request", "The request could not be read"),
     domain.UnsupportedMediaType: (415, "unsupported-media-type", "Unsupported media type"),
+    domain.IdentityNotVerified: (409, "identity-not-verified", "Identity not verified"),
+    domain.TasksOpen: (409, "tasks-open", "Search tasks still open"),
     domain.ValidationFailed: (422, "validation-failed", "The request is not valid"),
     domain.NotFound: (404, "not-found", "Not found"),
     domain.Conflict: (409, "conflict", "Conflict with existing data"),
@@ -105,6 +107,8 @@ def register(app: Flask) -> None:
         extra: dict[str, Any] = {}
         if isinstance(exc, domain.ValidationFailed) and exc.errors:
             extra["errors"] = [error.as_dict() for error in exc.errors]
+        if isinstance(exc, domain.TasksOpen):
+            extra["open_tasks"] = exc.open_tasks
         if isinstance(exc, domain.AuditTrailBroken) and exc.seq is not None:
             extra["seq"] = exc.seq
         detail = getattr(exc, "detail", None) if status < 500 or extra.get("seq") else None

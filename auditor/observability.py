@@ -81,6 +81,9 @@ def configure_logging(level: str, *, as_json: bool) -> None:
     root.setLevel(level)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # WeasyPrint and fontTools narrate every render at INFO (steps, font subsetting)
+    for noisy in ("weasyprint", "weasyprint.progress", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 class _RecordsByCategory:

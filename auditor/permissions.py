@@ -31,6 +31,10 @@ class Permission(StrEnum):
     HOLDS_MANAGE = "holds:manage"
     RETENTION_READ = "retention:read"
     RETENTION_MANAGE = "retention:manage"
+    RETENTION_REVIEW = "retention:review"
+    REQUESTS_READ = "requests:read"
+    REQUESTS_MANAGE = "requests:manage"
+    REQUESTS_TASKS = "requests:tasks"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -52,6 +56,13 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.HOLDS_MANAGE: "place and release retention holds, with a reason",
     Permission.RETENTION_READ: "see retention rules and the disposition plan",
     Permission.RETENTION_MANAGE: "edit retention rules",
+    Permission.RETENTION_REVIEW: "approve, extend or reject disposition review batches",
+    Permission.REQUESTS_READ: "list and read privacy requests: deadlines, status, tasks",
+    Permission.REQUESTS_MANAGE: (
+        "open privacy requests, see the requester, verify, extend, answer, refuse, "
+        "record fees and complaints"
+    ),
+    Permission.REQUESTS_TASKS: "update the search tasks of privacy requests (what to search for)",
 }
 
 _ALL = frozenset(Permission)
@@ -60,7 +71,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: _ALL,
     Role.PRIVACY_OFFICER: frozenset(_ALL - {Permission.USERS_MANAGE}),
     # technicians feed tickets and logs in and see the data map, but read no personal data back;
-    # they use the vault of the clients they are granted
+    # they use the vault of the clients they are granted; they search their systems for privacy
+    # requests (the identifiers to search for, never the requester's name and contact)
     Role.TECHNICIAN: frozenset(
         {
             Permission.INVENTORY_READ,
@@ -68,6 +80,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VAULT_READ,
             Permission.VAULT_WRITE,
             Permission.VAULT_REVEAL,
+            Permission.REQUESTS_READ,
+            Permission.REQUESTS_TASKS,
         }
     ),
     # auditors read evidence: the data map, the audit trail and vault reports, no personal data
@@ -80,6 +94,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VAULT_REPORT,
             Permission.HOLDS_READ,
             Permission.RETENTION_READ,
+            Permission.REQUESTS_READ,
         }
     ),
 }

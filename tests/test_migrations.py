@@ -16,7 +16,7 @@ def test_migrated_schema_matches_the_models(connection):
 
 
 def test_database_is_at_the_head_revision(engine):
-    assert migrate.current_revision(engine) == migrate.head_revision() == "0005"
+    assert migrate.current_revision(engine) == migrate.head_revision() == "0007"
 
 
 def test_upgrade_and_downgrade_round_trip(tmp_path):
@@ -27,5 +27,5 @@ def test_upgrade_and_downgrade_round_trip(tmp_path):
     migrate.downgrade(engine, "base")
     assert migrate.current_revision(engine) is None
     migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == "0005"
+    assert migrate.current_revision(engine) == "0007"
     engine.dispose()

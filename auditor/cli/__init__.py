@@ -28,7 +28,18 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """The command groups that need the app (its config and database)."""
-    from auditor.cli import audit, db, demo, holds, inventory, records, retention, users, vault
+    from auditor.cli import (
+        audit,
+        db,
+        demo,
+        holds,
+        inventory,
+        records,
+        requests,
+        retention,
+        users,
+        vault,
+    )
 
     for group in (
         db.db,
@@ -41,6 +52,7 @@ def register_commands(app: Flask) -> None:
         vault.vault,
         holds.holds,
         retention.retention,
+        requests.requests,
     ):
         app.cli.add_command(group)
     from auditor.cli.scheduler import scheduler

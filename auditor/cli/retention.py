@@ -12,7 +12,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from auditor.cli import retention_run
+from auditor.cli import retention_review, retention_run, retention_schedule
 from auditor.cli.common import handle_errors, session
 from auditor.services import retention_plan, retention_rules
 from auditor.services.context import Actor
@@ -190,3 +190,6 @@ retention.add_command(retention_run.run)
 retention.add_command(retention_run.runs)
 retention.add_command(retention_run.certificate)
 retention.add_command(retention_run.report)
+retention.add_command(retention_review.reviews)
+retention.add_command(retention_review.review)
+retention.add_command(retention_schedule.schedule)

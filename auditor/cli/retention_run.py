@@ -11,10 +11,11 @@ from typing import Any
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from auditor import keys
 from auditor.cli.common import handle_errors, session
-from auditor.services import disposition_records, purge, retention_plan
+from auditor.services import disposition_pdf, disposition_records, purge, retention_plan
 from auditor.services.context import Actor
 from crypto.digest import key_id
 
@@ -22,6 +23,7 @@ DAY = click.DateTime(["%Y-%m-%d"])
 
 
 @click.command("run")
+@with_appcontext
 @click.option("--as-of", type=DAY, help="the day to dispose for (today); past days only")
 @click.option("--yes", is_flag=True, help="really dispose; without it this is a dry run")
 @click.option("--batch", type=click.IntRange(1, 100_000), help="records per transaction")
@@ -83,6 +85,7 @@ def run(as_of: dt.datetime | None, yes: bool, batch: int | None, fmt: str) -> No
 
 
 @click.command("runs")
+@with_appcontext
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @handle_errors
 def runs(limit: int) -> None:
@@ -101,6 +104,7 @@ def runs(limit: int) -> None:
 
 
 @click.command("certificate")
+@with_appcontext
 @click.argument("run_id", type=int)
 @click.option("--format", "fmt", type=click.Choice(["json", "pdf"]), default="json")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True))
@@ -108,20 +112,23 @@ def runs(limit: int) -> None:
 def certificate(run_id: int, fmt: str, output: str | None) -> None:
     """A run's disposition certificate (JSON, or PDF with the JSON attached)."""
     db = session()
-    run_row = disposition_records.get_run(db, run_id)
-    cert = disposition_records.certificate(
-        db, run_row, digest_key_id=key_id(keys.disposition_key())
-    )
+    digest_key_id = key_id(keys.disposition_key())
     if fmt == "json":
+        run_row = disposition_records.get_run(db, run_id)
+        cert = disposition_records.certificate(db, run_row, digest_key_id=digest_key_id)
         data = json.dumps(cert, indent=2).encode()
     else:
-        from auditor.services import disposition_pdf
-
-        data = disposition_pdf.certificate_pdf(cert)
+        if output is None and sys.stdout.isatty():
+            raise click.UsageError("a PDF goes to a file: add -o FILE.pdf")
+        data = disposition_pdf.export_certificate(
+            db, run_id, digest_key_id=digest_key_id, actor=Actor.cli()
+        )
+        db.commit()  # the export's audit event
     _write(data, output, binary=fmt == "pdf")
 
 
 @click.command("report")
+@with_appcontext
 @click.option("--from", "start", type=DAY, required=True, help="first day (UTC), inclusive")
 @click.option("--to", "end", type=DAY, required=True, help="last day (UTC), exclusive")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
@@ -162,6 +169,7 @@ def _write(data: bytes, output: str | None, *, binary: bool) -> None:
             fh.write(data)
         click.echo(f"wrote {output} ({len(data)} bytes)")
     elif binary:
-        click.get_binary_stream("stdout").write(data)
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     else:
         click.echo(data.decode())

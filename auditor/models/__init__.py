@@ -20,6 +20,8 @@ from auditor.models.inventory import (
     category_purpose,
 )
 from auditor.models.records import Record, record_subject
+from auditor.models.request_outcomes import DisputeNote, RequestCorrection, RequestItem
+from auditor.models.requests import PrivacyRequest, RequestDocument, RequestTask
 from auditor.models.retention import Hold, JobRun, RetentionRule
 from auditor.models.subjects import Consent, DataSubject, SubjectIdentifier
 from auditor.models.users import ApiToken, User
@@ -38,14 +40,20 @@ __all__ = [
     "Disposition",
     "DispositionReview",
     "DispositionReviewItem",
+    "DisputeNote",
     "Handover",
     "Hold",
     "JobRun",
     "MasterKeyCanary",
     "Organization",
+    "PrivacyRequest",
     "PurgeRun",
     "Purpose",
     "Record",
+    "RequestCorrection",
+    "RequestDocument",
+    "RequestItem",
+    "RequestTask",
     "RetentionRule",
     "Secret",
     "SubjectIdentifier",

@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from auditor.db import utcnow
 from auditor.models import User
 from auditor.schemas.users import UserIn
-from auditor.services import datamap, demo_vault, retention_rules, users
+from auditor.services import datamap, demo_requests, demo_vault, retention_rules, users
 from auditor.services.context import Actor
 from auditor.services.ingest import Ingestor, IngestResult
 from crypto.keys import MasterKeyRing
@@ -366,4 +367,6 @@ def load(session: Session, *, actor: Actor, ring: MasterKeyRing | None = None) -
     ingestor = Ingestor(session, actor=actor, source="demo")
     for number, row in enumerate(records(), start=1):
         ingestor.add(number, row)
-    return ingestor.finish()
+    result = ingestor.finish()
+    demo_requests.load(session, now=utcnow(), actor=actor)  # after the records: tasks see them
+    return result

@@ -101,3 +101,15 @@ def safe_error(exc: BaseException, *, safe_types: tuple[type[BaseException], ...
         return f"{name}: {message}"[:MAX_ERROR_LENGTH]
     return f"{name} (message withheld; see the process log)"
 
+
+class IdentityNotVerified(Conflict):
+    """A privacy request's requester is not verified yet: nothing may be disclosed, corrected or
+    deleted for it until the verification is recorded."""
+
+
+class TasksOpen(Conflict):
+    """A privacy request cannot be answered while some of its search tasks are still open."""
+
+    def __init__(self, detail: str, *, open_tasks: int) -> None:
+        super().__init__(detail)
+        self.open_tasks = open_tasks

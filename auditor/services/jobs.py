@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
 from auditor.models import JobRun
-from auditor.services import audit, purge
+from auditor.services import audit, disposition_review, purge
 from auditor.services.context import Actor
 from auditor.services.errors import MAX_ERROR_LENGTH as MAX_ERROR_LENGTH  # re-exported
 from auditor.services.errors import safe_error
@@ -42,10 +42,12 @@ def purge_expired(
     batch: int = purge.BATCH,
 ) -> dict[str, Any]:
     """The daily retention purge for the scheduled day: the plan executed in batches, with its
-    certificate; blocked records and credentials are counted (and listed in the run)."""
+    certificate; blocked records and credentials are counted (and listed in the run). Then the
+    due records whose rule requires review are put in review batches for an officer."""
+    day = now.astimezone(dt.UTC).date()
     result = purge.execute(
         session,
-        as_of=now.astimezone(dt.UTC).date(),
+        as_of=day,
         actor=Actor.system(PURGE),
         digest_key=digest_key,
         trigger="scheduler",
@@ -53,8 +55,11 @@ def purge_expired(
         signing_key=signing_key,
         origin=origin,
     )
+    opened = disposition_review.open_batches(session, as_of=day, actor=Actor.system(PURGE))
+    session.commit()
     credentials = [entry["status"] for entry in result.credentials]
     return {
+        "reviews_opened": len(opened),
         "purge_run": result.run_id,
         "disposed": result.disposed,
         "subjects_removed": result.subjects_removed,
@@ -65,9 +70,12 @@ def purge_expired(
 
 
 def check_deadlines(session: Session, *, now: dt.datetime) -> dict[str, int]:
-    """The hourly deadline checks. A placeholder for now: it checks nothing and returns no counts;
-    it will flag access and correction requests near or past their 30-day deadline later."""
-    return {}
+    """The hourly deadline check of privacy requests: counts of open requests, those due within
+    7 days and the overdue ones; each newly overdue request is audited once as deemed refused
+    (R4, ``request.deemed_refused``)."""
+    from auditor.services import request_deadlines
+
+    return request_deadlines.check_deadlines(session, now=now, actor=Actor.system(DEADLINES))
 
 
 def sign_checkpoint(

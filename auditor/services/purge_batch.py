@@ -109,6 +109,7 @@ class BatchDisposer:
         holds_in_force: list[str],
         subject_holds: frozenset[str],
         now: dt.datetime,
+        extra_evidence: dict[str, Any] | None = None,
     ) -> None:
         self.session = session
         self.run_id = run_id
@@ -118,6 +119,8 @@ class BatchDisposer:
         self.holds_in_force = holds_in_force
         self.subject_holds = subject_holds  # subjects under a hold in force: never removed
         self.now = now
+        # added to every record's trigger evidence (a deletion request: its reference and R12)
+        self.extra_evidence = dict(extra_evidence or {})
 
     def dispose(self, due: Sequence[facts.Evaluation]) -> BatchResult:
         result = BatchResult()
@@ -229,7 +232,7 @@ class BatchDisposer:
             "digest": digest,
             "rule": verdict.rule.id,
             "rule_version": verdict.rule.version,
-            "trigger_evidence": evidence(verdict),
+            "trigger_evidence": evidence(verdict) | self.extra_evidence,
             "approver": verdict.review.decided_by if verdict.review else None,
             "executor": self.actor.name,
             "method": "transfer_then_delete" if action == "transfer_then_delete" else method,

@@ -12,7 +12,9 @@ def blueprints() -> list[Blueprint]:
         holds,
         inventory,
         records,
+        requests,
         retention,
+        retention_reports,
         subjects,
         system,
         users,
@@ -30,6 +32,8 @@ def blueprints() -> list[Blueprint]:
         vault_admin.bp,
         holds.bp,
         retention.bp,
+        retention_reports.bp,
+        requests.bp,
     ]
 
 

@@ -22,6 +22,10 @@ SAMPLE_ARGS = {
     "consent_id": "1",
     "handover_id": "1",
     "hold_id": "1",
+    "review_id": "1",
+    "run_id": "1",
+    "task_id": "1",
+    "document_id": "1",
 }
 
 

@@ -1,0 +1,94 @@
+"""What every privacy-request service shares: finding a request, its Québec flag, date checks,
+and the one way its actions reach the audit trail (by reference, never with personal data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from auditor.models import PrivacyRequest
+from auditor.services import audit
+from auditor.services.context import Actor
+from auditor.services.errors import Conflict, FieldError, NotFound
+from auditor.services.request_states import is_open
+
+OBJECT_TYPE = "privacy_request"
+
+
+def get(session: Session, reference: str) -> PrivacyRequest:
+    request = session.scalar(
+        select(PrivacyRequest).where(PrivacyRequest.reference == reference.strip())
+    )
+    if request is None:
+        raise NotFound("No privacy request with that reference.")
+    return request
+
+
+def is_quebec(request: PrivacyRequest) -> bool:
+    """R29/R30: the subject, the subject's client or the forwarding client is Québec-flagged."""
+    subject = request.subject
+    if subject is not None and (
+        subject.is_quebec or (subject.organization is not None and subject.organization.is_quebec)
+    ):
+        return True
+    return request.forwarded_by is not None and request.forwarded_by.is_quebec
+
+
+def organization_id(request: PrivacyRequest) -> int | None:
+    """The organization the audit event is filed under: the subject's, else the forwarder's."""
+    if request.subject is not None and request.subject.organization_id is not None:
+        return request.subject.organization_id
+    return request.forwarded_by_id
+
+
+def record_event(
+    session: Session,
+    request: PrivacyRequest,
+    action: str,
+    *,
+    actor: Actor,
+    now: dt.datetime | None = None,
+    **details: Any,
+) -> None:
+    """Audit an action on a request. ``details`` must hold no personal data: codes, dates,
+    counts, subject refs; never the requester's name, contact, identifiers or free texts."""
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        object_type=OBJECT_TYPE,
+        object_id=request.reference,
+        organization_id=organization_id(request),
+        details=details,
+        now=now,
+    )
+
+
+def require_open(request: PrivacyRequest, what: str) -> None:
+    if not is_open(request.status):
+        raise Conflict(f"The request is {request.status}: {what} is no longer possible.")
+
+
+def check_moment(
+    request: PrivacyRequest | None,
+    value: dt.datetime,
+    field: str,
+    *,
+    now: dt.datetime,
+    received_at: dt.datetime | None = None,
+) -> list[FieldError]:
+    """A recorded time may not be in the future nor before the request was received."""
+    errors = []
+    if value > now:
+        errors.append(FieldError(field, "is in the future"))
+    received = received_at or (request.received_at if request is not None else None)
+    if received is not None and value < received:
+        errors.append(FieldError(field, "is before the request was received"))
+    return errors
+
+
+def iso(value: dt.datetime | dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
