@@ -27,10 +27,13 @@ def load(token: bool) -> None:
     db = session()
     actor = Actor.cli()
     result = service.load(db, actor=actor, ring=master_key_ring())
-    click.echo(
-        f"demo records: inserted {result.inserted}, updated {result.updated}, "
-        f"unchanged {result.unchanged}, card numbers redacted {result.pan_redactions}"
-    )
+    if result.received == 0:
+        click.echo("demo records: left alone (a purge has run: they would come back)")
+    else:
+        click.echo(
+            f"demo records: inserted {result.inserted}, updated {result.updated}, "
+            f"unchanged {result.unchanged}, card numbers redacted {result.pan_redactions}"
+        )
     secret = None
     if token:
         admin = users.find_user(db, service.USERS[0][0])

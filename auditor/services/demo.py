@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
-from auditor.models import User
+from auditor.models import PurgeRun, User
 from auditor.schemas.users import UserIn
 from auditor.services import datamap, demo_requests, demo_vault, retention_rules, users
 from auditor.services.context import Actor
@@ -355,18 +355,29 @@ def records() -> list[dict[str, Any]]:
     return rows
 
 
+REVIEWED_RULE = "billing_records"
+
+
 def load(session: Session, *, actor: Actor, ring: MasterKeyRing | None = None) -> IngestResult:
     datamap.load_defaults(session, actor=actor)
     datamap.import_document(session, data_map(), actor=actor, overwrite=False)
     retention_rules.load_defaults(session, actor=actor)  # fiscal year-end: the default 12-31
+    billing = retention_rules.current(session, REVIEWED_RULE)
+    if billing.version == 1 and not billing.requires_review:
+        # the demo MSP wants an officer to approve each batch of invoices before disposal
+        retention_rules.revise(session, REVIEWED_RULE, {"requires_review": True}, actor=actor)
     for email, name, role in USERS:
         if session.scalar(select(User).where(User.email == email)) is None:
             users.create_user(session, UserIn(email=email, name=name, role=role), actor=actor)  # type: ignore[arg-type]
     if ring is not None:
         demo_vault.load(session, ring, actor=actor)
-    ingestor = Ingestor(session, actor=actor, source="demo")
-    for number, row in enumerate(records(), start=1):
-        ingestor.add(number, row)
-    result = ingestor.finish()
+    if session.scalar(select(PurgeRun.id).limit(1)) is not None:
+        # a purge has run: loading the records again would bring disposed records back
+        result = IngestResult()
+    else:
+        ingestor = Ingestor(session, actor=actor, source="demo")
+        for number, row in enumerate(records(), start=1):
+            ingestor.add(number, row)
+        result = ingestor.finish()
     demo_requests.load(session, now=utcnow(), actor=actor)  # after the records: tasks see them
     return result

@@ -59,3 +59,25 @@ def test_demo_does_not_bring_back_a_purged_vault(runner, session, tmp_path):
     org = session.scalar(select(Organization).where(Organization.code == "harbourview-realty"))
     remaining = select(func.count()).select_from(Secret).where(Secret.organization_id == org.id)
     assert session.scalar(remaining) == 0
+
+
+def test_demo_does_not_bring_back_purged_records_and_reviews_invoices(runner, session):
+    from auditor.models import Disposition, DispositionReview
+
+    assert runner.invoke(args=["demo", "load", "--no-token"]).exit_code == 0
+    purged = runner.invoke(args=["retention", "run", "--yes"])
+    assert purged.exit_code == 0, purged.output
+    left = session.scalar(select(func.count()).select_from(Record))
+    disposed = session.scalar(
+        select(func.count()).select_from(Disposition).where(Disposition.subject_type == "record")
+    )
+    assert disposed > 0 and left == 700 - disposed
+    # invoices wait for an officer (the demo's billing rule requires review)
+    assert "blocked (pending review)" in purged.output
+    opened = runner.invoke(args=["retention", "review", "open"])
+    assert opened.exit_code == 0, opened.output
+    review = session.scalars(select(DispositionReview)).first()
+    assert review is not None and review.rule == "billing_records"
+    again = runner.invoke(args=["demo", "load", "--no-token"])
+    assert "demo records: left alone" in again.output
+    assert session.scalar(select(func.count()).select_from(Record)) == left
