@@ -26,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -286,6 +287,12 @@ class LeaderLock:
             self.connection = None
 
 
+def job_workers(app: Flask) -> int:
+    """SQLite has one writer at a time: jobs run one after the other there (the 03:00 purge and
+    the hourly deadline check would otherwise collide). PostgreSQL runs them side by side."""
+    return 1 if get_database(app).engine.dialect.name == "sqlite" else 4
+
+
 def serve(app: Flask, stop: threading.Event) -> None:
     """The scheduler process: stand by until this instance holds the lock, then run the job
     table until ``stop`` is set (or the lock is lost: then stand by again)."""
@@ -300,7 +307,10 @@ def serve(app: Flask, stop: threading.Event) -> None:
             stop.wait(poll)
             continue
         standing_by = False
-        scheduler = BackgroundScheduler(timezone=ZoneInfo(app.config["SCHEDULER_TIMEZONE"]))
+        scheduler = BackgroundScheduler(
+            timezone=ZoneInfo(app.config["SCHEDULER_TIMEZONE"]),
+            executors={"default": ThreadPoolExecutor(max_workers=job_workers(app))},
+        )
         add_jobs(scheduler, app)
         scheduler.start()
         log.info("scheduler active", extra={"jobs": [job.id for job in scheduler.get_jobs()]})

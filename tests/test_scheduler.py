@@ -360,3 +360,8 @@ def test_two_scheduler_processes_run_every_scheduled_time_exactly_once(
                 proc.wait(timeout=10)
         with engine.begin() as conn:
             conn.execute(delete(JobRun).where(JobRun.job == JOB))
+
+
+def test_jobs_run_one_at_a_time_on_sqlite(app):
+    expected = 1 if app.config["DATABASE_URL"].startswith("sqlite") else 4
+    assert scheduler.job_workers(app) == expected
