@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import orjson
 from flask import Flask, g
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -72,9 +73,19 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     # hide_parameters: bound values (personal data) never appear in exception messages or logs
-    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+    kwargs: dict[str, Any] = {
+        "echo": echo,
+        "hide_parameters": True,
+        # JSON columns through orjson: several times faster than json (ingest, dispositions)
+        "json_serializer": _json_dumps,
+        "json_deserializer": orjson.loads,
+    }
     if url.startswith("postgresql"):
         kwargs.update(pool_pre_ping=True)
     engine = create_engine(url, **kwargs)

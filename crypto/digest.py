@@ -38,6 +38,21 @@ def keyed_digest(key: bytes, domain: str, *parts: str | bytes) -> str:
     return mac.hexdigest()
 
 
+class KeyedDigester:
+    """``keyed_digest`` for one key and domain, many times: the keyed state is set up once."""
+
+    def __init__(self, key: bytes, domain: str) -> None:
+        if len(key) < KEY_BYTES:
+            raise KeyRingError(f"a digest key must be at least {KEY_BYTES} bytes")
+        self._base = hmac.new(key, _field(domain), hashlib.sha256)
+
+    def __call__(self, *parts: str | bytes) -> str:
+        mac = self._base.copy()
+        for part in parts:
+            mac.update(_field(part))
+        return mac.hexdigest()
+
+
 def key_id(key: bytes) -> str:
     """A short public name of the key (16 hex digits), so a digest says which key made it."""
     return hashlib.sha256(_KEY_ID_TAG + key).hexdigest()[:16]

@@ -92,6 +92,12 @@ class Period:
         shifted = add_months(start, self.years * 12 + self.months)
         return shifted + dt.timedelta(days=self.days)
 
+    def min_days(self) -> int:
+        """The fewest days this period spans from any start date (a year is at least 365 days,
+        a month at least 28): ``after(start) - start >= min_days()`` always. Lets a database
+        query leave out records that cannot be due yet."""
+        return self.years * 365 + self.months * 28 + self.days
+
     def is_at_most(self, other: Period) -> bool:
         """True if this period never ends after ``other`` from the same start date.
 

@@ -29,6 +29,8 @@ RECOURSE_PERIOD = Period(months=6)  # R9: time to complain to the OPC after the 
 
 def as_date(value: dt.date | None, field: str) -> dt.date | None:
     """A date; an aware datetime becomes its UTC date. Naive datetimes are refused."""
+    if value is None or type(value) is dt.date:
+        return value
     if isinstance(value, dt.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise RetentionError(f"{field} must be a date or an aware datetime")

@@ -136,6 +136,7 @@ class _Run:
         self.subjects = 0
         self.blocked: Counter[str] = Counter()
         self.by_rule: Counter[str] = Counter()
+        self.summary = disposition_records.Summary()  # the run's dispositions, as written
 
     def go(
         self,
@@ -191,7 +192,11 @@ class _Run:
                 session, signing_key=signing_key, origin=origin, actor=self.actor, now=self.now()
             )
             session.commit()
-        cert = disposition_records.certificate(session, run, digest_key_id=key_id(self.key))
+        # the credentials' dispositions were written by the vault purge: recompute when any
+        summary = None if any(c.get("disposition_id") for c in credentials) else self.summary
+        cert = disposition_records.certificate(
+            session, run, digest_key_id=key_id(self.key), summary=summary
+        )
         run.certificate = cert
         session.commit()
         return RunResult(
@@ -207,6 +212,7 @@ class _Run:
     def records(self, progress: Callable[[int, int], None] | None) -> None:
         session = self.session
         evaluator = facts.Evaluator(session, as_of=self.as_of, executing_on=self.today)
+        candidates = evaluator.candidate_filter()  # records that cannot be due are not read
         session.commit()
         after = checked = 0
         while True:
@@ -215,7 +221,7 @@ class _Run:
                 update(PurgeRun).where(PurgeRun.id == self.run_id).values(last_record_id=after)
             )
             audit.lock_head(session)
-            rows = facts.read_batch(session, after=after, limit=self.batch)
+            rows = facts.read_batch(session, after=after, limit=self.batch, where=candidates)
             if not rows:
                 session.commit()
                 return
@@ -225,12 +231,16 @@ class _Run:
             for verdict in verdicts:
                 if verdict.status == facts.DUE:
                     due.append(verdict)
-                elif verdict.status == facts.BLOCKED:
+                elif verdict.status == facts.BLOCKED and _due(verdict, self.as_of):
+                    # due but for a hold or a review: what the run leaves behind, and why
                     self.blocked[verdict.reason or "blocked"] += 1
+            self.pending_rows = []
             if due:
                 self.dispose(evaluator, due)
             after = rows[-1].id
             session.commit()
+            for row in self.pending_rows:
+                self.summary.add(row)
             checked += len(rows)
             if progress is not None:
                 progress(checked, self.disposed)
@@ -248,6 +258,7 @@ class _Run:
             now=self.now(),
         )
         result = disposer.dispose(due)
+        self.pending_rows = result.rows  # added to the summary once the batch has committed
         for reason, count in result.skipped.items():
             self.blocked[reason] += count
         for (rule, version, _category, _method), count in result.disposed.items():
@@ -318,6 +329,10 @@ class _Run:
         if error is not None:
             run.error = safe_error(error, safe_types=(AuditorError,))
         session.commit()
+
+
+def _due(verdict: facts.Evaluation, as_of: dt.date) -> bool:
+    return verdict.due_on is not None and verdict.due_on <= as_of
 
 
 def list_runs(session: Session, *, limit: int = 20) -> list[PurgeRun]:

@@ -30,7 +30,7 @@ from auditor.models import (
 from auditor.services import audit
 from auditor.services import retention_facts as facts
 from auditor.services.context import Actor
-from crypto.digest import keyed_digest
+from crypto.digest import KeyedDigester, keyed_digest
 from retention import BillingRule, Trigger
 
 RECORD_DIGEST = "auditor.record.v1"
@@ -46,6 +46,7 @@ class BatchResult:
     subjects_removed: int = 0
     skipped: Counter[str] = dataclasses.field(default_factory=Counter)
     disposition_ids: list[int] = dataclasses.field(default_factory=list)
+    rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # as written, with ids
     audit_seq: int | None = None
 
 
@@ -115,6 +116,7 @@ class BatchDisposer:
         self.run_id = run_id
         self.actor = actor
         self.key = digest_key
+        self.record_digest = KeyedDigester(digest_key, RECORD_DIGEST)
         self.systems = systems
         self.holds_in_force = holds_in_force
         self.subject_holds = subject_holds  # subjects under a hold in force: never removed
@@ -163,8 +165,19 @@ class BatchDisposer:
         payload = [
             row | {"audit_seq": event.seq, "holds_checked": checked} for row in rows + subject_rows
         ]
-        ids = self.session.scalars(insert(Disposition).returning(Disposition.id), payload).all()
+        # a plain executemany (RETURNING with a guaranteed order would insert row by row): the
+        # rows go in one by one in payload order, so their ids, read back by the batch's audit
+        # event, ascend in that order
+        self.session.execute(insert(Disposition.__table__), payload)
+        ids = self.session.scalars(
+            select(Disposition.id)
+            .where(Disposition.audit_seq == event.seq)
+            .order_by(Disposition.id)
+        ).all()
+        if len(ids) != len(payload):
+            raise RuntimeError("disposition rows of the batch could not be read back")
         result.disposition_ids = list(ids)
+        result.rows = [row | {"id": id_} for row, id_ in zip(payload, ids, strict=True)]
         for row in rows:
             key = (row["rule"], row["rule_version"], row["category"], row["method"])
             result.disposed[key] += 1
@@ -217,10 +230,10 @@ class BatchDisposer:
         method = _method(verdict)
         source = self.systems[row.system_id]
         if returned is None:  # anonymised: digest of what the record was
-            digest = record_digest(self.key, source, row.external_id, row.content_digest)
+            digest = self.record_digest(source, row.external_id, row.content_digest)
             post_check = "content replaced and subject links removed"
         else:
-            digest = record_digest(self.key, source, returned.external_id, returned.content_digest)
+            digest = self.record_digest(source, returned.external_id, returned.content_digest)
             post_check = "record absent after delete"
         action = str(verdict.rule.action)
         return {

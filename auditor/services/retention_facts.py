@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import ColumnElement, Row, false, or_, select
 from sqlalchemy.orm import Session
 
 from auditor.models import (
@@ -31,7 +31,17 @@ from auditor.models import (
 )
 from auditor.services import retention_rules
 from auditor.services.hold_policy import engine_holds
-from retention import AnyRule, Decision, Event, InvalidDefinition, Outcome, RecordFacts, decide
+from retention import (
+    AnyRule,
+    BillingRule,
+    Decision,
+    Event,
+    InvalidDefinition,
+    Outcome,
+    RecordFacts,
+    Trigger,
+    decide,
+)
 from retention import Hold as PolicyHold
 
 MARKETING_PURPOSE = "marketing"
@@ -93,14 +103,15 @@ _COLUMNS = (
 )
 
 
-def read_batch(session: Session, *, after: int, limit: int) -> Sequence[Row[Any]]:
-    """The needed columns of the next ``limit`` records not yet anonymised, in id order."""
-    return session.execute(
-        select(*_COLUMNS)
-        .where(Record.id > after, Record.anonymised_at.is_(None))
-        .order_by(Record.id)
-        .limit(limit)
-    ).all()
+def read_batch(
+    session: Session, *, after: int, limit: int, where: ColumnElement[bool] | None = None
+) -> Sequence[Row[Any]]:
+    """The needed columns of the next ``limit`` records not yet anonymised, in id order (only
+    those matching ``where`` when given)."""
+    query = select(*_COLUMNS).where(Record.id > after, Record.anonymised_at.is_(None))
+    if where is not None:
+        query = query.where(where)
+    return session.execute(query.order_by(Record.id).limit(limit)).all()
 
 
 def iter_batches(session: Session, batch: int) -> Iterator[Sequence[Row[Any]]]:
@@ -202,7 +213,10 @@ def _reviews(session: Session, record_ids: list[int]) -> dict[tuple[int, str, in
 
 
 def day_of(value: dt.datetime | None) -> dt.date | None:
-    return value.astimezone(dt.UTC).date() if value else None
+    """The UTC date of an aware timestamp (the database gives UTC ones: no conversion then)."""
+    if value is None:
+        return None
+    return value.date() if value.tzinfo is dt.UTC else value.astimezone(dt.UTC).date()
 
 
 class Evaluator:
@@ -235,6 +249,54 @@ class Evaluator:
                 for hold in holds
             ]
         self.holds = holds
+        self.hold_index: dict[tuple[str, str], list[PolicyHold]] = defaultdict(list)
+        for hold in holds:
+            self.hold_index[(str(hold.scope), hold.scope_value)].append(hold)
+
+    def holds_for(self, facts: RecordFacts) -> list[PolicyHold]:
+        """The holds whose scope names this record, its client, system, category or a subject
+        (``decide`` still checks each one); found by key, not by testing every hold."""
+        index = self.hold_index
+        if not index:
+            return []
+        keys = [
+            ("record", facts.id),
+            ("client", facts.client_id or ""),
+            ("system", facts.system_id or ""),
+            ("category", facts.category),
+            *(("subject", subject) for subject in facts.subject_ids),
+        ]
+        return [hold for key in keys for hold in index.get(key, ())]
+
+    def candidate_filter(self) -> ColumnElement[bool]:
+        """SQL keeping every record that may be due on ``as_of`` (a superset; ``evaluate``
+        decides): for a category whose rule counts a period from a record date, only records
+        whose date is old enough; every record of an event-rule category; every record with a
+        per-record rule. Records of a category without a readable rule are not computable, so
+        never due, and are left out. Used by the purge, which has no use for the others."""
+        clauses: list[ColumnElement[bool]] = [Record.retention_rule.is_not(None)]
+        for category_id, code in sorted(self.categories.items()):
+            rule = self.rules.get(code)
+            if rule is None or code in self.broken:
+                continue
+            in_category = Record.category_id == category_id
+            if isinstance(rule, BillingRule):
+                cutoff = self.as_of - dt.timedelta(days=rule.document_period.min_days())
+                clauses.append(in_category & (Record.document_date <= cutoff))
+            elif rule.trigger is Trigger.EVENT:
+                clauses.append(in_category)
+            else:
+                shortest = min(
+                    [rule.period.min_days(), *(p.min_days() for _, p in rule.source_periods)]
+                )
+                day = self.as_of - dt.timedelta(days=shortest)
+                column = getattr(Record, str(rule.date_field))
+                if str(rule.date_field) == "document_date":
+                    clauses.append(in_category & (column <= day))
+                else:  # a timestamp: its UTC date is at most ``day``
+                    limit = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+                    clauses.append(in_category & (column < limit))
+        return or_(false(), *clauses)
 
     def evaluate(self, rows: Sequence[Any]) -> list[Evaluation]:
         ids = [row.id for row in rows]
@@ -259,10 +321,10 @@ class Evaluator:
             client_id=str(row.organization_id),
             system_id=str(row.system_id),
             subject_ids=frozenset(str(s) for s in subjects),
-            created_at=row.created_at,
-            closed_at=row.closed_at,
+            created_at=day_of(row.created_at),
+            closed_at=day_of(row.closed_at),
             document_date=row.document_date,
-            event_at=row.event_at,
+            event_at=day_of(row.event_at),
             last_transaction_on=last_transaction,
             source=self.systems[row.system_id],
             events=events,
@@ -290,7 +352,7 @@ class Evaluator:
             facts,
             category_rule,
             record_rule,
-            holds=self.holds,
+            holds=self.holds_for(facts),
             as_of=self.as_of,
             holds_on=self.holds_on,
         )

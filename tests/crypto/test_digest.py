@@ -48,3 +48,13 @@ def test_generated_keys_parse_and_have_a_stable_public_id():
 def test_bad_key_text_is_refused(text, message):
     with pytest.raises(KeyRingError, match=message):
         parse_digest_key(text)
+
+
+def test_keyed_digester_equals_keyed_digest_and_refuses_short_keys():
+    from crypto.digest import KeyedDigester
+
+    digester = KeyedDigester(KEY, "tag")
+    assert digester("ab", b"c") == keyed_digest(KEY, "tag", "ab", b"c")
+    assert digester("x") == keyed_digest(KEY, "tag", "x")  # the base state is not consumed
+    with pytest.raises(KeyRingError):
+        KeyedDigester(b"short", "tag")

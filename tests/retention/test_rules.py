@@ -6,6 +6,8 @@ import dataclasses
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from retention import (
     Action,
@@ -279,3 +281,15 @@ def test_billing_rule_is_a_time_rule_and_accepts_list_year_ends():
     assert hash(rule) == hash(
         BillingRule(id="billing", fiscal_year_end=(6, 30), action="crypto_shred")
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2090, 12, 31)),
+    years=st.integers(0, 12),
+    months=st.integers(0, 30),
+    days=st.integers(0, 400),
+)
+def test_min_days_is_a_lower_bound_of_every_period(start, years, months, days):
+    period = Period(years=years, months=months, days=days)
+    assert (period.after(start) - start).days >= period.min_days()

@@ -402,3 +402,53 @@ def test_disposition_report_states_its_query_and_lists_the_period(session, rules
     assert [d["subject_type"] for d in data["dispositions"]] == ["record", "data_subject"]
     empty = disposition_records.report(session, start=dt.date(2020, 1, 1), end=dt.date(2020, 2, 1))
     assert empty["summary"]["count"] == 0 and empty["dispositions"] == []
+
+
+def test_the_purge_reads_only_candidates_and_disposes_exactly_what_the_plan_calls_due(
+    session, rules
+):
+    """The SQL prefilter is a superset of the due records: dates straddling every cutoff."""
+    from auditor.services import retention_facts, retention_plan
+
+    rows = []
+    for offset in range(-3, 4):
+        closed = dt.datetime(2019, 11, 22, 12, tzinfo=dt.UTC) + dt.timedelta(days=offset)
+        rows.append(
+            factories.record(
+                external_id=f"T{offset}",
+                created_at=(closed - dt.timedelta(days=3)).isoformat(),
+                closed_at=closed.isoformat(),
+            )
+        )
+        logged = dt.datetime(2025, 11, 22, 23, 59, tzinfo=dt.UTC) + dt.timedelta(days=offset)
+        rows.append(
+            factories.record(
+                external_id=f"L{offset}",
+                system="siem",
+                category="security_logs",
+                created_at=logged.isoformat(),
+            )
+        )
+        document = dt.date(2019, 11, 22) + dt.timedelta(days=offset)
+        rows.append(
+            factories.record(
+                external_id=f"B{offset}",
+                system="billing",
+                category="billing_records",
+                created_at=f"{document}T09:00:00Z",
+                document_date=document.isoformat(),
+            )
+        )
+    ingest(session, *rows)
+    plan = retention_plan.plan(session, as_of=AS_OF)
+    due = {i for group in plan.due_by_rule.values() for i in group.record_ids}
+    evaluator = retention_facts.Evaluator(session, as_of=AS_OF, executing_on=AS_OF)
+    read = retention_facts.read_batch(
+        session, after=0, limit=1000, where=evaluator.candidate_filter()
+    )
+    candidates = {row.id for row in read}
+    assert due and due <= candidates
+    assert len(candidates) < len(rows)  # the recent ones are not even read
+    result = run(session)
+    disposed = {int(r.subject_ref) for r in dispositions(session, subject_type="record")}
+    assert result.disposed == len(due) and disposed == due
