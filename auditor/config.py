@@ -57,6 +57,18 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "SCHEDULER_LOCK_POLL_SECONDS": (10, "how often a standby scheduler retries the lock"),
     "PURGE_BATCH_SIZE": (1000, "records per purge transaction (each batch commits on its own)"),
     "RETENTION_FISCAL_YEAR_END": ("12-31", "fiscal year-end as MM-DD for billing retention (R17)"),
+    "ORGANIZATION_NAME": (
+        None,
+        "organization named on access reports and letters (default: the inventory's MSP)",
+    ),
+    "ORGANIZATION_CONTACT": (
+        None,
+        "contact printed on access reports and letters (default: the MSP's contact email)",
+    ),
+    "PRIVACY_OFFICER": (
+        None,
+        "privacy officer's name and contact as printed on reports and letters: 'Name, email'",
+    ),
 }
 
 # settings that may come from a file named by AUDITOR_<NAME>_FILE

@@ -45,6 +45,7 @@ import random
 import re
 import resource
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -358,19 +359,24 @@ def run_child(
     reader = threading.Thread(target=copy, args=(proc.stdout,), daemon=True)
     reader.start()
     next_poll = started + every
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        time.sleep(0.05)
-        if poll is not None and time.perf_counter() >= next_poll:
-            next_poll += every
-            try:
-                said = poll()
-            except Exception as exc:  # progress only: never fail the run
-                said = f"({type(exc).__name__})"
-            if said:
-                log(f"  {time.perf_counter() - started:.0f} s: {said}")
+    try:
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.05)
+            if poll is not None and time.perf_counter() >= next_poll:
+                next_poll += every
+                try:
+                    said = poll()
+                except Exception as exc:  # progress only: never fail the run
+                    said = f"({type(exc).__name__})"
+                if said:
+                    log(f"  {time.perf_counter() - started:.0f} s: {said}")
+    except BaseException:  # interrupted: the child goes too (its database is about to)
+        proc.terminate()
+        os.wait4(proc.pid, 0)
+        raise
     seconds = time.perf_counter() - started
     reader.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -918,6 +924,10 @@ def _bench(options: argparse.Namespace, target: Target, now: dt.datetime) -> dic
     return result
 
 
+def _terminated(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)  # so that the scratch databases and files are removed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=DEFAULT_RECORDS, help="expired records")
@@ -946,6 +956,7 @@ def main() -> None:
     names = [n.strip() for n in options.databases.split(",") if n.strip()]
     if not names or set(names) - set(DATABASES):
         parser.error(f"--databases: a comma-separated list of {', '.join(DATABASES)}")
+    signal.signal(signal.SIGTERM, _terminated)
     # This process stays small (stdlib and psycopg only; the data, the checks and the app live in
     # children): a child's ru_maxrss starts from its parent's high-water mark (fork/vfork, exec).
     started = time.perf_counter()

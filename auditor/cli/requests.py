@@ -337,3 +337,15 @@ def attach(reference: str, path: str, kind: str, media_type: str | None) -> None
     document = request_documents.attach(session(), reference, data, actor=Actor.cli())
     session().commit()
     click.echo(f"document {document.id} added to {reference}: {document.size} B {document.sha256}")
+
+
+from auditor.cli import request_reports  # noqa: E402  (kept with the commands it attaches)
+
+requests.add_command(request_reports.access_report)
+requests.add_command(request_reports.portability)
+
+
+from auditor.cli.request_actions import COMMANDS  # noqa: E402  (what requests do: R10-R13)
+
+for _command in COMMANDS:
+    requests.add_command(_command)

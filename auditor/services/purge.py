@@ -62,7 +62,7 @@ class RunResult:
 
 
 @contextlib.contextmanager
-def _run_lock(session: Session) -> Iterator[None]:
+def run_lock(session: Session) -> Iterator[None]:
     """PostgreSQL: hold the purge's advisory lock on a dedicated connection for the whole run."""
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
@@ -79,7 +79,7 @@ def _run_lock(session: Session) -> Iterator[None]:
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
 
 
-def _interrupt_stale(session: Session, now: dt.datetime) -> list[int]:
+def interrupt_stale(session: Session, now: dt.datetime) -> list[int]:
     """Runs still marked running belong to a killed process (we hold the run lock)."""
     stale = list(session.scalars(select(PurgeRun.id).where(PurgeRun.status == "running")))
     if stale:
@@ -108,7 +108,7 @@ def execute(
     """Run the purge for ``as_of``; commits after every batch. See the module docstring."""
     if batch < 1:
         raise ValueError("batch must be at least 1")
-    with _run_lock(session):
+    with run_lock(session):
         return _Run(session, as_of, actor, digest_key, trigger, batch, now).go(
             job_run_id=job_run_id, signing_key=signing_key, origin=origin, progress=progress
         )
@@ -154,7 +154,7 @@ class _Run:
                 "A purge cannot run for a future day.",
                 [FieldError("as_of", f"must be on or before {self.today}")],
             )
-        interrupted = _interrupt_stale(session, moment)
+        interrupted = interrupt_stale(session, moment)
         run = PurgeRun(
             as_of=self.as_of,
             started_at=moment,

@@ -232,6 +232,7 @@ class Evaluator:
         self.as_of = as_of
         self.executing = executing_on is not None
         self.holds_on = max(as_of, executing_on or as_of)
+        self.ignored_holds: frozenset[str] = frozenset()
         self.rules, self.broken = load_rules(session)
         self.holds: list[PolicyHold] = []
         self.refresh_holds()
@@ -241,8 +242,13 @@ class Evaluator:
         self.terminations = terminations(session)
 
     def refresh_holds(self) -> None:
-        """Re-read the holds (the executor does so in every batch transaction)."""
-        holds = engine_holds(self.session, as_of=self.holds_on)
+        """Re-read the holds (the executor does so in every batch transaction), leaving out the
+        ones ``ignore_holds`` names (a deletion request's own recourse hold)."""
+        holds = [
+            hold
+            for hold in engine_holds(self.session, as_of=self.holds_on)
+            if hold.id not in self.ignored_holds
+        ]
         if self.executing:
             holds = [
                 dataclasses.replace(hold, placed_at=min(hold.placed_at, self.holds_on))
@@ -252,6 +258,11 @@ class Evaluator:
         self.hold_index: dict[tuple[str, str], list[PolicyHold]] = defaultdict(list)
         for hold in holds:
             self.hold_index[(str(hold.scope), hold.scope_value)].append(hold)
+
+    def ignore_holds(self, hold_ids: frozenset[str]) -> None:
+        """From now on leave these holds out (their ids as strings), and re-read the others."""
+        self.ignored_holds = frozenset(hold_ids)
+        self.refresh_holds()
 
     def holds_for(self, facts: RecordFacts) -> list[PolicyHold]:
         """The holds whose scope names this record, its client, system, category or a subject

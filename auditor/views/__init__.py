@@ -12,6 +12,8 @@ def blueprints() -> list[Blueprint]:
         holds,
         inventory,
         records,
+        request_actions,
+        request_reports,
         requests,
         retention,
         retention_reports,
@@ -34,6 +36,8 @@ def blueprints() -> list[Blueprint]:
         retention.bp,
         retention_reports.bp,
         requests.bp,
+        request_reports.bp,
+        request_actions.bp,
     ]
 
 

@@ -26,6 +26,7 @@ SAMPLE_ARGS = {
     "run_id": "1",
     "task_id": "1",
     "document_id": "1",
+    "kind": "refusal",
 }
 
 

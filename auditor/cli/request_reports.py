@@ -1,0 +1,76 @@
+"""``auditor requests access-report`` and ``auditor requests portability``: what a verified
+privacy request discloses, written to files (R6, R8, R30). Exports are audited and committed
+before the files are written; the terminal shows counts, never personal data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from auditor import keys
+from auditor.cli.common import handle_errors, session
+from auditor.services import request_pdf, request_portability
+from auditor.services.context import Actor
+
+FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+    click.echo(f"  {path} ({len(data):,} bytes)")
+
+
+@click.command("access-report")
+@click.argument("reference")
+@click.option("-o", "--output", type=FILE, required=True, help="the PDF to write")
+@click.option("--json", "json_path", type=FILE, help="also write the package as JSON")
+@with_appcontext
+@handle_errors
+def access_report(reference: str, output: Path, json_path: Path | None) -> None:
+    """The access report of request REFERENCE as PDF/A-3b, its JSON package attached."""
+    db = session()
+    pdf, package = request_pdf.export_access_report(
+        db,
+        reference,
+        actor=Actor.cli(),
+        signing_key=keys.audit_signing_key(),
+        origin=keys.audit_origin(),
+        settings=current_app.config,
+    )
+    db.commit()  # the export's audit event, severings and checkpoint
+    summary, trail = package.head["records_summary"], package.head["audit"]
+    checkpoint = trail["checkpoint"]
+    click.echo(
+        f"access report of {package.reference}: {summary['records']} record(s), "
+        f"{summary['redactions']} severing(s); checkpoint {checkpoint['id']} "
+        f"(tree size {checkpoint['tree_size']})"
+    )
+    _write(output, pdf)
+    if json_path is not None:
+        _write(json_path, package.to_json())
+
+
+@click.command("portability")
+@click.argument("reference")
+@click.option("--json", "json_path", type=FILE, help="write the JSON export here")
+@click.option("--csv", "csv_path", type=FILE, help="write the CSV export here")
+@with_appcontext
+@handle_errors
+def portability(reference: str, json_path: Path | None, csv_path: Path | None) -> None:
+    """The portability export (R30, Québec) of request REFERENCE as JSON and/or CSV."""
+    if json_path is None and csv_path is None:
+        raise click.UsageError("give --json FILE, --csv FILE or both")
+    form = "both" if json_path and csv_path else ("json" if json_path else "csv")
+    db = session()
+    json_data, csv_data = request_portability.export_portability(
+        db, reference, actor=Actor.cli(), form=form
+    )
+    db.commit()
+    click.echo(f"portability export of {reference.strip()}:")
+    if json_path is not None:
+        _write(json_path, json_data)
+    if csv_path is not None:
+        _write(csv_path, csv_data)
