@@ -262,14 +262,15 @@ class BatchDisposer:
             return []
         linked = set(
             self.session.scalars(
-                select(record_subject.c.subject_id).where(
-                    record_subject.c.subject_id.in_(subject_ids)
-                )
+                # DISTINCT: a person may have thousands of links; one row each is enough
+                select(record_subject.c.subject_id)
+                .where(record_subject.c.subject_id.in_(subject_ids))
+                .distinct()
             )
         )
         consenting = set(
             self.session.scalars(
-                select(Consent.subject_id).where(Consent.subject_id.in_(subject_ids))
+                select(Consent.subject_id).where(Consent.subject_id.in_(subject_ids)).distinct()
             )
         )
         held = {int(v) for v in self.subject_holds if v.isdigit()}
