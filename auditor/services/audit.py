@@ -258,6 +258,17 @@ def tree_head(session: Session) -> tuple[int, bytes]:
     return merkle.tree_head(bytes.fromhex(e.leaf_hash) for e in iter_events(session))
 
 
+def covering_checkpoint(
+    session: Session, seq: int, *, earliest: bool = False
+) -> AuditCheckpoint | None:
+    """A signed checkpoint whose tree includes event ``seq``: the latest one, or with
+    ``earliest`` the first (the smallest tree that covers it)."""
+    order = AuditCheckpoint.tree_size if earliest else AuditCheckpoint.id.desc()
+    return session.scalar(
+        select(AuditCheckpoint).where(AuditCheckpoint.tree_size >= seq).order_by(order).limit(1)
+    )
+
+
 def create_checkpoint(
     session: Session,
     *,

@@ -13,12 +13,10 @@ import json
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auditor.models import Organization
 from auditor.reports import Attachment, render_pdf
-from auditor.services import audit, disposition_records, retention_forecast
+from auditor.services import audit, disposition_records, inventory, retention_forecast
 from auditor.services.context import Actor
 
 SCHEDULE_TEMPLATE = "disposition_schedule.html"
@@ -30,13 +28,8 @@ EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 
 def organization_name(session: Session) -> str | None:
     """The MSP's name from the inventory (there is no setting for it), or None."""
-    name: str | None = session.scalar(
-        select(Organization.name)
-        .where(Organization.kind == "msp")
-        .order_by(Organization.id)
-        .limit(1)
-    )
-    return name
+    msp = inventory.msp_organization(session)
+    return msp.name if msp else None
 
 
 def _json(data: dict[str, Any]) -> bytes:

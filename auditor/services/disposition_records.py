@@ -164,12 +164,7 @@ def certificate(
     checkpoint = None
     covering = run.counts.get("audit_seq_completed")
     if covering is not None:
-        checkpoint = session.scalar(
-            select(AuditCheckpoint)
-            .where(AuditCheckpoint.tree_size >= covering)
-            .order_by(AuditCheckpoint.tree_size)
-            .limit(1)
-        )
+        checkpoint = audit.covering_checkpoint(session, covering, earliest=True)
     return {
         "format": CERTIFICATE_FORMAT,
         "run": {

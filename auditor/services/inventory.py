@@ -325,6 +325,13 @@ def delete(session: Session, spec: KindSpec, code: str, *, actor: Actor) -> None
     )
 
 
+def msp_organization(session: Session) -> Organization | None:
+    """The MSP itself (the organization of kind 'msp'; the first one if several)."""
+    return session.scalar(
+        select(Organization).where(Organization.kind == "msp").order_by(Organization.id).limit(1)
+    )
+
+
 def organization(session: Session, code: str) -> Organization:
     """An organization by its code, or NotFound (the lookup the vault and hand-over share)."""
     org: Organization = get(session, KINDS["organizations"], code)

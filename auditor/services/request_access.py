@@ -36,7 +36,7 @@ from auditor.services.request_access_records import (
     JsonRecords,
     RecordsPass,
 )
-from auditor.services.request_common import get, record_event
+from auditor.services.request_common import get, record_event, responder
 from auditor.services.request_guards import require_verified
 from auditor.services.request_redaction import Redaction, Redactor
 
@@ -142,7 +142,7 @@ def collect(
         "generated_at": now,
         "request": sections.request_section(request),
         "addressed_to": sections.addressee(request),
-        "organization": sections.responder(session, settings),
+        "organization": responder(session, settings),
         "subject": sections.subject_section(subject),
         "identifiers": [
             {"kind": i.kind, "value": i.value, "recorded_at": i.created_at}

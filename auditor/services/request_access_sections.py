@@ -11,29 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from auditor.models import (
-    AuditCheckpoint,
     AuditEvent,
     DataSubject,
     DisputeNote,
     Hold,
-    Organization,
     PrivacyRequest,
 )
+from auditor.services import audit
 from auditor.services.request_access_records import RecordsPass
 from auditor.services.request_common import OBJECT_TYPE, is_quebec
-
-
-def responder(session: Session, settings: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Who answers: the settings, else the MSP organization of the inventory."""
-    settings = settings or {}
-    msp = session.scalar(
-        select(Organization).where(Organization.kind == "msp").order_by(Organization.id).limit(1)
-    )
-    return {
-        "name": settings.get("ORGANIZATION_NAME") or (msp.name if msp else None),
-        "contact": settings.get("ORGANIZATION_CONTACT") or (msp.contact_email if msp else None),
-        "privacy_officer": settings.get("PRIVACY_OFFICER") or None,
-    }
 
 
 def addressee(request: PrivacyRequest) -> dict[str, Any]:
@@ -192,12 +178,7 @@ def audit_section(session: Session, request: PrivacyRequest) -> dict[str, Any]:
     ).one()
     checkpoint = None
     if last is not None:
-        checkpoint = session.scalar(
-            select(AuditCheckpoint)
-            .where(AuditCheckpoint.tree_size >= last)
-            .order_by(AuditCheckpoint.id.desc())
-            .limit(1)
-        )
+        checkpoint = audit.covering_checkpoint(session, last)
     return {
         "request_events": count,
         "first_seq": first,

@@ -4,13 +4,14 @@ and the one way its actions reach the audit trail (by reference, never with pers
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auditor.models import PrivacyRequest
-from auditor.services import audit
+from auditor.services import audit, inventory
 from auditor.services.context import Actor
 from auditor.services.errors import Conflict, FieldError, NotFound
 from auditor.services.request_states import is_open
@@ -92,3 +93,14 @@ def check_moment(
 
 def iso(value: dt.datetime | dt.date | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def responder(session: Session, settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Who answers and writes: the settings, else the MSP organization of the inventory."""
+    settings = settings or {}
+    msp = inventory.msp_organization(session)
+    return {
+        "name": settings.get("ORGANIZATION_NAME") or (msp.name if msp else None),
+        "contact": settings.get("ORGANIZATION_CONTACT") or (msp.contact_email if msp else None),
+        "privacy_officer": settings.get("PRIVACY_OFFICER") or None,
+    }

@@ -25,16 +25,14 @@ from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
 from auditor.models import (
-    AuditCheckpoint,
     AuditEvent,
-    Organization,
     PrivacyRequest,
 )
 from auditor.reports import Attachment, render_pdf
 from auditor.services import audit, request_consents, request_corrections
 from auditor.services.context import Actor
 from auditor.services.errors import Conflict, NotFound
-from auditor.services.request_common import OBJECT_TYPE, get, iso, record_event
+from auditor.services.request_common import OBJECT_TYPE, get, iso, record_event, responder
 from auditor.services.request_deletion_review import deletion_report
 from auditor.services.request_states import REFUSALS
 from auditor.services.retention_forecast import long_date
@@ -123,17 +121,7 @@ def _day(value: dt.datetime | dt.date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def organization(session: Session, settings: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Who writes: the settings, else the MSP organization of the inventory."""
-    settings = settings or {}
-    msp = session.scalar(
-        select(Organization).where(Organization.kind == "msp").order_by(Organization.id).limit(1)
-    )
-    return {
-        "name": settings.get("ORGANIZATION_NAME") or (msp.name if msp else None),
-        "contact": settings.get("ORGANIZATION_CONTACT") or (msp.contact_email if msp else None),
-        "privacy_officer": settings.get("PRIVACY_OFFICER") or None,
-    }
+organization = responder  # who writes the letter: the same as who answers
 
 
 def addressee(request: PrivacyRequest) -> dict[str, Any]:
@@ -173,12 +161,7 @@ def audit_trail(
     ).one()
     checkpoint = None
     if last is not None:
-        checkpoint = session.scalar(
-            select(AuditCheckpoint)
-            .where(AuditCheckpoint.tree_size >= last)
-            .order_by(AuditCheckpoint.id.desc())
-            .limit(1)
-        )
+        checkpoint = audit.covering_checkpoint(session, last)
         if checkpoint is None and signing_key is not None and origin is not None:
             checkpoint = audit.create_checkpoint(
                 session, signing_key=signing_key, origin=origin, actor=actor, now=now
