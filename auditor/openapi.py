@@ -144,8 +144,11 @@ def _operation(ep: Endpoint, names: dict[tuple[Any, str], Any]) -> dict[str, Any
     if ep.status == 204:
         responses["204"] = {"description": "Done"}
     else:
-        content = {}
-        if ep.response is not None:
+        content: dict[str, Any] = {}
+        if ep.response_media_type != "application/json":
+            binary = {"type": "string", "format": "binary"}
+            content = {ep.response_media_type: {"schema": binary}}
+        elif ep.response is not None:
             content = {
                 "application/json": {"schema": _schema_of(ep.response, "serialization", names)}
             }

@@ -42,6 +42,7 @@ class Endpoint:
     body_media_type: str = "application/json"
     query: type[BaseModel] | None = None
     response: Any = None
+    response_media_type: str = "application/json"  # a file (PDF, CSV, ...): bytes, no schema
     status: int = 200
     errors: tuple[int, ...] = field(default=())
 
@@ -133,6 +134,7 @@ def route(
     body_media_type: str = "application/json",
     query: type[BaseModel] | None = None,
     response: Any = None,
+    response_media_type: str = "application/json",
     status: int = 200,
     errors: tuple[int, ...] = (),
     name: str | None = None,
@@ -153,6 +155,7 @@ def route(
             body_media_type=body_media_type,
             query=query,
             response=response,
+            response_media_type=response_media_type,
             status=status,
             errors=errors,
         )

@@ -180,6 +180,7 @@ def requests_withdraw_consent(ref: str, body: WithdrawalIn, actor: Any) -> dict[
     "GET",
     summary="Download a letter about a request: extension-notice, refusal, correction-outcome, "
     "deletion-report or withdrawal-confirmation (PDF/A-3b, its data attached)",
+    response_media_type="application/pdf",
     permission=Permission.REQUESTS_MANAGE,
     errors=(404, 409),
 )

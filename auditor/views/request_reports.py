@@ -57,6 +57,7 @@ def requests_access_package(ref: str, actor: Any) -> Response:
     "/requests/<ref>/access-report.pdf",
     "GET",
     summary="Download the access report of a privacy request as PDF (the package attached)",
+    response_media_type="application/pdf",
     permission=Permission.REQUESTS_MANAGE,
     errors=ERRORS,
 )
@@ -90,6 +91,7 @@ def requests_portability_json(ref: str, actor: Any) -> Response:
     "/requests/<ref>/portability.csv",
     "GET",
     summary="Download the portability export of a Québec privacy request as CSV",
+    response_media_type="text/csv",
     permission=Permission.REQUESTS_MANAGE,
     errors=ERRORS,
 )

@@ -213,6 +213,7 @@ def requests_attach(ref: str, body: DocumentIn, actor: Any) -> DocumentOut:
     "/requests/<ref>/documents/<int:document_id>",
     "GET",
     summary="Download a document of a privacy request's file",
+    response_media_type="application/octet-stream",
     permission=Permission.REQUESTS_MANAGE,
     errors=(404,),
 )

@@ -63,6 +63,7 @@ def retention_schedule(query: ScheduleQuery, actor: Any) -> dict[str, Any]:
     "/retention/schedule.pdf",
     "GET",
     summary="Download the disposition schedule as PDF (the JSON attached)",
+    response_media_type="application/pdf",
     permission=Permission.RETENTION_READ,
     query=ScheduleQuery,
     errors=(422,),
@@ -80,6 +81,7 @@ def retention_schedule_pdf(query: ScheduleQuery, actor: Any) -> Response:
     "/retention/runs/<int:run_id>/certificate.pdf",
     "GET",
     summary="Download a purge run's disposition certificate as PDF (the JSON attached)",
+    response_media_type="application/pdf",
     permission=Permission.RETENTION_READ,
     errors=(404,),
 )

@@ -43,3 +43,18 @@ def test_openapi_and_healthz_need_no_token(client):
     assert client.get("/api/v1/openapi.json").status_code == 200
     assert client.get("/healthz").status_code == 200
     assert client.get("/metrics").status_code == 200
+
+
+def test_file_downloads_are_described_with_their_media_type(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+
+    def content(path):
+        return paths[path]["get"]["responses"]["200"]["content"]
+
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    assert content("/api/v1/retention/schedule.pdf") == {"application/pdf": binary}
+    assert content("/api/v1/retention/runs/{run_id}/certificate.pdf") == {"application/pdf": binary}
+    assert content("/api/v1/requests/{ref}/letters/{kind}.pdf") == {"application/pdf": binary}
+    assert content("/api/v1/requests/{ref}/access-report.pdf") == {"application/pdf": binary}
+    assert content("/api/v1/requests/{ref}/portability.csv") == {"text/csv": binary}
+    assert "application/json" in content("/api/v1/retention/schedule")
