@@ -73,7 +73,7 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
-def _json_dumps(value: Any) -> str:
+def json_dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
 
 
@@ -83,7 +83,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         "echo": echo,
         "hide_parameters": True,
         # JSON columns through orjson: several times faster than json (ingest, dispositions)
-        "json_serializer": _json_dumps,
+        "json_serializer": json_dumps,
         "json_deserializer": orjson.loads,
     }
     if url.startswith("postgresql"):

@@ -9,9 +9,11 @@ newline, in id order. docs/disposition.md specifies both so an auditor can recom
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import operator
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -45,6 +47,8 @@ FIELDS = (
     "run_id",
     "review_id",
 )
+_FIELD_SET = frozenset(FIELDS)
+_GROUP = operator.itemgetter("rule", "rule_version", "category", "subject_type", "method")
 _CHUNK = 2000
 
 
@@ -52,11 +56,17 @@ def to_dict(row: Any) -> dict[str, Any]:
     """A disposition (ORM object, plain row, or the dict it was inserted from) as its canonical
     field mapping."""
     if isinstance(row, dict):
-        values = {name: row.get(name) for name in FIELDS}
+        values = dict(row) if row.keys() == _FIELD_SET else {name: row.get(name) for name in FIELDS}
     else:
         values = {name: getattr(row, name) for name in FIELDS}
-    values["created_at"] = audit.format_time(values["created_at"])
+    values["created_at"] = _format_time(values["created_at"])
     return values
+
+
+@functools.lru_cache(maxsize=64)
+def _format_time(moment: dt.datetime) -> str:
+    """``audit.format_time``, once per distinct time (a purge batch's rows share theirs)."""
+    return audit.format_time(moment)
 
 
 def canonical_line(row: Any) -> bytes:
@@ -98,15 +108,20 @@ class Summary:
         self.last: Any = None
 
     def add(self, row: Any) -> None:
-        values = to_dict(row)
-        self.sha.update(_canonical(values) + b"\n")
-        self.count += 1
-        key = ("rule", "rule_version", "category", "subject_type", "method")
-        self.by_rule[tuple(values[k] for k in key)] += 1  # type: ignore[index]
-        self.by_category[values["category"] or "-"] += 1
+        self.add_many([row])
+
+    def add_many(self, rows: Iterable[Any]) -> None:
+        """Add rows in id order (a purge batch's, as written)."""
+        values = [to_dict(row) for row in rows]
+        if not values:
+            return
+        self.sha.update(b"".join([_canonical(v) + b"\n" for v in values]))
+        self.count += len(values)
+        self.by_rule.update(_GROUP(v) for v in values)
+        self.by_category.update(v["category"] or "-" for v in values)
         if self.first is None:
-            self.first = values
-        self.last = values
+            self.first = values[0]
+        self.last = values[-1]
 
     def to_dict(self) -> dict[str, Any]:
         return {

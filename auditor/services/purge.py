@@ -239,8 +239,7 @@ class _Run:
                 self.dispose(evaluator, due)
             after = rows[-1].id
             session.commit()
-            for row in self.pending_rows:
-                self.summary.add(row)
+            self.summary.add_many(self.pending_rows)
             checked += len(rows)
             if progress is not None:
                 progress(checked, self.disposed)

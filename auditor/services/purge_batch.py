@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, insert, literal, select, update
+from sqlalchemy import String, cast, delete, exists, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from auditor.models import (
@@ -27,7 +27,7 @@ from auditor.models import (
     SubjectIdentifier,
     record_subject,
 )
-from auditor.services import audit
+from auditor.services import audit, bulk
 from auditor.services import retention_facts as facts
 from auditor.services.context import Actor
 from crypto.digest import KeyedDigester, keyed_digest
@@ -37,7 +37,14 @@ RECORD_DIGEST = "auditor.record.v1"
 SUBJECT_DIGEST = "auditor.subject.v1"
 ANONYMISED_CONTENT: dict[str, Any] = {"anonymised": True}
 ANONYMISED_DIGEST = hashlib.sha256(b'{"anonymised":true}').hexdigest()
-DELETE_METHODS = {"delete": "delete", "crypto_shred": "delete", "transfer_then_delete": "delete"}
+# the method a disposition row states, per rule action (crypto_shred records are deleted: their
+# content is not encrypted under a key of their own)
+METHODS = {
+    "delete": "delete",
+    "crypto_shred": "delete",
+    "transfer_then_delete": "transfer_then_delete",
+    "anonymise": "anonymise",
+}
 
 
 @dataclasses.dataclass
@@ -140,9 +147,8 @@ class BatchDisposer:
         gone = {**deleted, **anonymised}
         if not gone:
             return result
-        rows = [self._row(by_id[record_id], returned) for record_id, returned in gone.items()]
         subjects = self._orphans({s for i in gone for s in by_id[i].subject_ids})
-        rule_counts = Counter(f"{r['rule']} v{r['rule_version']}" for r in rows)
+        rule_counts = Counter(_rule_name(by_id[i]) for i in gone)
         event = audit.record(
             self.session,
             actor=self.actor,
@@ -150,7 +156,7 @@ class BatchDisposer:
             object_type="purge_run",
             object_id=self.run_id,
             details={
-                "records": len(rows),
+                "records": len(gone),
                 "subjects": len(subjects),
                 "rules": dict(sorted(rule_counts.items())),
                 "first_record_id": min(gone),
@@ -161,26 +167,26 @@ class BatchDisposer:
         )
         result.audit_seq = event.seq
         checked = [{"holds_in_force": len(self.holds_in_force), "listed_in_audit_seq": event.seq}]
-        subject_rows = [self._subject_row(s, by_id, gone) for s in subjects]
-        payload = [
-            row | {"audit_seq": event.seq, "holds_checked": checked} for row in rows + subject_rows
+        fixed = {
+            "created_at": self.now,
+            "executor": self.actor.name,
+            "run_id": self.run_id,
+            "audit_seq": event.seq,
+            "holds_checked": checked,
+        }
+        rows = [
+            self._row(by_id[record_id], returned, fixed) for record_id, returned in gone.items()
         ]
-        # a plain executemany (RETURNING with a guaranteed order would insert row by row): the
-        # rows go in one by one in payload order, so their ids, read back by the batch's audit
-        # event, ascend in that order
-        self.session.execute(insert(Disposition.__table__), payload)
-        ids = self.session.scalars(
-            select(Disposition.id)
-            .where(Disposition.audit_seq == event.seq)
-            .order_by(Disposition.id)
-        ).all()
-        if len(ids) != len(payload):
-            raise RuntimeError("disposition rows of the batch could not be read back")
-        result.disposition_ids = list(ids)
-        result.rows = [row | {"id": id_} for row, id_ in zip(payload, ids, strict=True)]
         for row in rows:
             key = (row["rule"], row["rule_version"], row["category"], row["method"])
             result.disposed[key] += 1
+        rows += [self._subject_row(s, by_id, gone, fixed) for s in subjects]
+        # ids assigned in row order (bulk.insert_rows: COPY on PostgreSQL)
+        ids = bulk.insert_rows(self.session, Disposition.__table__, rows)
+        for row, id_ in zip(rows, ids, strict=True):
+            row["id"] = id_
+        result.disposition_ids = ids
+        result.rows = rows
         result.subjects_removed = len(subjects)
         return result
 
@@ -191,11 +197,13 @@ class BatchDisposer:
             return {}
         returned = self.session.execute(
             delete(Record)
-            .where(Record.id.in_(ids))
+            .where(bulk.id_in(self.session, Record.id, ids))
             .returning(Record.id, Record.external_id, Record.content_digest),
             execution_options={"synchronize_session": False},
         ).all()
-        left = self.session.scalar(select(func.count()).where(Record.id.in_(ids)))
+        left = self.session.scalar(
+            select(func.count()).where(bulk.id_in(self.session, Record.id, ids))
+        )
         if left:  # the post-check failed: the batch is rolled back, nothing is recorded
             raise RuntimeError("records survived their delete")
         return {row.id: row for row in returned}
@@ -205,7 +213,7 @@ class BatchDisposer:
             return {}
         returned = self.session.execute(
             update(Record)
-            .where(Record.id.in_(ids), Record.anonymised_at.is_(None))
+            .where(bulk.id_in(self.session, Record.id, ids), Record.anonymised_at.is_(None))
             .values(
                 content=ANONYMISED_CONTENT,
                 content_digest=ANONYMISED_DIGEST,
@@ -221,13 +229,20 @@ class BatchDisposer:
         # the values RETURNING gives are the new ones: read the old ones before the update
         done = [row.id for row in returned]
         if done:
-            self.session.execute(delete(record_subject).where(record_subject.c.record_id.in_(done)))
+            self.session.execute(
+                delete(record_subject).where(
+                    bulk.id_in(self.session, record_subject.c.record_id, done)
+                )
+            )
         return {row.id: None for row in returned}
 
-    def _row(self, verdict: facts.Evaluation, returned: Any) -> dict[str, Any]:
-        assert verdict.rule is not None
-        row = verdict.row
-        method = _method(verdict)
+    def _row(
+        self, verdict: facts.Evaluation, returned: Any, fixed: dict[str, Any]
+    ) -> dict[str, Any]:
+        """One record's disposition row; ``fixed``: the fields every row of the batch shares."""
+        rule = verdict.rule
+        assert rule is not None
+        row, review = verdict.row, verdict.review
         source = self.systems[row.system_id]
         if returned is None:  # anonymised: digest of what the record was
             digest = self.record_digest(source, row.external_id, row.content_digest)
@@ -235,24 +250,24 @@ class BatchDisposer:
         else:
             digest = self.record_digest(source, returned.external_id, returned.content_digest)
             post_check = "record absent after delete"
-        action = str(verdict.rule.action)
+        found = evidence(verdict)
+        if self.extra_evidence:
+            found |= self.extra_evidence
         return {
-            "created_at": self.now,
+            **fixed,
             "subject_type": "record",
             "subject_ref": str(row.id),
             "organization_id": row.organization_id,
             "category": verdict.category,
             "digest": digest,
-            "rule": verdict.rule.id,
-            "rule_version": verdict.rule.version,
-            "trigger_evidence": evidence(verdict) | self.extra_evidence,
-            "approver": verdict.review.decided_by if verdict.review else None,
-            "executor": self.actor.name,
-            "method": "transfer_then_delete" if action == "transfer_then_delete" else method,
+            "rule": rule.id,
+            "rule_version": rule.version,
+            "trigger_evidence": found,
+            "approver": review.decided_by if review else None,
+            "method": METHODS[rule.action],
             "counts": {"records": 1, "subject_links": len(verdict.subject_ids)},
             "post_check": post_check,
-            "run_id": self.run_id,
-            "review_id": verdict.review.id if verdict.review else None,
+            "review_id": review.id if review else None,
         }
 
     def _orphans(self, subject_ids: set[int]) -> list[tuple[int, str, str | None, list[str]]]:
@@ -260,37 +275,32 @@ class BatchDisposer:
         (R21: nothing about the person stays behind once their last record is gone)."""
         if not subject_ids:
             return []
-        linked = set(
-            self.session.scalars(
-                # DISTINCT: a person may have thousands of links; one row each is enough
-                select(record_subject.c.subject_id)
-                .where(record_subject.c.subject_id.in_(subject_ids))
-                .distinct()
-            )
-        )
-        consenting = set(
-            self.session.scalars(
-                select(Consent.subject_id).where(Consent.subject_id.in_(subject_ids)).distinct()
-            )
-        )
         held = {int(v) for v in self.subject_holds if v.isdigit()}
-        candidates = sorted(subject_ids - linked - consenting - held)
-        if not candidates:
+        wanted = sorted(subject_ids - held)
+        if not wanted:
             return []
+        # one index probe per person (EXISTS), not a read of every link they still have
         people = self.session.execute(
-            select(DataSubject.id, DataSubject.ref, DataSubject.display_name).where(
-                DataSubject.id.in_(candidates)
+            select(DataSubject.id, DataSubject.ref, DataSubject.display_name)
+            .where(
+                bulk.id_in(self.session, DataSubject.id, wanted),
+                ~exists().where(record_subject.c.subject_id == DataSubject.id),
+                ~exists().where(Consent.subject_id == DataSubject.id),
             )
+            .order_by(DataSubject.id)
         ).all()
+        if not people:
+            return []
+        candidates = [p.id for p in people]
         identifiers: dict[int, list[str]] = {}
         for subject_id, kind, value in self.session.execute(
             select(
                 SubjectIdentifier.subject_id, SubjectIdentifier.kind, SubjectIdentifier.value
-            ).where(SubjectIdentifier.subject_id.in_(candidates))
+            ).where(bulk.id_in(self.session, SubjectIdentifier.subject_id, candidates))
         ):
             identifiers.setdefault(subject_id, []).append(f"{kind}:{value}")
         self.session.execute(
-            delete(DataSubject).where(DataSubject.id.in_(candidates)),
+            delete(DataSubject).where(bulk.id_in(self.session, DataSubject.id, candidates)),
             execution_options={"synchronize_session": False},
         )
         return [(p.id, p.ref, p.display_name, identifiers.get(p.id, [])) for p in people]
@@ -300,13 +310,14 @@ class BatchDisposer:
         subject: tuple[int, str, str | None, list[str]],
         by_id: dict[int, facts.Evaluation],
         gone: dict[int, Any],
+        fixed: dict[str, Any],
     ) -> dict[str, Any]:
         subject_id, ref, name, identifiers = subject
         last = max(i for i in gone if subject_id in by_id[i].subject_ids)
         rule = by_id[last].rule
         assert rule is not None
         return {
-            "created_at": self.now,
+            **fixed,
             "subject_type": "data_subject",
             "subject_ref": ref,
             "organization_id": by_id[last].row.organization_id,
@@ -316,16 +327,19 @@ class BatchDisposer:
             "rule_version": rule.version,
             "trigger_evidence": {"last_record_id": last, "reason": "no record, consent or hold"},
             "approver": None,
-            "executor": self.actor.name,
             "method": "delete",
             "counts": {"identifiers": len(identifiers)},
             "post_check": "subject and identifiers absent after delete",
-            "run_id": self.run_id,
             "review_id": None,
         }
 
 
 def _method(verdict: facts.Evaluation) -> str:
+    """How the record goes: "delete" (delete, crypto_shred, transfer_then_delete) or "anonymise"."""
     assert verdict.rule is not None
-    action = str(verdict.rule.action)
-    return "anonymise" if action == "anonymise" else DELETE_METHODS[action]
+    return "anonymise" if verdict.rule.action == "anonymise" else "delete"
+
+
+def _rule_name(verdict: facts.Evaluation) -> str:
+    assert verdict.rule is not None
+    return f"{verdict.rule.id} v{verdict.rule.version}"

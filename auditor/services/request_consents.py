@@ -34,8 +34,8 @@ from auditor.services.errors import Conflict, FieldError, ValidationFailed
 from auditor.services.inventory import resolve
 from auditor.services.request_common import get, iso, record_event, require_open
 from auditor.services.request_guards import require_verified
-from auditor.services.retention_facts import MARKETING_PURPOSE
 from auditor.services.retention_forecast import long_date
+from auditor.services.retention_inputs import MARKETING_PURPOSE
 
 # how a request reached us, as the consent's withdrawal method
 CHANNEL_METHODS = {

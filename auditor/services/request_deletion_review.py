@@ -25,7 +25,7 @@ from auditor.models import (
     System,
     record_subject,
 )
-from auditor.services import request_holds
+from auditor.services import request_holds, retention_inputs
 from auditor.services import retention_facts as facts
 from auditor.services.errors import Conflict
 from auditor.services.purge_batch import disposable
@@ -246,7 +246,7 @@ def plan_deletion(
     result.consents_withdrawn = sum(
         1
         for c in subject.consents
-        if c.withdrawn_at is None and c.purpose.code == facts.MARKETING_PURPOSE
+        if c.withdrawn_at is None and c.purpose.code == retention_inputs.MARKETING_PURPOSE
     )
     result.subject_removed = not result.kept and not review.holds_subject(subject.id)
     return result

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
 from auditor.models import DataCategory, PrivacyRequest, RequestItem, System
-from auditor.services import retention_facts as facts
+from auditor.services import retention_inputs
 from auditor.services.context import Actor
 from auditor.services.errors import Conflict
 from auditor.services.request_access import (
@@ -113,7 +113,7 @@ def _records(
     people: dict[int, OtherPerson] = {}
     after = 0
     while rows := read_batch(session, subject_id, after=after, limit=BATCH):
-        linked = facts.subjects_of(session, [row.id for row in rows])
+        linked = retention_inputs.subjects_of(session, [row.id for row in rows])
         learn_people(session, set().union(*linked.values()) - {subject_id}, people)
         for row in rows:
             others = [people[s] for s in sorted(linked.get(row.id, ())) if s != subject_id]

@@ -18,19 +18,21 @@ from sqlalchemy import ColumnElement, Row, false, or_, select
 from sqlalchemy.orm import Session
 
 from auditor.models import (
-    Agreement,
-    Consent,
     DataCategory,
-    DispositionReview,
-    DispositionReviewItem,
     Organization,
-    Purpose,
     Record,
     System,
-    record_subject,
 )
 from auditor.services import retention_rules
 from auditor.services.hold_policy import engine_holds
+from auditor.services.retention_inputs import (
+    Review,
+    consent_withdrawn_on,
+    review_batches,
+    subjects_of,
+    terminations,
+    withdrawal_days,
+)
 from retention import (
     AnyRule,
     BillingRule,
@@ -43,8 +45,7 @@ from retention import (
     decide,
 )
 from retention import Hold as PolicyHold
-
-MARKETING_PURPOSE = "marketing"
+from retention.lane import Lane, supports
 
 # what happens to a record on the day, after holds, rules and review
 DUE = "due"
@@ -52,17 +53,6 @@ BLOCKED = "blocked"
 NOT_COMPUTABLE = "not_computable"
 NOT_YET_DUE = "not_yet_due"
 PENDING_REVIEW = "pending review"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Review:
-    """The latest review batch holding a record for its governing rule version."""
-
-    id: int
-    status: str  # open, approved, extended, rejected
-    decided_by: str | None
-    extend_until: dt.date | None
-    transfer_reference: str | None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -134,84 +124,6 @@ def load_rules(session: Session) -> tuple[dict[str, AnyRule], dict[str, str]]:
     return rules, broken
 
 
-def terminations(session: Session) -> dict[int, dt.date]:
-    """Clients with no active agreement and a terminated one: the latest termination date."""
-    rows = session.execute(
-        select(Agreement.organization_id, Agreement.status, Agreement.termination_date)
-    )
-    active: set[int] = set()
-    ended: dict[int, dt.date] = {}
-    for org_id, status, termination in rows:
-        if status == "active":
-            active.add(org_id)
-        elif status == "terminated" and termination is not None:
-            ended[org_id] = max(termination, ended.get(org_id, termination))
-    return {org_id: day for org_id, day in ended.items() if org_id not in active}
-
-
-def subjects_of(session: Session, record_ids: list[int]) -> dict[int, set[int]]:
-    found: dict[int, set[int]] = defaultdict(set)
-    rows = session.execute(
-        select(record_subject.c.record_id, record_subject.c.subject_id).where(
-            record_subject.c.record_id.in_(record_ids)
-        )
-    )
-    for record_id, subject_id in rows:
-        found[record_id].add(subject_id)
-    return found
-
-
-def _withdrawals(session: Session, subject_ids: set[int]) -> dict[int, dt.date]:
-    """Subjects whose latest marketing consent is withdrawn: the withdrawal day."""
-    if not subject_ids:
-        return {}
-    rows = session.execute(
-        select(Consent.subject_id, Consent.withdrawn_at)
-        .join(Purpose, Purpose.id == Consent.purpose_id)
-        .where(Purpose.code == MARKETING_PURPOSE, Consent.subject_id.in_(subject_ids))
-        .order_by(Consent.subject_id, Consent.given_at, Consent.id)
-    )
-    latest: dict[int, dt.datetime | None] = {}
-    for subject_id, withdrawn in rows:
-        latest[subject_id] = withdrawn
-    return {
-        subject_id: withdrawn.astimezone(dt.UTC).date()
-        for subject_id, withdrawn in latest.items()
-        if withdrawn is not None
-    }
-
-
-def _consent_withdrawn(subjects: set[int], withdrawals: dict[int, dt.date]) -> dt.date | None:
-    """Recorded once every subject of the record has withdrawn, on the latest withdrawal."""
-    days = [withdrawals.get(subject) for subject in subjects]
-    if not days or any(day is None for day in days):
-        return None
-    return max(day for day in days if day is not None)
-
-
-def _reviews(session: Session, record_ids: list[int]) -> dict[tuple[int, str, int], Review]:
-    """The latest review batch of each record, per rule code and version."""
-    rows = session.execute(
-        select(
-            DispositionReviewItem.record_id,
-            DispositionReview.rule,
-            DispositionReview.rule_version,
-            DispositionReview.id,
-            DispositionReview.status,
-            DispositionReview.decided_by,
-            DispositionReview.extend_until,
-            DispositionReview.transfer_reference,
-        )
-        .join(DispositionReview, DispositionReview.id == DispositionReviewItem.review_id)
-        .where(DispositionReviewItem.record_id.in_(record_ids))
-        .order_by(DispositionReview.id)
-    )
-    found: dict[tuple[int, str, int], Review] = {}
-    for record_id, rule, version, *review in rows:
-        found[(record_id, rule, version)] = Review(*review)
-    return found
-
-
 def day_of(value: dt.datetime | None) -> dt.date | None:
     """The UTC date of an aware timestamp (the database gives UTC ones: no conversion then)."""
     if value is None:
@@ -240,6 +152,12 @@ class Evaluator:
         self.clients = dict(session.execute(select(Organization.id, Organization.code)).all())
         self.systems = dict(session.execute(select(System.id, System.code)).all())
         self.terminations = terminations(session)
+        # category id -> the lane deciding its records that no hold and no record rule name
+        self.lanes: dict[int, Lane] = {}
+        for category_id, code in self.categories.items():
+            rule = self.rules.get(code)
+            if rule is not None and code not in self.broken and supports(rule):
+                self.lanes[category_id] = Lane(rule, as_of)
 
     def refresh_holds(self) -> None:
         """Re-read the holds (the executor does so in every batch transaction), leaving out the
@@ -258,6 +176,17 @@ class Evaluator:
         self.hold_index: dict[tuple[str, str], list[PolicyHold]] = defaultdict(list)
         for hold in holds:
             self.hold_index[(str(hold.scope), hold.scope_value)].append(hold)
+        # the numeric scope values as ints (ids compare as str(id), so "07" matches no record and
+        # is left out: such a hold names no record and ``decide`` would not apply it either)
+        self.held_ids: dict[str, frozenset[int]] = {
+            scope: frozenset(
+                int(value)
+                for kind, value in self.hold_index
+                if kind == scope and value.isdigit() and str(int(value)) == value
+            )
+            for scope in ("record", "client", "system", "subject")
+        }
+        self.held_categories = {value for kind, value in self.hold_index if kind == "category"}
 
     def ignore_holds(self, hold_ids: frozenset[str]) -> None:
         """From now on leave these holds out (their ids as strings), and re-read the others."""
@@ -312,16 +241,22 @@ class Evaluator:
     def evaluate(self, rows: Sequence[Any]) -> list[Evaluation]:
         ids = [row.id for row in rows]
         subjects = subjects_of(self.session, ids)
-        withdrawals = _withdrawals(self.session, set().union(*subjects.values()))
+        # consent withdrawals only matter to event rules: a lane's records never need them
+        slow = (
+            r.id for r in rows if r.retention_rule is not None or r.category_id not in self.lanes
+        )
+        withdrawals = withdrawal_days(
+            self.session, set().union(*(subjects.get(i, ()) for i in slow))
+        )
         review_rules = any(rule.requires_review for rule in self.rules.values())
-        reviews = _reviews(self.session, ids) if review_rules else {}
+        reviews = review_batches(self.session, ids) if review_rules else {}
         return [self.one(row, subjects.get(row.id, set()), withdrawals, reviews) for row in rows]
 
     def facts(self, row: Any, subjects: set[int], withdrawals: dict[int, dt.date]) -> RecordFacts:
         events: dict[Event, dt.date] = {}
         if (terminated := self.terminations.get(row.organization_id)) is not None:
             events[Event.AGREEMENT_TERMINATED] = terminated
-        if (withdrawn := _consent_withdrawn(subjects, withdrawals)) is not None:
+        if (withdrawn := consent_withdrawn_on(subjects, withdrawals)) is not None:
             events[Event.CONSENT_WITHDRAWN] = withdrawn
         last_transaction = max(
             (d for d in (row.document_date, day_of(row.event_at)) if d is not None), default=None
@@ -349,24 +284,46 @@ class Evaluator:
         reviews: dict[tuple[int, str, int], Review],
     ) -> Evaluation:
         category = self.categories[row.category_id]
+        client = self.clients[row.organization_id]
+        lane = self.lanes.get(row.category_id)
+        decision: Decision | None = None
+        if (
+            lane is not None
+            and row.retention_rule is None
+            and not self.named_by_hold(row, subjects)
+        ):
+            decision = self.in_lane(lane, row)
+            if decision.outcome is Outcome.DUE and not lane.rule.requires_review:
+                # the common case, built directly (the purge's hot path)
+                return Evaluation(
+                    row,
+                    category,
+                    client,
+                    DUE,
+                    lane.rule,
+                    decision,
+                    due_on=decision.due_on,
+                    subject_ids=frozenset(subjects),
+                )
         base = {
             "row": row,
             "category": category,
-            "client": self.clients[row.organization_id],
+            "client": client,
             "subject_ids": frozenset(subjects),
         }
-        problem, category_rule, record_rule = self.rules_for(category, row.retention_rule)
-        if problem is not None or category_rule is None:
-            return Evaluation(**base, status=NOT_COMPUTABLE, reason=problem or "no rule")
-        facts = self.facts(row, subjects, withdrawals)
-        decision = decide(
-            facts,
-            category_rule,
-            record_rule,
-            holds=self.holds_for(facts),
-            as_of=self.as_of,
-            holds_on=self.holds_on,
-        )
+        if decision is None:
+            problem, category_rule, record_rule = self.rules_for(category, row.retention_rule)
+            if problem is not None or category_rule is None:
+                return Evaluation(**base, status=NOT_COMPUTABLE, reason=problem or "no rule")
+            facts = self.facts(row, subjects, withdrawals)
+            decision = decide(
+                facts,
+                category_rule,
+                record_rule,
+                holds=self.holds_for(facts),
+                as_of=self.as_of,
+                holds_on=self.holds_on,
+            )
         rule = decision.rule
         verdict = {**base, "rule": rule, "decision": decision, "due_on": decision.due_on}
         if decision.outcome is Outcome.BLOCKED:
@@ -378,6 +335,28 @@ class Evaluator:
         if not rule.requires_review:
             return Evaluation(**verdict, status=DUE)
         return self.reviewed(verdict, reviews.get((row.id, rule.id, rule.version)))
+
+    def named_by_hold(self, row: Any, subjects: set[int]) -> bool:
+        """True if a hold's scope names the record, its client, system, category or a subject
+        (whether in force or not: ``decide`` judges those records)."""
+        held = self.held_ids
+        return bool(
+            row.id in held["record"]
+            or row.organization_id in held["client"]
+            or row.system_id in held["system"]
+            or (self.held_categories and self.categories[row.category_id] in self.held_categories)
+            or (held["subject"] and not held["subject"].isdisjoint(subjects))
+        )
+
+    def in_lane(self, lane: Lane, row: Any) -> Decision:
+        """``decide`` for a record of a lane's category that no hold and no record rule name."""
+        if lane.billing:
+            document = row.document_date
+            last = max((d for d in (document, day_of(row.event_at)) if d is not None), default=None)
+            return lane.decide(str(row.id), document_date=document, last_transaction_on=last)
+        value = getattr(row, lane.date_field)  # type: ignore[arg-type]
+        start = value if lane.date_field == "document_date" else day_of(value)
+        return lane.decide(str(row.id), start=start, source=self.systems[row.system_id])
 
     def reviewed(self, verdict: dict[str, Any], review: Review | None) -> Evaluation:
         """A due record whose rule requires review: disposable only once a batch is approved."""

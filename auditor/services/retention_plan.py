@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from auditor.models import Secret
 from auditor.services import retention_facts as facts
+from auditor.services import retention_inputs
 from auditor.services.errors import HandoverRequired
 from auditor.services.handover import purge_readiness
 from retention import AnyRule, Event, Outcome, RecordFacts, decide
@@ -154,7 +155,7 @@ class _Planner:
         rule: AnyRule,
         reason: str,
         hold_ids: list[str],
-        review: facts.Review | None,
+        review: retention_inputs.Review | None,
     ) -> None:
         review_id = review.id if review is not None else None
         key = (reason, tuple(hold_ids), rule.id, rule.version, review_id)

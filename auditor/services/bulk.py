@@ -1,0 +1,108 @@
+"""Set-at-a-time statements for the purge's hot path, written for each database.
+
+A purge batch names a thousand records at once. Written the obvious way (``IN`` with a thousand
+bound parameters, an ``executemany`` of dictionaries) SQLAlchemy and psycopg spend more time
+preparing the statements than the database spends running them. Here:
+
+- ``id_in``: one array parameter (``= ANY(:ids)``) on PostgreSQL, an ``IN`` list on SQLite;
+- ``insert_rows``: ``COPY ... FROM STDIN`` on PostgreSQL, one driver ``executemany`` of tuples on
+  SQLite, with ids assigned before the insert (PostgreSQL: reserved from the table's sequence;
+  SQLite: after the largest id, under the write lock the caller's transaction holds), so the
+  caller knows each row's id without reading them back.
+
+Values are converted exactly as SQLAlchemy would (the columns' own bind processors on SQLite;
+the app's JSON serializer on PostgreSQL), inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ColumnElement, Table, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnClause
+
+from auditor.db import json_dumps
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def id_in(session: Session, column: ColumnElement[Any], ids: Sequence[int]) -> ColumnElement[bool]:
+    """``column IN ids`` (integers): one array parameter on PostgreSQL."""
+    if is_postgresql(session):
+        values = bindparam(None, list(ids), type_=ARRAY(BigInteger))
+        return column == any_(values)
+    return column.in_(list(ids))
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` (dicts with every column but ``id``; defaults do not apply) into ``table``
+    (an integer ``id`` primary key); returns their ids, ascending in row order."""
+    if not rows:
+        return []
+    columns = [c for c in table.columns if c.name != "id"]
+    names = ", ".join(c.name for c in columns)
+    values = operator.itemgetter(*(c.name for c in columns))
+    if is_postgresql(session):
+        ids = sorted(
+            session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"
+                ),
+                {"t": table.name, "n": len(rows)},
+            )
+        )
+        json_at = [i + 1 for i, c in enumerate(columns) if isinstance(c.type, JSON)]
+        connection = session.connection().connection.driver_connection
+        assert connection is not None
+        sql = f"COPY {table.name} (id, {names}) FROM STDIN"
+        encoded = _Memo(json_dumps)
+        with connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for id_, row in zip(ids, rows, strict=True):
+                line = [id_, *values(row)]
+                for i in json_at:
+                    if line[i] is not None:
+                        line[i] = encoded(line[i])
+                copy.write_row(line)
+        return ids
+    first = (session.scalar(select(table.c.id).order_by(table.c.id.desc()).limit(1)) or 0) + 1
+    ids = list(range(first, first + len(rows)))
+    dialect = session.get_bind().dialect
+    # each column's bind processor, once per distinct object (rows share the batch's time)
+    processors = [(i + 1, _Memo(p)) for i, c in enumerate(columns) if (p := _processor(c, dialect))]
+    lines = []
+    for id_, row in zip(ids, rows, strict=True):
+        line = [id_, *values(row)]
+        for i, process in processors:
+            line[i] = process(line[i])
+        lines.append(tuple(line))
+    marks = ", ".join("?" for _ in range(len(columns) + 1))
+    # names from the table definition, values as parameters
+    insert = f"INSERT INTO {table.name} (id, {names}) VALUES ({marks})"  # noqa: S608
+    session.connection().exec_driver_sql(insert, lines)
+    return ids
+
+
+def _processor(column: ColumnClause[Any], dialect: Any) -> Any:
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+class _Memo:
+    """An encoder applied once per object: rows often share one (a batch's time, its holds
+    checked). Keyed by ``id``, so only within one call, while every row is alive."""
+
+    def __init__(self, encode: Any) -> None:
+        self.encode = encode
+        self.done: dict[int, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        key = id(value)
+        found = self.done.get(key)
+        if found is None:
+            found = self.done[key] = self.encode(value)
+        return found

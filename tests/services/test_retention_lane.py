@@ -1,0 +1,123 @@
+"""The evaluator's fast lane: records no hold and no record rule name are decided without
+``decide()``, and give the same verdicts; anything a hold names still goes through ``decide()``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from auditor.models import DataSubject, Record, SubjectIdentifier
+from auditor.schemas.holds import HoldIn
+from auditor.services import holds, retention_facts, retention_rules
+from tests import factories
+from tests.services.test_purge import NOW, OFFICER, ingest, old_ticket
+
+AS_OF = NOW.date()
+
+
+@pytest.fixture
+def rules(session, inventory):
+    made = retention_rules.load_defaults(session, actor=OFFICER, now=NOW)
+    session.commit()
+    return made
+
+
+def verdicts(session, *, lanes=True):
+    evaluator = retention_facts.Evaluator(session, as_of=AS_OF, executing_on=AS_OF)
+    if not lanes:
+        evaluator.lanes = {}
+    rows = retention_facts.read_batch(session, after=0, limit=1000)
+    return {v.row.id: v for v in evaluator.evaluate(rows)}
+
+
+def mixed_records():
+    """Tickets open and closed, logs of two sources, invoices, dates around every cutoff."""
+    rows = []
+    for offset in range(-2, 3):
+        closed = dt.datetime(2019, 11, 22, 12, tzinfo=dt.UTC) + dt.timedelta(days=offset)
+        rows.append(
+            factories.record(
+                external_id=f"T{offset}",
+                created_at=(closed - dt.timedelta(days=3)).isoformat(),
+                closed_at=closed.isoformat(),
+            )
+        )
+        rows.append(factories.record(external_id=f"O{offset}", created_at=closed.isoformat()))
+        logged = dt.datetime(2025, 11, 22, 23, 59, tzinfo=dt.UTC) + dt.timedelta(days=offset)
+        for system in ("siem", "psa"):
+            rows.append(
+                factories.record(
+                    external_id=f"L{system}{offset}",
+                    system=system,
+                    category="security_logs",
+                    created_at=logged.isoformat(),
+                )
+            )
+        document = dt.date(2019, 11, 22) + dt.timedelta(days=offset)
+        rows.append(
+            factories.record(
+                external_id=f"B{offset}",
+                system="billing",
+                category="billing_records",
+                created_at=f"{document}T09:00:00Z",
+                document_date=document.isoformat(),
+            )
+        )
+    return rows
+
+
+def test_lane_verdicts_equal_decide_verdicts(session, rules):
+    ingest(session, *mixed_records())
+    fast, slow = verdicts(session), verdicts(session, lanes=False)
+    assert fast == slow
+    statuses = {v.status for v in fast.values()}
+    assert {retention_facts.DUE, retention_facts.NOT_YET_DUE} <= statuses
+    assert retention_facts.NOT_COMPUTABLE in statuses  # the open tickets
+
+
+def _subject_ref(session, email):
+    return session.scalar(
+        select(DataSubject.ref).join(SubjectIdentifier).where(SubjectIdentifier.value == email)
+    )
+
+
+@pytest.mark.parametrize("scope", ["client", "system", "category", "record", "subject"])
+def test_a_record_any_hold_names_is_blocked_not_taken_by_the_lane(session, rules, scope):
+    ids = ingest(session, old_ticket("T-1"), old_ticket("T-2", email="other@example.com"))
+    value = {
+        "client": "acme",
+        "system": "psa",
+        "category": "ticket_history",
+        "record": str(ids["T-1"]),
+        "subject": _subject_ref(session, "pat@example.com"),
+    }[scope]
+    hold = holds.place(
+        session, HoldIn(scope=scope, value=value, reason="Litigation"), actor=OFFICER, now=NOW
+    )
+    session.commit()
+    found = verdicts(session)
+    held = found[ids["T-1"]]
+    assert (held.status, held.reason, held.hold_ids) == ("blocked", "hold", (str(hold.id),))
+    other = found[ids["T-2"]]
+    if scope in ("client", "system", "category"):
+        assert other.status == "blocked"
+    else:
+        assert other.status == "due" and other.hold_ids == ()
+
+
+def test_a_released_hold_no_longer_blocks(session, rules):
+    ids = ingest(session, old_ticket("T-1"))
+    placed = NOW - dt.timedelta(days=30)
+    hold = holds.place(
+        session,
+        HoldIn(scope="record", value=str(ids["T-1"]), reason="Litigation"),
+        actor=OFFICER,
+        now=placed,
+    )
+    holds.release(session, hold.id, reason="Settled", actor=OFFICER, now=placed)
+    session.commit()
+    verdict = verdicts(session)[ids["T-1"]]
+    assert verdict.status == "due" and verdict.due_on == dt.date(2022, 2, 1)
+    assert session.get(Record, ids["T-1"]) is not None
