@@ -4,7 +4,8 @@ A purge batch names a thousand records at once. Written the obvious way (``IN`` 
 bound parameters, an ``executemany`` of dictionaries) SQLAlchemy and psycopg spend more time
 preparing the statements than the database spends running them. Here:
 
-- ``id_in``: one array parameter (``= ANY(:ids)``) on PostgreSQL, an ``IN`` list on SQLite;
+- ``id_in``: one parameter: an array (``= ANY(:ids)``) on PostgreSQL, a JSON array read with
+  ``json_each`` on SQLite;
 - ``insert_rows``: ``COPY ... FROM STDIN`` on PostgreSQL, one driver ``executemany`` of tuples on
   SQLite, with ids assigned before the insert (PostgreSQL: reserved from the table's sequence;
   SQLite: after the largest id, under the write lock the caller's transaction holds), so the
@@ -20,7 +21,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ColumnElement, Table, any_, bindparam, select, text
+from sqlalchemy import JSON, BigInteger, ColumnElement, Table, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnClause
@@ -33,11 +34,14 @@ def is_postgresql(session: Session) -> bool:
 
 
 def id_in(session: Session, column: ColumnElement[Any], ids: Sequence[int]) -> ColumnElement[bool]:
-    """``column IN ids`` (integers): one array parameter on PostgreSQL."""
+    """``column IN ids`` (integers) with one parameter, however many ids: an array on
+    PostgreSQL, a JSON array read by ``json_each`` on SQLite (whose builds cap the parameters of
+    a statement: 32,766 by default, 250,000 in Debian's)."""
     if is_postgresql(session):
         values = bindparam(None, list(ids), type_=ARRAY(BigInteger))
         return column == any_(values)
-    return column.in_(list(ids))
+    each = func.json_each(bindparam(None, json_dumps([int(i) for i in ids]))).table_valued("value")
+    return column.in_(select(each.c.value))
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
