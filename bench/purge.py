@@ -25,6 +25,10 @@ object on the last line of stdout.
   transaction, through the app's engine and driver (SQLite foreign keys on: the subject links
   cascade as they do for the engine), in another child. ``<db>_throughput_ratio`` is the engine's
   records/s over the raw delete's rows/s.
+- The floor (bench/purge_floor.py), on a third copy: the same DELETEs plus one disposition row
+  per record written with the engine's bulk insert in the same transaction, nothing read or
+  evaluated. ``<db>_floor_ratio`` (its rows/s over the raw delete's) is the most any engine
+  writing R20 rows could reach, for reading ``<db>_throughput_ratio`` against.
 - Checks: the engine disposed of exactly the expired records that no hold covers (the set of
   disposition rows equals that set), every held record is still there, the links left are those
   of the records left, one disposition row per disposed record, and the people left with no
@@ -84,6 +88,7 @@ EXPIRED_ONLY = 20  # one person in 20 has only expired records (removed once the
 _RUN = re.compile(r"Purge run (\d+) (\w+): (\d+) record\(s\) disposed")
 _SUBJECTS = re.compile(r"subjects removed [^:]*: (\d+)")
 _HOLD = re.compile(r"blocked \(hold\): (\d+)")
+Copy = bool | str  # which copy of a database: the engine's, the raw baseline's, the floor's
 
 FIRST = (
     "alex",
@@ -403,7 +408,8 @@ class Target:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def url(self, copy: bool = False) -> str:
+    def url(self, copy: Copy = False) -> str:
+        """``copy``: False for the engine's database, True for the raw baseline's, "floor"."""
         raise NotImplementedError
 
     def create(self) -> None:
@@ -439,10 +445,10 @@ class Target:
 class SQLiteTarget(Target):
     name = "sqlite"
 
-    def path(self, copy: bool = False) -> Path:
-        return self.folder / ("raw-delete.db" if copy else "auditor.db")
+    def path(self, copy: Copy = False) -> Path:
+        return self.folder / {False: "auditor.db", True: "raw-delete.db", "floor": "floor.db"}[copy]
 
-    def url(self, copy: bool = False) -> str:
+    def url(self, copy: Copy = False) -> str:
         return f"sqlite:///{self.path(copy)}"
 
     def connect(self, copy: bool = False) -> sqlite3.Connection:
@@ -503,6 +509,7 @@ class SQLiteTarget(Target):
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.close()
         shutil.copyfile(self.path(), self.path(copy=True))
+        shutil.copyfile(self.path(), self.path(copy="floor"))
 
     def query(self, sql: str, params: tuple[Any, ...] = (), copy: bool = False) -> list[Any]:
         conn = self.connect(copy)
@@ -542,14 +549,16 @@ class PostgresTarget(Target):
         self.database = database
         self.created: list[str] = []
 
-    def _name(self, copy: bool) -> str:
-        return f"{self.database}_raw" if copy else self.database
+    def _name(self, copy: Copy) -> str:
+        return {False: self.database, True: f"{self.database}_raw"}.get(
+            copy, f"{self.database}_{copy}"
+        )
 
     def _conninfo(self, database: str | None) -> str:
         parts = self.admin._replace(path=f"/{database}") if database else self.admin
         return urlunsplit(parts)
 
-    def url(self, copy: bool = False) -> str:
+    def url(self, copy: Copy = False) -> str:
         parts = self.admin._replace(scheme="postgresql+psycopg", path=f"/{self._name(copy)}")
         return urlunsplit(parts)
 
@@ -565,7 +574,7 @@ class PostgresTarget(Target):
 
     def drop(self) -> None:
         with self.connect() as conn:
-            for name in (self._name(True), self.database):
+            for name in (self._name(True), self._name("floor"), self.database):
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def load(self, data: Dataset, ids: dict[str, dict[str, int]]) -> None:
@@ -635,7 +644,8 @@ class PostgresTarget(Target):
 
     def snapshot(self) -> None:
         with self.connect() as conn:
-            conn.execute(f'CREATE DATABASE "{self._name(True)}" TEMPLATE "{self.database}"')
+            for copy in (True, "floor"):
+                conn.execute(f'CREATE DATABASE "{self._name(copy)}" TEMPLATE "{self.database}"')
 
     def query(self, sql: str, params: tuple[Any, ...] = (), copy: bool = False) -> list[Any]:
         with self.connect(self._name(copy)) as conn:
@@ -893,11 +903,18 @@ def _bench(options: argparse.Namespace, target: Target, now: dt.datetime) -> dic
     _, raw_usage, output = run_child(raw_args, env)
     raw = last_json(output)
     checks["raw_deleted_as_expected"] = raw["deleted"] == expected
+    log(f"{name}: floor, the same DELETEs plus one disposition row per record (bulk insert)")
+    floor_args = [*me, "--floor", target.url(copy="floor"), "--ids", str(folder / "disposed.ids")]
+    _, _, output = run_child(floor_args, env)
+    floor = last_json(output)
+    checks["floor_deleted_as_expected"] = floor["deleted"] == expected
     checks["raw_links_cascaded"] = raw["links_left"] == plan["links_left"]
     raw_rate = raw["deleted"] / raw["seconds"]
     rate = disposed / seconds
     log(f"{name}: raw delete {raw['seconds']:.1f} s, {raw_rate:,.0f} rows/s")
     ratio = rate / raw_rate
+    floor_rate = floor["deleted"] / floor["seconds"]
+    log(f"{name}: floor {floor['seconds']:.1f} s, {floor_rate:,.0f} rows/s")
     figures = {
         "engine_seconds": round(seconds, 2),
         "engine_records_per_s": round(rate),
@@ -908,6 +925,8 @@ def _bench(options: argparse.Namespace, target: Target, now: dt.datetime) -> dic
         "raw_delete_rows_per_s": round(raw_rate),
         "raw_delete_peak_rss_mb": round(raw_usage.ru_maxrss / 1024, 1),
         "throughput_ratio": round(ratio, 3),
+        "floor_rows_per_s": round(floor_rate),
+        "floor_ratio": round(floor_rate / raw_rate, 3),
         "disposed": disposed,
         "held_records": plan["held"],
         "subjects_removed": found["subject_rows"],
@@ -941,10 +960,16 @@ def main() -> None:
     parser.add_argument("--prepare", help=argparse.SUPPRESS)  # the time "now"
     parser.add_argument("--check", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--raw-delete", help=argparse.SUPPRESS)  # database URL
+    parser.add_argument("--floor", help=argparse.SUPPRESS)  # database URL
     parser.add_argument("--ids", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.raw_delete:
         raw_delete(options.raw_delete, options.ids)
+        return
+    if options.floor:
+        from purge_floor import floor_delete  # bench/ is this script's folder
+
+        floor_delete(options.floor, options.ids)
         return
     if options.prepare or options.check:
         target = make_target(options, options.database, options.folder)
