@@ -1,9 +1,15 @@
 """What the retention rules say about each record: the one evaluation the plan, the forecast and
 the purge executor share (R15-R19), so a dry run and a real run can never disagree.
 
-Records are read in id order, ``batch`` at a time (only the columns the rules need); holds, rules
-and clients' terminations are read once per ``Evaluator`` (the executor makes a fresh one per
-batch transaction so that a hold placed during a run is seen by the next batch).
+Records are read in id order, ``batch`` at a time (only the columns the rules need); rules and
+clients' terminations are read once per ``Evaluator``, holds too, and again by ``refresh_holds``
+(the executor calls it in every batch transaction, so a hold placed during a run is seen by the
+next batch).
+
+A record of a category whose rule counts from a record date (or the billing rule), with no
+per-record rule and no hold naming it, its client, system, category or one of its subjects, is
+decided by that category's ``retention.lane.Lane`` (the same Decision, due dates memoised);
+every other record goes through ``retention.decide``.
 """
 
 from __future__ import annotations

@@ -50,6 +50,7 @@ def terminations(session: Session) -> dict[int, dt.date]:
 
 
 def subjects_of(session: Session, record_ids: list[int]) -> dict[int, set[int]]:
+    """The ids of the people each record names (records naming nobody are absent)."""
     found: dict[int, set[int]] = defaultdict(set)
     rows = session.execute(
         select(record_subject.c.record_id, record_subject.c.subject_id).where(
