@@ -68,6 +68,7 @@ from purge_data import (
     Dataset,
     client_code,
     log,
+    read_ids,
 )
 from purge_targets import PostgresTarget, SQLiteTarget, Target
 
@@ -240,15 +241,9 @@ def prepare(target: Target, expired: int, now: dt.datetime) -> None:
     print(json.dumps(plan))
 
 
-def _read_ids(path: Path) -> array.array[int]:
-    ids = array.array("q")
-    ids.frombytes(path.read_bytes())
-    return ids
-
-
 def check(target: Target) -> None:
     """Child: what the engine left behind, as JSON (the parent compares it with the plan)."""
-    disposed = _read_ids(target.folder / "disposed.ids")
+    disposed = read_ids(target.folder / "disposed.ids")
     refs = sorted(
         int(ref)
         for (ref,) in target.query(
@@ -264,7 +259,7 @@ def check(target: Target) -> None:
         "records_left": target.scalar("SELECT count(*) FROM record"),
         "links_left": target.scalar("SELECT count(*) FROM record_subject"),
         "people_left": target.scalar("SELECT count(*) FROM data_subject"),
-        "held_left": target.count_ids(_read_ids(target.folder / "held.ids")),
+        "held_left": target.count_ids(read_ids(target.folder / "held.ids")),
     }
     print(json.dumps(found))
 
@@ -277,7 +272,7 @@ def raw_delete(url: str, ids_file: Path) -> None:
     from auditor.db import make_engine
     from auditor.models import Record, record_subject
 
-    ids = _read_ids(ids_file)
+    ids = read_ids(ids_file)
     engine = make_engine(url)  # the app's engine: same driver, same pragmas (foreign keys on)
     table = Record.__table__
     deleted = 0

@@ -9,6 +9,7 @@ import hashlib
 import random
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 CLIENTS = 50
@@ -99,6 +100,13 @@ SKUS = (("MSP-SEAT", 8900), ("M365-BP", 2640), ("BKP-1TB", 4500), ("HOUR-T1", 11
 
 def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def read_ids(path: Path) -> array.array[int]:
+    """Record ids written with ``array.tobytes`` (the ids to dispose of, the held ones)."""
+    ids = array.array("q")
+    ids.frombytes(path.read_bytes())
+    return ids
 
 
 def client_code(index: int) -> str:

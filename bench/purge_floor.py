@@ -9,7 +9,6 @@ reach on that database; run as a child of bench/purge.py on its own copy of the 
 
 from __future__ import annotations
 
-import array
 import datetime as dt
 import json
 import time
@@ -45,6 +44,7 @@ def disposition_row(record_id: int, now: dt.datetime) -> dict[str, Any]:
 
 def floor_delete(url: str, ids_file: Path) -> None:
     """Child: DELETE ... WHERE id IN (...) as the raw baseline does, plus the rows; prints JSON."""
+    from purge_data import read_ids
     from sqlalchemy import delete
     from sqlalchemy.orm import Session
 
@@ -52,8 +52,7 @@ def floor_delete(url: str, ids_file: Path) -> None:
     from auditor.models import Disposition, Record
     from auditor.services import bulk
 
-    ids = array.array("q")
-    ids.frombytes(ids_file.read_bytes())
+    ids = read_ids(ids_file)
     engine = make_engine(url)
     table = Record.__table__
     now = dt.datetime.now(dt.UTC)

@@ -91,6 +91,74 @@ def interrupt_stale(session: Session, now: dt.datetime) -> list[int]:
     return stale
 
 
+def open_run(
+    session: Session,
+    *,
+    as_of: dt.date,
+    actor: Actor,
+    trigger: str,
+    now: dt.datetime,
+    job_run_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    counts: dict[str, Any] | None = None,
+) -> PurgeRun:
+    """A run row marked running (``counts`` added to its counts) and its ``retention.run_start``
+    audit event (``details`` added), after marking runs left running by a killed process
+    interrupted; not committed."""
+    interrupted = interrupt_stale(session, now)
+    run = PurgeRun(
+        as_of=as_of,
+        started_at=now,
+        status="running",
+        executor=actor.name,
+        trigger=trigger,
+        job_run_id=job_run_id,
+        last_record_id=0,
+        counts={},
+    )
+    session.add(run)
+    session.flush()
+    started = audit.record(
+        session,
+        actor=actor,
+        action="retention.run_start",
+        object_type="purge_run",
+        object_id=run.id,
+        details={"as_of": as_of.isoformat(), **(details or {}), "interrupted_runs": interrupted},
+        now=now,
+    )
+    run.counts = {"audit_seq_started": started.seq, **(counts or {})}
+    return run
+
+
+def close_run(
+    session: Session,
+    run: PurgeRun,
+    status: str,
+    counts: dict[str, Any],
+    *,
+    actor: Actor,
+    now: dt.datetime,
+    error: BaseException | None = None,
+) -> None:
+    """End a run: its ``retention.run_complete`` (or ``run_failed``) audit event with ``counts``
+    (the credentials' entries left out), status, end time and error; not committed."""
+    event = audit.record(
+        session,
+        actor=actor,
+        action="retention.run_complete" if status == "completed" else "retention.run_failed",
+        outcome="success" if status == "completed" else "failure",
+        object_type="purge_run",
+        object_id=run.id,
+        details={k: v for k, v in counts.items() if k != "credentials"},
+        now=now,
+    )
+    run.counts = {**counts, "audit_seq_completed": event.seq}
+    run.status, run.finished_at = status, now
+    if error is not None:
+        run.error = safe_error(error, safe_types=(AuditorError,))
+
+
 def execute(
     session: Session,
     *,
@@ -154,29 +222,14 @@ class _Run:
                 "A purge cannot run for a future day.",
                 [FieldError("as_of", f"must be on or before {self.today}")],
             )
-        interrupted = interrupt_stale(session, moment)
-        run = PurgeRun(
-            as_of=self.as_of,
-            started_at=moment,
-            status="running",
-            executor=self.actor.name,
-            trigger=self.trigger,
-            job_run_id=job_run_id,
-            last_record_id=0,
-            counts={},
-        )
-        session.add(run)
-        session.flush()
-        started = audit.record(
+        run = open_run(
             session,
+            as_of=self.as_of,
             actor=self.actor,
-            action="retention.run_start",
-            object_type="purge_run",
-            object_id=run.id,
-            details={"as_of": self.as_of.isoformat(), "interrupted_runs": interrupted},
+            trigger=self.trigger,
             now=moment,
+            job_run_id=job_run_id,
         )
-        run.counts = {"audit_seq_started": started.seq}
         session.commit()
         self.run_id = run.id
         try:
@@ -313,20 +366,7 @@ class _Run:
             "blocked": dict(sorted(self.blocked.items())),
             "credentials": credentials,
         }
-        event = audit.record(
-            session,
-            actor=self.actor,
-            action="retention.run_complete" if status == "completed" else "retention.run_failed",
-            outcome="success" if status == "completed" else "failure",
-            object_type="purge_run",
-            object_id=run.id,
-            details={k: v for k, v in counts.items() if k != "credentials"},
-            now=moment,
-        )
-        run.counts = {**counts, "audit_seq_completed": event.seq}
-        run.status, run.finished_at = status, moment
-        if error is not None:
-            run.error = safe_error(error, safe_types=(AuditorError,))
+        close_run(session, run, status, counts, actor=self.actor, now=moment, error=error)
         session.commit()
 
 

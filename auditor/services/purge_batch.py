@@ -78,9 +78,7 @@ def evidence(verdict: facts.Evaluation) -> dict[str, Any]:
         found["retained_by"] = f"{winner.id} v{winner.version}"
     if isinstance(winner, BillingRule):
         found["document_date"] = str(row.document_date)
-        found["last_transaction_on"] = str(
-            max(d for d in (row.document_date, facts.day_of(row.event_at)) if d is not None)
-        )
+        found["last_transaction_on"] = str(facts.last_transaction_on(row))
     elif winner.trigger is Trigger.EVENT:
         assert winner.event is not None
         found["event"] = str(winner.event)

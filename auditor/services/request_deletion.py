@@ -50,7 +50,6 @@ from auditor.models import (
 from auditor.services import audit, disposition_records, purge
 from auditor.services import retention_facts as facts
 from auditor.services.context import Actor
-from auditor.services.errors import AuditorError, safe_error
 from auditor.services.purge_batch import BatchDisposer, subject_digest
 from auditor.services.request_common import record_event
 from auditor.services.request_consents import acting_on, require_subject, withdraw_marketing
@@ -152,34 +151,17 @@ class _Deletion:
         """The run row and the consent withdrawal, committed before any record is touched."""
         session = self.session
         audit.lock_head(session)
-        interrupted = purge.interrupt_stale(session, self.now)
-        run = PurgeRun(
-            as_of=self.today,
-            started_at=self.now,
-            status="running",
-            executor=self.actor.name,
-            trigger="request",
-            last_record_id=0,
-            counts={},
-        )
-        session.add(run)
-        session.flush()
-        self.run_id = self.result.run_id = run.id
-        started = audit.record(
+        reference = self.request.reference
+        run = purge.open_run(
             session,
+            as_of=self.today,
             actor=self.actor,
-            action="retention.run_start",
-            object_type="purge_run",
-            object_id=run.id,
-            details={
-                "as_of": self.today.isoformat(),
-                "trigger": "request",
-                "request": self.request.reference,
-                "interrupted_runs": interrupted,
-            },
+            trigger="request",
             now=self.now,
+            details={"trigger": "request", "request": reference},
+            counts={"request": reference},
         )
-        run.counts = {"audit_seq_started": started.seq, "request": self.request.reference}
+        self.run_id = self.result.run_id = run.id
         withdrawn = withdraw_marketing(session, self.request, at=self.now, actor=self.actor)
         self.result.consents_withdrawn = len(withdrawn)
         # kept items are recomputed on every run; deleted ones stay (their records are gone)
@@ -210,13 +192,7 @@ class _Deletion:
         outcome = disposer.dispose(due)
         for (rule, version, _category, _method), count in outcome.disposed.items():
             self.by_rule[f"{rule} v{version}"] += count
-        written = dict(
-            self.session.execute(
-                select(Disposition.subject_ref, Disposition.id).where(
-                    Disposition.id.in_(outcome.disposition_ids)
-                )
-            ).all()
-        )
+        written = {row["subject_ref"]: row["id"] for row in outcome.rows}
         for verdict in due:
             row = verdict.row
             if (disposition_id := written.get(str(row.id))) is None:
@@ -354,20 +330,9 @@ class _Deletion:
             "blocked": {},
             "credentials": [],
         }
-        event = audit.record(
-            self.session,
-            actor=self.actor,
-            action="retention.run_complete" if status == "completed" else "retention.run_failed",
-            outcome="success" if status == "completed" else "failure",
-            object_type="purge_run",
-            object_id=run.id,
-            details={k: v for k, v in counts.items() if k != "credentials"},
-            now=self.now,
+        purge.close_run(
+            self.session, run, status, counts, actor=self.actor, now=self.now, error=error
         )
-        run.counts = {**counts, "audit_seq_completed": event.seq}
-        run.status, run.finished_at = status, self.now
-        if error is not None:
-            run.error = safe_error(error, safe_types=(AuditorError,))
 
     def fail(self, error: BaseException) -> None:
         self.close("failed", error)

@@ -39,19 +39,6 @@ HOLD_WORDS = {
     "breach": "breach hold",
     "cra_objection": "CRA objection hold",
 }
-_COLUMNS = (
-    Record.id,
-    Record.category_id,
-    Record.organization_id,
-    Record.system_id,
-    Record.external_id,
-    Record.content_digest,
-    Record.created_at,
-    Record.closed_at,
-    Record.document_date,
-    Record.event_at,
-    Record.retention_rule,
-)
 
 
 @dataclasses.dataclass
@@ -101,14 +88,9 @@ class DeletionResult:
 
 
 def subject_rows(session: Session, subject_id: int, *, after: int, limit: int) -> list[Any]:
+    """The subject's records (the columns the rules need), ``limit`` at a time in id order."""
     linked = select(record_subject.c.record_id).where(record_subject.c.subject_id == subject_id)
-    query = (
-        select(*_COLUMNS)
-        .where(Record.id.in_(linked), Record.id > after, Record.anonymised_at.is_(None))
-        .order_by(Record.id)
-        .limit(limit)
-    )
-    return list(session.execute(query).all())
+    return list(facts.read_batch(session, after=after, limit=limit, where=Record.id.in_(linked)))
 
 
 class Review:

@@ -130,6 +130,14 @@ def load_rules(session: Session) -> tuple[dict[str, AnyRule], dict[str, str]]:
     return rules, broken
 
 
+def last_transaction_on(row: Any) -> dt.date | None:
+    """A record's latest related transaction (R17): the later of its document date and the UTC
+    date of its event, whichever it has."""
+    return max(
+        (d for d in (row.document_date, day_of(row.event_at)) if d is not None), default=None
+    )
+
+
 def day_of(value: dt.datetime | None) -> dt.date | None:
     """The UTC date of an aware timestamp (the database gives UTC ones: no conversion then)."""
     if value is None:
@@ -264,9 +272,6 @@ class Evaluator:
             events[Event.AGREEMENT_TERMINATED] = terminated
         if (withdrawn := consent_withdrawn_on(subjects, withdrawals)) is not None:
             events[Event.CONSENT_WITHDRAWN] = withdrawn
-        last_transaction = max(
-            (d for d in (row.document_date, day_of(row.event_at)) if d is not None), default=None
-        )
         return RecordFacts(
             id=str(row.id),
             category=self.categories[row.category_id],
@@ -277,7 +282,7 @@ class Evaluator:
             closed_at=day_of(row.closed_at),
             document_date=row.document_date,
             event_at=day_of(row.event_at),
-            last_transaction_on=last_transaction,
+            last_transaction_on=last_transaction_on(row),
             source=self.systems[row.system_id],
             events=events,
         )
@@ -357,9 +362,11 @@ class Evaluator:
     def in_lane(self, lane: Lane, row: Any) -> Decision:
         """``decide`` for a record of a lane's category that no hold and no record rule name."""
         if lane.billing:
-            document = row.document_date
-            last = max((d for d in (document, day_of(row.event_at)) if d is not None), default=None)
-            return lane.decide(str(row.id), document_date=document, last_transaction_on=last)
+            return lane.decide(
+                str(row.id),
+                document_date=row.document_date,
+                last_transaction_on=last_transaction_on(row),
+            )
         value = getattr(row, lane.date_field)  # type: ignore[arg-type]
         start = value if lane.date_field == "document_date" else day_of(value)
         return lane.decide(str(row.id), start=start, source=self.systems[row.system_id])

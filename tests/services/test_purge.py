@@ -404,14 +404,11 @@ def test_disposition_report_states_its_query_and_lists_the_period(session, rules
     assert empty["summary"]["count"] == 0 and empty["dispositions"] == []
 
 
-def test_the_purge_reads_only_candidates_and_disposes_exactly_what_the_plan_calls_due(
-    session, rules
-):
-    """The SQL prefilter is a superset of the due records: dates straddling every cutoff."""
-    from auditor.services import retention_facts, retention_plan
-
+def records_around_cutoffs(offsets, *, log_systems=("siem",), open_tickets=False):
+    """Tickets closed, logs and invoices dated ``offset`` days around each default rule's cutoff
+    on AS_OF (and still-open tickets when asked)."""
     rows = []
-    for offset in range(-3, 4):
+    for offset in offsets:
         closed = dt.datetime(2019, 11, 22, 12, tzinfo=dt.UTC) + dt.timedelta(days=offset)
         rows.append(
             factories.record(
@@ -420,15 +417,18 @@ def test_the_purge_reads_only_candidates_and_disposes_exactly_what_the_plan_call
                 closed_at=closed.isoformat(),
             )
         )
+        if open_tickets:
+            rows.append(factories.record(external_id=f"O{offset}", created_at=closed.isoformat()))
         logged = dt.datetime(2025, 11, 22, 23, 59, tzinfo=dt.UTC) + dt.timedelta(days=offset)
-        rows.append(
-            factories.record(
-                external_id=f"L{offset}",
-                system="siem",
-                category="security_logs",
-                created_at=logged.isoformat(),
+        for system in log_systems:
+            rows.append(
+                factories.record(
+                    external_id=f"L{system}{offset}",
+                    system=system,
+                    category="security_logs",
+                    created_at=logged.isoformat(),
+                )
             )
-        )
         document = dt.date(2019, 11, 22) + dt.timedelta(days=offset)
         rows.append(
             factories.record(
@@ -439,6 +439,16 @@ def test_the_purge_reads_only_candidates_and_disposes_exactly_what_the_plan_call
                 document_date=document.isoformat(),
             )
         )
+    return rows
+
+
+def test_the_purge_reads_only_candidates_and_disposes_exactly_what_the_plan_calls_due(
+    session, rules
+):
+    """The SQL prefilter is a superset of the due records: dates straddling every cutoff."""
+    from auditor.services import retention_facts, retention_plan
+
+    rows = records_around_cutoffs(range(-3, 4))
     ingest(session, *rows)
     plan = retention_plan.plan(session, as_of=AS_OF)
     due = {i for group in plan.due_by_rule.values() for i in group.record_ids}

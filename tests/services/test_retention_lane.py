@@ -11,8 +11,7 @@ from sqlalchemy import select
 from auditor.models import DataSubject, Record, SubjectIdentifier
 from auditor.schemas.holds import HoldIn
 from auditor.services import holds, retention_facts, retention_rules
-from tests import factories
-from tests.services.test_purge import NOW, OFFICER, ingest, old_ticket
+from tests.services.test_purge import NOW, OFFICER, ingest, old_ticket, records_around_cutoffs
 
 AS_OF = NOW.date()
 
@@ -32,44 +31,12 @@ def verdicts(session, *, lanes=True):
     return {v.row.id: v for v in evaluator.evaluate(rows)}
 
 
-def mixed_records():
-    """Tickets open and closed, logs of two sources, invoices, dates around every cutoff."""
-    rows = []
-    for offset in range(-2, 3):
-        closed = dt.datetime(2019, 11, 22, 12, tzinfo=dt.UTC) + dt.timedelta(days=offset)
-        rows.append(
-            factories.record(
-                external_id=f"T{offset}",
-                created_at=(closed - dt.timedelta(days=3)).isoformat(),
-                closed_at=closed.isoformat(),
-            )
-        )
-        rows.append(factories.record(external_id=f"O{offset}", created_at=closed.isoformat()))
-        logged = dt.datetime(2025, 11, 22, 23, 59, tzinfo=dt.UTC) + dt.timedelta(days=offset)
-        for system in ("siem", "psa"):
-            rows.append(
-                factories.record(
-                    external_id=f"L{system}{offset}",
-                    system=system,
-                    category="security_logs",
-                    created_at=logged.isoformat(),
-                )
-            )
-        document = dt.date(2019, 11, 22) + dt.timedelta(days=offset)
-        rows.append(
-            factories.record(
-                external_id=f"B{offset}",
-                system="billing",
-                category="billing_records",
-                created_at=f"{document}T09:00:00Z",
-                document_date=document.isoformat(),
-            )
-        )
-    return rows
-
-
 def test_lane_verdicts_equal_decide_verdicts(session, rules):
-    ingest(session, *mixed_records())
+    # tickets open and closed, logs of two sources, invoices, dates around every cutoff
+    ingest(
+        session,
+        *records_around_cutoffs(range(-2, 3), log_systems=("siem", "psa"), open_tickets=True),
+    )
     fast, slow = verdicts(session), verdicts(session, lanes=False)
     assert fast == slow
     statuses = {v.status for v in fast.values()}
