@@ -92,7 +92,7 @@ def load_ring(config: Any) -> MasterKeyRing:
 
 def refuse_wrong_master_keys(session: Session, config: Any) -> None:
     """The start-up check: a ConfigError (the service stops) unless every key matches its canary."""
-    from auditor.services.vault_keys import KeyCheckFailed, check_master_keys
+    from auditor.services.vault import KeyCheckFailed, check_master_keys
 
     try:
         check_master_keys(session, load_ring(config))

@@ -50,7 +50,7 @@ def floor_delete(url: str, ids_file: Path) -> None:
 
     from auditor.db import make_engine
     from auditor.models import Disposition, Record
-    from auditor.services import bulk
+    from auditor.services.retention import bulk
 
     ids = read_ids(ids_file)
     engine = make_engine(url)

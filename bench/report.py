@@ -208,14 +208,7 @@ def set_up(folder: Path, records: int) -> dict[str, Any]:
     from auditor.schemas.inventory import OrganizationIn, SystemIn
     from auditor.schemas.requests import RequestIn, VerificationIn
     from auditor.schemas.subjects import SubjectIn
-    from auditor.services import (
-        datamap,
-        inventory,
-        request_workflow,
-        requests,
-        retention_rules,
-        subjects,
-    )
+    from auditor.services import datamap, inventory, requests, retention, subjects
     from auditor.services.context import Actor
 
     app = create_app(settings(folder))
@@ -226,7 +219,7 @@ def set_up(folder: Path, records: int) -> dict[str, Any]:
     rng = random.Random(SEED)
     with database.session() as session:
         datamap.load_defaults(session, actor=actor)
-        retention_rules.load_defaults(session, actor=actor)
+        retention.load_default_rules(session, actor=actor)
         for code, kind, name in (("serveitpro", "msp", "ServeITPro"), ("acme", "client", "Acme")):
             data = OrganizationIn(code=code, name=name, kind=kind)  # type: ignore[arg-type]
             inventory.create(session, inventory.KINDS["organizations"], data, actor=actor)
@@ -286,7 +279,7 @@ def set_up(folder: Path, records: int) -> dict[str, Any]:
             )
             request = requests.open_request(session, intake, actor=actor, now=now)
             verification = VerificationIn(method="matched_known_contact", verified_at=now)
-            request_workflow.verify(session, request.reference, verification, actor=actor, now=now)
+            requests.verify(session, request.reference, verification, actor=actor, now=now)
             references[key] = request.reference
         session.commit()
     database.engine.dispose()
@@ -323,8 +316,9 @@ def child_report(folder: Path, reference: str, output: Path) -> None:
     """Build, audit and render the access report of ``reference``; print the phases' times."""
     from auditor import create_app, keys
     from auditor.db import get_session
-    from auditor.services import request_access, request_pdf
     from auditor.services.context import Actor
+    from auditor.services.requests.access import package as request_access
+    from auditor.services.requests.access import report as request_pdf
 
     app = create_app(settings(folder))
     with app.app_context():
@@ -417,8 +411,9 @@ def child_compare(folder: Path, reference: str) -> None:
 
     from auditor import create_app
     from auditor.db import get_session
-    from auditor.services import request_access, request_pdf
-    from auditor.services.request_common import get
+    from auditor.services.requests.access import package as request_access
+    from auditor.services.requests.access import report as request_pdf
+    from auditor.services.requests.common import get
 
     app = create_app(settings(folder))
     with app.app_context():

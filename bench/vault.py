@@ -4,9 +4,9 @@ Run with no arguments: 100,000 secrets across 50 clients, then one more client h
 secrets for the client key rotation (``--secrets N`` for a quick run). Progress goes to stderr;
 the figures are one JSON object on the last line of stdout.
 
-- Seal+store: ``vault_bulk.store_many`` (validation, sealing under each client's key, executemany
+- Seal+store: ``vault.store_many`` (validation, sealing under each client's key, executemany
   inserts, one audit event per batch) and the commit, per client.
-- Reveal: the real ``vault.reveal`` service (access check, client keys unwrapped, unseal, the
+- Reveal: the real ``vault.reveal_secret`` service (access check, client keys unwrapped, unseal, the
   ``vault.reveal`` audit event), committed one reveal at a time like an API request, for a random
   sample of the secrets.
 - Raw baselines, measured in the same run on the same values: AES-256-GCM from ``cryptography``
@@ -112,7 +112,7 @@ def store(app: Any, code: str, values: list[str], rng: random.Random) -> tuple[f
     """Seal and store one client's secrets through the service; seconds including the commit."""
     from auditor.db import get_database
     from auditor.schemas.vault import SecretIn
-    from auditor.services import vault_bulk
+    from auditor.services import vault
     from auditor.services.context import Actor
 
     ring, actor = ring_of(app), Actor.system("bench")
@@ -130,13 +130,13 @@ def store(app: Any, code: str, values: list[str], rng: random.Random) -> tuple[f
             )
             for number, (kind, value) in enumerate(zip(kinds, values, strict=True))
         )
-        refs = vault_bulk.store_many(session, ring, code, items, actor=actor)
+        refs = vault.store_many(session, ring, code, items, actor=actor)
         session.commit()
         return time.perf_counter() - started, refs
 
 
 def reveal_sample(app: Any, sample: list[tuple[str, str]]) -> tuple[float, int]:
-    """Reveal each (ref, expected value) through vault.reveal, one committed reveal at a time."""
+    """Reveal each (ref, expected value) through reveal_secret, one committed reveal at a time."""
     from auditor.db import get_database
     from auditor.services import vault
     from auditor.services.context import Actor
@@ -145,7 +145,7 @@ def reveal_sample(app: Any, sample: list[tuple[str, str]]) -> tuple[float, int]:
     with get_database(app).session() as session:
         started = time.perf_counter()
         for ref, expected in sample:
-            value, _ = vault.reveal(session, ring, ref, "benchmark read-back", actor=actor)
+            value, _ = vault.reveal_secret(session, ring, ref, "benchmark read-back", actor=actor)
             session.commit()
             wrong += value != expected
         return time.perf_counter() - started, wrong
@@ -221,7 +221,7 @@ def main() -> None:
         set_up_clients(app, [*codes, BIG_CLIENT])
         values = make_values(rng, count)
 
-        log(f"seal+store: {count:,} secrets across {CLIENTS} clients (vault_bulk.store_many)")
+        log(f"seal+store: {count:,} secrets across {CLIENTS} clients (vault.store_many)")
         seal_seconds, refs = 0.0, []
         for index, code in enumerate(codes):
             chunk = values[index * per_client : (index + 1) * per_client]
@@ -234,7 +234,7 @@ def main() -> None:
         reveals = min(options.reveals, count)
         picks = rng.sample(range(count), reveals)
         sample = [(refs[i], values[i]) for i in picks]
-        log(f"reveal: {reveals:,} random secrets through vault.reveal, one commit each")
+        log(f"reveal: {reveals:,} random secrets through vault.reveal_secret, one commit each")
         reveal_seconds, wrong = reveal_sample(app, sample)
         log(f"  {reveals / reveal_seconds:,.0f} reveals/s")
 

@@ -9,9 +9,9 @@ import json
 import re
 from pathlib import Path
 
-from auditor.services import disposition_records
 from auditor.services.ingest import content_digest
-from auditor.services.purge_batch import record_digest, subject_digest
+from auditor.services.retention import dispositions as disposition_records
+from auditor.services.retention.batch import record_digest, subject_digest
 from crypto.digest import key_id
 
 DOC = (Path(__file__).parents[1] / "docs" / "disposition.md").read_text(encoding="utf-8")

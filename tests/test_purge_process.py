@@ -21,9 +21,10 @@ from sqlalchemy.engine import make_url
 from auditor import create_app, migrate, scheduler
 from auditor.db import get_database, get_session, make_engine
 from auditor.models import Disposition, JobRun, PurgeRun, Record
-from auditor.services import datamap, jobs, retention_rules
+from auditor.services import datamap, jobs
 from auditor.services.context import Actor
 from auditor.services.ingest import Ingestor
+from auditor.services.retention import rules
 from tests import factories
 from tests.conftest import (
     DISPOSITION_KEY,
@@ -72,7 +73,7 @@ def _load(database_url: str) -> set[int]:
         datamap.load_defaults(session, actor=OPERATOR)
         factories.organization(session, code="acme")
         factories.system(session, code="psa")
-        retention_rules.load_defaults(session, actor=OPERATOR)
+        rules.load_default_rules(session, actor=OPERATOR)
         ingestor = Ingestor(session, actor=OPERATOR, source="test")
         for n in range(RECORDS):
             ingestor.add(
@@ -161,7 +162,7 @@ def test_a_purge_killed_mid_run_completes_when_run_again(tmp_path):
 
 
 def test_the_scheduled_purge_job_runs_the_engine(app, session, inventory):
-    retention_rules.load_defaults(session, actor=OPERATOR)
+    rules.load_default_rules(session, actor=OPERATOR)
     ingestor = Ingestor(session, actor=OPERATOR, source="test")
     ingestor.add(
         1,

@@ -6,10 +6,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from auditor import demo as msp
 from auditor.cli.common import handle_errors, session
 from auditor.keys import master_key_ring
 from auditor.schemas.users import TokenIn
-from auditor.services import demo as service
 from auditor.services import users
 from auditor.services.context import Actor
 
@@ -26,7 +26,7 @@ def load(token: bool) -> None:
     """Load the demo MSP (idempotent: a second run changes nothing)."""
     db = session()
     actor = Actor.cli()
-    result = service.load(db, actor=actor, ring=master_key_ring())
+    result = msp.load(db, actor=actor, ring=master_key_ring())
     if result.received == 0:
         click.echo("demo records: left alone (a purge has run: they would come back)")
     else:
@@ -36,7 +36,7 @@ def load(token: bool) -> None:
         )
     secret = None
     if token:
-        admin = users.find_user(db, service.USERS[0][0])
+        admin = users.find_user(db, msp.USERS[0][0])
         secret, _ = users.create_token(
             db,
             admin.id,
@@ -46,5 +46,5 @@ def load(token: bool) -> None:
         )
     db.commit()
     if secret:
-        click.echo(f"admin API token for {service.USERS[0][0]} (valid 30 days; shown once):")
+        click.echo(f"admin API token for {msp.USERS[0][0]} (valid 30 days; shown once):")
         click.echo(secret)

@@ -18,7 +18,7 @@ from flask.cli import AppGroup
 
 from auditor.cli.common import handle_errors, session
 from auditor.keys import load_ring
-from auditor.services import vault_rotation as service
+from auditor.services import vault as vault_service
 from auditor.services.context import Actor
 from crypto.keys import (
     KEY_VARIABLE,
@@ -31,7 +31,7 @@ from crypto.keys import (
 
 YES = click.option("--yes", is_flag=True, help="do it (without: a dry run that changes nothing)")
 BATCH = click.option(
-    "--batch", type=click.IntRange(1), default=service.DEFAULT_BATCH, show_default=True
+    "--batch", type=click.IntRange(1), default=vault_service.DEFAULT_BATCH, show_default=True
 )
 
 
@@ -115,14 +115,14 @@ def rotate(yes: bool) -> None:
     ring = read_key_ring_file(path)
     db = session()
     if not yes:
-        counts = service.client_keys_by_master(db)
+        counts = vault_service.client_keys_by_master(db)
         click.echo(
             f"dry run: would add master key version {ring.versions[-1] + 1} to {path} and make "
             f"it current (now {ring.current}); client keys to re-wrap then: {_versions(counts)}"
         )
         click.echo("pass --yes to do it")
         return
-    rotated = service.rotate_master(
+    rotated = vault_service.rotate_master(
         db, ring, actor=Actor.cli(), save=lambda new: write_key_ring_file(path, new)
     )
     db.commit()
@@ -144,7 +144,9 @@ def rewrap(yes: bool, batch: int) -> None:
 
     Resumable and idempotent: each batch is committed; a second run finds nothing to do."""
     ring, db = _ring(), session()
-    result = service.rewrap_client_keys(db, ring, actor=Actor.cli(), batch=batch, dry_run=True)
+    result = vault_service.rewrap_client_keys(
+        db, ring, actor=Actor.cli(), batch=batch, dry_run=True
+    )
     total = sum(result.pending.values())
     if not total:
         click.echo(f"every client key is already under master key version {ring.current}")
@@ -156,13 +158,13 @@ def rewrap(yes: bool, batch: int) -> None:
         )
         return
     with click.progressbar(length=total, label="re-wrapping client keys") as bar:
-        result = service.rewrap_client_keys(
+        result = vault_service.rewrap_client_keys(
             db, ring, actor=Actor.cli(), batch=batch, progress=bar.update
         )
     click.echo(
         f"re-wrapped {result.rewrapped} client key(s) under master key version {ring.current}"
     )
-    left = service.client_keys_by_master(db)
+    left = vault_service.client_keys_by_master(db)
     left.pop(ring.current, None)
     if left:
         click.echo(f"still to re-wrap (written meanwhile): {_versions(left)}; run it again")
@@ -177,7 +179,7 @@ def rotate_client(client: str, yes: bool, batch: int) -> None:
     """Rotate CLIENT's key (its code): a new version, every data key re-wrapped under it,
     old versions deleted once unused. Resumes an interrupted rotation."""
     db = session()
-    plan = service.plan_client_rotation(db, client)
+    plan = vault_service.plan_client_rotation(db, client)
     what = (
         f"resume the rotation to client key version {plan.new_version}"
         if plan.resumes
@@ -191,7 +193,7 @@ def rotate_client(client: str, yes: bool, batch: int) -> None:
         return
     ring = _ring()
     with click.progressbar(length=plan.pending, label=f"re-wrapping {plan.code}") as bar:
-        result = service.rotate_client(
+        result = vault_service.rotate_client(
             db, ring, client, actor=Actor.cli(), batch=batch, progress=bar.update
         )
     deleted = ", ".join(map(str, result.deleted_versions)) or "none"
@@ -208,7 +210,7 @@ def rotate_client(client: str, yes: bool, batch: int) -> None:
 @handle_errors
 def status() -> None:
     """Per master version: client keys it wraps; per client: key version, age and secrets."""
-    report = service.status(session(), _ring())
+    report = vault_service.key_status(session(), _ring())
     click.echo(f"master key versions (current: {report.current_master})")
     click.echo(f"  {'version':>7}  {'client keys':>11}  {'in ring':7}  canary")
     for m in report.masters:
@@ -236,7 +238,7 @@ def retire(version: int, yes: bool) -> None:
 
     Refused for the current version and while any client key is wrapped under it."""
     ring, db = _ring(), session()
-    plan = service.retire(db, ring, version, actor=Actor.cli(), dry_run=True)
+    plan = vault_service.retire_master(db, ring, version, actor=Actor.cli(), dry_run=True)
     path = _ring_file() if plan.in_ring else None
     if not yes:
         where = f" and remove it from {path}" if path else ""
@@ -245,7 +247,7 @@ def retire(version: int, yes: bool) -> None:
             f"canary{where}; pass --yes to do it"
         )
         return
-    service.retire(db, ring, version, actor=Actor.cli())
+    vault_service.retire_master(db, ring, version, actor=Actor.cli())
     db.commit()
     if path is not None:
         write_key_ring_file(path, read_key_ring_file(path).drop_version(version))

@@ -16,15 +16,11 @@ from flask.cli import with_appcontext
 from auditor import keys
 from auditor.cli.common import handle_errors, session
 from auditor.models import RequestCorrection
-from auditor.services import (
-    request_consents,
-    request_corrections,
-    request_deletion,
-    request_letters,
-)
+from auditor.services import requests as requests_service
 from auditor.services.context import Actor
 from auditor.services.errors import FieldError, ValidationFailed
-from auditor.services.request_deletion import DeletionResult
+from auditor.services.requests import DeletionResult
+from auditor.services.requests import consents as request_consents
 
 SETTINGS = ("ORGANIZATION_NAME", "ORGANIZATION_CONTACT", "PRIVACY_OFFICER")
 
@@ -47,7 +43,7 @@ def _moment(text: str | None, option: str) -> dt.datetime | None:
 
 
 def _show(correction: RequestCorrection) -> None:
-    out = request_corrections.to_out(correction)
+    out = requests_service.correction_out(correction)
     click.echo(f"correction {out['id']} {out['status']}: {out['field']}")
     for party in out["third_parties_to_notify"]:
         contact = f" <{party['contact_email']}>" if party["contact_email"] else ""
@@ -64,7 +60,7 @@ def _show(correction: RequestCorrection) -> None:
 def correct(reference: str, field: str, value: str, record_id: int | None) -> None:
     """Apply a correction (R10): the old value is kept; prints the third parties to notify."""
     db = session()
-    correction = request_corrections.apply_correction(
+    correction = requests_service.apply_correction(
         db, reference, field=field, new_value=value, record_id=record_id, actor=Actor.cli()
     )
     db.commit()
@@ -83,7 +79,7 @@ def correct(reference: str, field: str, value: str, record_id: int | None) -> No
 def reject_correction(reference: str, **options: object) -> None:
     """Reject a correction (R11): the statement becomes a dispute note on the subject."""
     db = session()
-    correction = request_corrections.reject_correction(
+    correction = requests_service.reject_correction(
         db,
         reference,
         field=str(options["field"]),
@@ -119,7 +115,7 @@ def delete(reference: str, yes: bool) -> None:
     basis and date. Without --yes nothing changes: what would happen is listed."""
     db = session()
     if not yes:
-        plan = request_deletion.plan_deletion(db, reference)
+        plan = requests_service.plan_deletion(db, reference)
         click.echo(
             f"Dry run for {reference}: {len(plan.deleted)} record(s) would be deleted, "
             f"{len(plan.kept)} kept; marketing consents to withdraw: {plan.consents_withdrawn}; "
@@ -128,7 +124,7 @@ def delete(reference: str, yes: bool) -> None:
         _lines(plan)
         click.echo("Nothing was changed; add --yes to delete.")
         return
-    result = request_deletion.execute_deletion(
+    result = requests_service.execute_deletion(
         db,
         reference,
         actor=Actor.cli(),
@@ -159,7 +155,7 @@ def withdraw_consent(
 ) -> None:
     """Withdraw the subject's consent for a purpose (R13); the original consent is kept."""
     db = session()
-    consents = request_consents.withdraw_consent(
+    consents = requests_service.withdraw_consent(
         db,
         reference,
         purpose_code=purpose,
@@ -168,7 +164,7 @@ def withdraw_consent(
         actor=Actor.cli(),
     )
     db.commit()
-    out = request_consents.withdrawal_out(consents)
+    out = requests_service.withdrawal_out(consents)
     click.echo(f"consent to {out['purpose']} withdrawn, effective {out['effective_at']}")
     click.echo(out["implications"])
 
@@ -176,14 +172,14 @@ def withdraw_consent(
 @click.command("letter")
 @with_appcontext
 @click.argument("reference")
-@click.argument("kind", type=click.Choice(list(request_letters.KINDS)))
+@click.argument("kind", type=click.Choice(list(requests_service.LETTER_KINDS)))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @handle_errors
 def letter(reference: str, kind: str, output: Path) -> None:
     """Write a letter about a request as PDF/A-3b (its data attached)."""
     db = session()
     config = current_app.config
-    written = request_letters.write_letter(
+    written = requests_service.write_letter(
         db,
         reference,
         kind,
@@ -206,7 +202,7 @@ def marketing_export(as_of: str | None, fmt: str) -> None:
     """The marketing list: subjects with an active marketing consent and their emails (audited).
     Subjects who withdrew are left out from the withdrawal's effective date."""
     db = session()
-    recipients = request_consents.export_marketing(
+    recipients = requests_service.export_marketing(
         db, as_of=_moment(as_of, "--as-of"), actor=Actor.cli()
     )
     db.commit()

@@ -12,8 +12,9 @@ from flask.cli import with_appcontext
 
 from auditor import keys
 from auditor.cli.common import handle_errors, session
-from auditor.services import request_pdf, request_portability
 from auditor.services.context import Actor
+from auditor.services.requests.access import portability as request_portability
+from auditor.services.requests.access import report as request_pdf
 
 FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
 

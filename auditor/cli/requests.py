@@ -27,13 +27,7 @@ from auditor.schemas.requests import (
     TransitionIn,
     VerificationIn,
 )
-from auditor.services import (
-    request_deadlines,
-    request_documents,
-    request_tasks,
-    request_workflow,
-)
-from auditor.services import requests as service
+from auditor.services import requests as requests_service
 from auditor.services.context import Actor
 
 GROUNDS = (
@@ -130,7 +124,7 @@ def open_(type_: str, **options: Any) -> None:
     }
     data = parse(RequestIn, {k: v for k, v in raw.items() if v is not None}, what="request")
     db = session()
-    request = service.open_request(db, data, actor=Actor.cli())
+    request = requests_service.open_request(db, data, actor=Actor.cli())
     db.commit()
     subject = request.subject.ref if request.subject else "not resolved (link it later)"
     click.echo(f"request {request.reference} opened: {request.type}, due {request.due_at:%Y-%m-%d}")
@@ -150,11 +144,11 @@ def list_(status: str | None, type_: str | None, overdue: bool | None) -> None:
     db = session()
     after, shown = None, 0
     while True:
-        page = service.list_requests(
+        page = requests_service.list_requests(
             db, status=query.status, type=query.type, overdue=query.overdue, after=after, limit=PAGE
         )
         for item in page:
-            click.echo(line(service.to_out(item)))
+            click.echo(line(requests_service.request_out(item)))
         shown += len(page)
         if len(page) < PAGE:
             break
@@ -169,8 +163,10 @@ def list_(status: str | None, type_: str | None, overdue: bool | None) -> None:
 def show(reference: str) -> None:
     """Show a request with its requester, tasks and documents (audited)."""
     db = session()
-    request = service.read(db, reference, actor=Actor.cli(), requester=True, identifiers=True)
-    out = service.to_detail(request, requester=True, identifiers=True)
+    request = requests_service.read_request(
+        db, reference, actor=Actor.cli(), requester=True, identifiers=True
+    )
+    out = requests_service.request_detail(request, requester=True, identifiers=True)
     db.commit()
     click.echo(line(out))
     if out.requester:
@@ -198,7 +194,7 @@ def show(reference: str) -> None:
 
 def _done(request: Any) -> None:
     session().commit()
-    click.echo(line(service.to_out(request)))
+    click.echo(line(requests_service.request_out(request)))
 
 
 @requests.command("verify")
@@ -211,7 +207,7 @@ def verify(reference: str, method: str, note: str | None, at: str | None) -> Non
     """Record the identity verification of the requester."""
     raw = {"method": method, "note": note, "verified_at": at}
     data = parse(VerificationIn, {k: v for k, v in raw.items() if v is not None}, what="input")
-    _done(request_workflow.verify(session(), reference, data, actor=Actor.cli()))
+    _done(requests_service.verify(session(), reference, data, actor=Actor.cli()))
 
 
 @requests.command("transition")
@@ -227,7 +223,7 @@ def transition(reference: str, to: str, grounds: tuple[str, ...], **options: Any
     withdrawn."""
     raw = {"to": to, "grounds": list(grounds), **options}
     data = parse(TransitionIn, {k: v for k, v in raw.items() if v is not None}, what="input")
-    _done(request_workflow.transition(session(), reference, data, actor=Actor.cli()))
+    _done(requests_service.transition(session(), reference, data, actor=Actor.cli()))
 
 
 @requests.command("extend")
@@ -249,7 +245,7 @@ def extend(reference: str, **options: Any) -> None:
         "opc_statement": options["opc_statement"],
     }
     data = parse(ExtensionIn, {k: v for k, v in raw.items() if v is not None}, what="input")
-    _done(request_deadlines.extend(session(), reference, data, actor=Actor.cli()))
+    _done(requests_service.extend(session(), reference, data, actor=Actor.cli()))
 
 
 @requests.command("fee")
@@ -262,7 +258,7 @@ def fee(reference: str, amount: str, **options: Any) -> None:
     """Record a fee (R5): needs the estimate and the confirmation."""
     raw = {"amount": amount, **options}
     data = parse(FeeIn, {k: v for k, v in raw.items() if v is not None}, what="input")
-    _done(request_deadlines.record_fee(session(), reference, data, actor=Actor.cli()))
+    _done(requests_service.record_fee(session(), reference, data, actor=Actor.cli()))
 
 
 @requests.command("complaint")
@@ -274,7 +270,7 @@ def complaint(reference: str, complaint_at: str, note: str | None) -> None:
     """Record a complaint to the OPC: the recourse hold becomes open-ended (R9)."""
     raw = {"complaint_at": complaint_at, "note": note}
     data = parse(ComplaintIn, {k: v for k, v in raw.items() if v is not None}, what="input")
-    _done(request_workflow.record_complaint(session(), reference, data, actor=Actor.cli()))
+    _done(requests_service.record_complaint(session(), reference, data, actor=Actor.cli()))
 
 
 @requests.command("link")
@@ -283,7 +279,7 @@ def complaint(reference: str, complaint_at: str, note: str | None) -> None:
 @handle_errors
 def link(reference: str, subject_ref: str) -> None:
     """Link the request to data subject SUBJECT_REF (places the recourse hold)."""
-    _done(request_workflow.link_subject(session(), reference, subject_ref, actor=Actor.cli()))
+    _done(requests_service.link_subject(session(), reference, subject_ref, actor=Actor.cli()))
 
 
 def _actions(values: tuple[str, ...]) -> list[dict[str, str]]:
@@ -318,9 +314,9 @@ def task(reference: str, task_id: int, actions: tuple[str, ...], **options: Any)
     if actions:
         raw["actions"] = _actions(actions)
     data = parse(TaskUpdate, {k: v for k, v in raw.items() if v is not None}, what="input")
-    updated = request_tasks.update_task(session(), reference, task_id, data, actor=Actor.cli())
+    updated = requests_service.update_task(session(), reference, task_id, data, actor=Actor.cli())
     session().commit()
-    out = request_tasks.to_out(updated)
+    out = requests_service.task_out(updated)
     state = "closed" if out.closed_at else "open"
     click.echo(f"task {out.id} ({out.system}) of {reference}: {state}, found={out.found}")
 
@@ -334,7 +330,7 @@ def task(reference: str, task_id: int, actions: tuple[str, ...], **options: Any)
 def attach(reference: str, path: str, kind: str, media_type: str | None) -> None:
     """Add a document to the request's file."""
     data = parse(DocumentIn, {"kind": kind, **_file(path, media_type)}, what="document")
-    document = request_documents.attach(session(), reference, data, actor=Actor.cli())
+    document = requests_service.attach_document(session(), reference, data, actor=Actor.cli())
     session().commit()
     click.echo(f"document {document.id} added to {reference}: {document.size} B {document.sha256}")
 

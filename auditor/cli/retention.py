@@ -14,7 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from auditor.cli import retention_review, retention_run, retention_schedule
 from auditor.cli.common import handle_errors, session
-from auditor.services import retention_plan, retention_rules
+from auditor.services import retention as retention_service
 from auditor.services.context import Actor
 
 
@@ -31,7 +31,7 @@ def rules(ctx: click.Context) -> None:
     """List the current version of every retention rule."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = retention_rules.current_rules(session())
+    rows = retention_service.current_rules(session())
     for row in rows:
         review = " (review)" if row.requires_review else ""
         summary = _summary(row.definition)
@@ -65,7 +65,7 @@ def _summary(definition: dict[str, Any]) -> str:
 def load_defaults() -> None:
     """Create version 1 of the policy's default rules (existing rules are left alone)."""
     db = session()
-    created = retention_rules.load_defaults(
+    created = retention_service.load_default_rules(
         db,
         actor=Actor.cli(),
         fiscal_year_end=current_app.config["RETENTION_FISCAL_YEAR_END"],
@@ -89,7 +89,7 @@ def load_defaults() -> None:
 def plan(as_of: dt.datetime | None, fmt: str) -> None:
     """Dry run: what would be disposed of, and what is blocked and why. Nothing is changed."""
     day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
-    report = retention_plan.plan(session(), as_of=day)
+    report = retention_service.plan_disposition(session(), as_of=day)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif fmt == "csv":
@@ -101,7 +101,7 @@ def plan(as_of: dt.datetime | None, fmt: str) -> None:
 CSV_FIELDS = ["section", "rule", "version", "client", "reason", "hold_ids", "count", "record_ids"]
 
 
-def to_csv(report: retention_plan.PlanReport) -> str:
+def to_csv(report: retention_service.PlanReport) -> str:
     """One row per group; record ids space-separated (at most the cap, see record_ids_cap)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
@@ -139,7 +139,7 @@ def _ids(group: dict[str, Any]) -> str:
     return ids + (" ... (list capped)" if group["record_ids_truncated"] else "")
 
 
-def to_table(report: retention_plan.PlanReport) -> str:
+def to_table(report: retention_service.PlanReport) -> str:
     data = report.to_dict()
     lines = [
         f"Disposition plan as of {data['as_of']} (dry run): {data['records_checked']} record(s) "

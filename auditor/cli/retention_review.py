@@ -11,7 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 from auditor.cli.common import handle_errors, session
 from auditor.schemas.common import parse
 from auditor.schemas.retention import ReviewDecision, ReviewOut, ReviewQuery
-from auditor.services import disposition_review
+from auditor.services import retention as retention_service
 from auditor.services.context import Actor
 from auditor.services.errors import FieldError, ValidationFailed
 
@@ -41,7 +41,7 @@ def reviews(status: str | None) -> None:
     after: int | None = None
     shown = 0
     while True:
-        page = disposition_review.list_reviews(db, status=query.status, after=after, limit=PAGE)
+        page = retention_service.list_reviews(db, status=query.status, after=after, limit=PAGE)
         for row in page:
             click.echo(_line(ReviewOut.model_validate(row)))
         shown += len(page)
@@ -64,7 +64,7 @@ def open_(as_of: dt.datetime | None) -> None:
     """Put the due records waiting for a review in batches, one per rule version (idempotent)."""
     day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
     db = session()
-    opened = disposition_review.open_batches(db, as_of=day, actor=Actor.cli())
+    opened = retention_service.open_review_batches(db, as_of=day, actor=Actor.cli())
     db.commit()
     click.echo(f"{len(opened)} review batch(es) opened for {day}")
     for row in opened:
@@ -76,7 +76,7 @@ def open_(as_of: dt.datetime | None) -> None:
 @handle_errors
 def show(review_id: int) -> None:
     """Show batch REVIEW_ID: its decision, counts and first record ids."""
-    out = disposition_review.detail(session(), review_id, first=SHOWN_IDS)
+    out = retention_service.review_detail(session(), review_id, first=SHOWN_IDS)
     click.echo(_line(out))
     click.echo(f"opened by {out.created_by} at {out.created_at:%Y-%m-%d %H:%M} UTC")
     if out.justification:
@@ -134,6 +134,6 @@ def decide(
         what="decision",
     )
     db = session()
-    row = disposition_review.decide(db, review_id, **data.model_dump(), actor=Actor.cli())
+    row = retention_service.decide_review(db, review_id, **data.model_dump(), actor=Actor.cli())
     db.commit()
     click.echo(f"review {row.id} {row.status} by {row.decided_by}: {row.item_count} record(s)")

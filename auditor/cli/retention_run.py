@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
 
 from auditor import keys
 from auditor.cli.common import handle_errors, session
-from auditor.services import disposition_pdf, disposition_records, purge, retention_plan
+from auditor.services import retention as retention_service
 from auditor.services.context import Actor
 from crypto.digest import key_id
 
@@ -41,7 +41,7 @@ def run(as_of: dt.datetime | None, yes: bool, batch: int | None, fmt: str) -> No
         raise click.BadParameter("cannot dispose for a day in the future", param_hint="--as-of")
     db = session()
     if not yes:
-        report = retention_plan.plan(db, as_of=day, ids_cap=0)
+        report = retention_service.plan_disposition(db, as_of=day, ids_cap=0)
         click.echo(
             f"Dry run for {day}: {report.due_count} record(s) would be disposed; "
             f"{sum(g.count for g in report.blocked.values())} blocked. "
@@ -56,7 +56,7 @@ def run(as_of: dt.datetime | None, yes: bool, batch: int | None, fmt: str) -> No
         def progress(checked: int, disposed: int) -> None:
             click.echo(f"\r{checked} checked, {disposed} disposed", nl=False, err=True)
 
-    result = purge.execute(
+    result = retention_service.execute_purge(
         db,
         as_of=day,
         actor=Actor.cli(),
@@ -90,7 +90,7 @@ def run(as_of: dt.datetime | None, yes: bool, batch: int | None, fmt: str) -> No
 @handle_errors
 def runs(limit: int) -> None:
     """The latest purge runs, newest first."""
-    rows = purge.list_runs(session(), limit=limit)
+    rows = retention_service.list_runs(session(), limit=limit)
     for row in rows:
         finished = row.finished_at.isoformat(timespec="seconds") if row.finished_at else "-"
         disposed = row.counts.get("disposed", "-")
@@ -114,13 +114,13 @@ def certificate(run_id: int, fmt: str, output: str | None) -> None:
     db = session()
     digest_key_id = key_id(keys.disposition_key())
     if fmt == "json":
-        run_row = disposition_records.get_run(db, run_id)
-        cert = disposition_records.certificate(db, run_row, digest_key_id=digest_key_id)
+        run_row = retention_service.get_run(db, run_id)
+        cert = retention_service.run_certificate(db, run_row, digest_key_id=digest_key_id)
         data = json.dumps(cert, indent=2).encode()
     else:
         if output is None and sys.stdout.isatty():
             raise click.UsageError("a PDF goes to a file: add -o FILE.pdf")
-        data = disposition_pdf.export_certificate(
+        data = retention_service.export_certificate_pdf(
             db, run_id, digest_key_id=digest_key_id, actor=Actor.cli()
         )
         db.commit()  # the export's audit event
@@ -136,7 +136,7 @@ def certificate(run_id: int, fmt: str, output: str | None) -> None:
 @handle_errors
 def report(start: dt.datetime, end: dt.datetime, fmt: str, output: str | None) -> None:
     """Every disposition of a period and the query that selected them (R22)."""
-    data = disposition_records.report(session(), start=start.date(), end=end.date())
+    data = retention_service.disposition_report(session(), start=start.date(), end=end.date())
     if fmt == "json":
         _write(json.dumps(data, indent=2).encode(), output, binary=False)
         return
@@ -154,7 +154,7 @@ def to_csv(data: dict[str, Any]) -> str:
     out.write(f"# parameters: {json.dumps(query['parameters'], sort_keys=True)}\n")
     summary = data["summary"]
     out.write(f"# count: {summary['count']}; sha256 of canonical lines: {summary['digest']}\n")
-    writer = csv.DictWriter(out, fieldnames=disposition_records.FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=retention_service.FIELDS, lineterminator="\n")
     writer.writeheader()
     for row in data["dispositions"]:
         writer.writerow(

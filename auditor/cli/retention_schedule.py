@@ -11,7 +11,7 @@ import click
 from flask.cli import with_appcontext
 
 from auditor.cli.common import handle_errors, session
-from auditor.services import disposition_pdf, retention_forecast
+from auditor.services import retention as retention_service
 from auditor.services.context import Actor
 
 DAY = click.DateTime(["%Y-%m-%d"])
@@ -25,7 +25,7 @@ def stdout_is_terminal() -> bool:
 @click.option("--start", type=DAY, help="first day of the schedule (today, UTC)")
 @click.option(
     "--months",
-    type=click.IntRange(1, retention_forecast.MAX_MONTHS),
+    type=click.IntRange(1, retention_service.MAX_MONTHS),
     default=12,
     show_default=True,
     help="calendar months covered after the start day",
@@ -50,10 +50,12 @@ def schedule(start: dt.datetime | None, months: int, fmt: str, output: str | Non
         raise click.UsageError("A PDF is not for a terminal: write it with -o FILE (or pipe it).")
     db = session()
     if fmt == "pdf":
-        data = disposition_pdf.export_schedule(db, start=day, months=months, actor=Actor.cli())
+        data = retention_service.export_schedule_pdf(
+            db, start=day, months=months, actor=Actor.cli()
+        )
         db.commit()
     else:
-        forecast = retention_forecast.forecast(db, start=day, months=months).to_dict()
+        forecast = retention_service.forecast_schedule(db, start=day, months=months).to_dict()
         text = json.dumps(forecast, indent=2) if fmt == "json" else to_table(forecast)
         data = (text + "\n").encode()
     if output:

@@ -13,7 +13,7 @@ from auditor.cli.common import handle_errors, session
 from auditor.keys import master_key_ring
 from auditor.schemas.common import parse
 from auditor.schemas.vault_admin import AcknowledgementIn, HandoverIn
-from auditor.services import handover, users, vault_import, vault_reports
+from auditor.services import users
 from auditor.services import vault as vault_service
 from auditor.services.context import Actor
 from auditor.services.errors import ValidationFailed
@@ -40,7 +40,7 @@ def import_(client: str, file: Path, skip_invalid: bool, plain_notes: bool) -> N
     Bad rows are reported with their line number; without --skip-invalid nothing is imported."""
     db = session()
     with file.open("rb") as fh:
-        result = vault_import.import_csv(
+        result = vault_service.import_csv(
             db,
             master_key_ring(),
             client,
@@ -90,7 +90,7 @@ def handover_(client: str, recipient: str, method: str, output: Path) -> None:
     another channel than the file, then record their acknowledgement ('vault acknowledge')."""
     db = session()
     data = parse(HandoverIn, {"recipient": recipient, "method": method}, what="hand-over")
-    content, passphrase, row = handover.export_handover(
+    content, passphrase, row = vault_service.export_handover(
         db,
         master_key_ring(),
         client,
@@ -136,7 +136,7 @@ def acknowledge(handover_id: int, by: str, note: str, at: dt.datetime | None) ->
         {"acknowledged_at": moment, "acknowledgement": text},
         what="acknowledgement",
     )
-    row = handover.record_acknowledgement(
+    row = vault_service.record_acknowledgement(
         db,
         handover_id,
         acknowledged_at=data.acknowledged_at,
@@ -154,7 +154,7 @@ def acknowledge(handover_id: int, by: str, note: str, at: dt.datetime | None) ->
 def purge(client: str, yes: bool) -> None:
     """Crypto-shred CLIENT's vault after an acknowledged hand-over (R16); a dry run by default."""
     db = session()
-    summary = handover.purge_client_vault(db, client, actor=Actor.cli(), dry_run=not yes)
+    summary = vault_service.purge_client_vault(db, client, actor=Actor.cli(), dry_run=not yes)
     db.commit()
     click.echo(summary.message)
     if summary.dry_run and summary.secrets + summary.client_key_versions:
@@ -169,7 +169,7 @@ def report(email: str) -> None:
     off-boarding)."""
     db = session()
     user = users.find_user(db, email)
-    rows = vault_reports.revealed_unchanged(db, user.id, actor=Actor.cli())
+    rows = vault_service.revealed_unchanged(db, user.id, actor=Actor.cli())
     db.commit()
     if not rows:
         click.echo(f"user {user.id}: no revealed secret is unchanged since")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
 from auditor.models import JobRun
-from auditor.services import audit, disposition_review, purge
+from auditor.services import audit, retention
 from auditor.services.context import Actor
 from auditor.services.errors import MAX_ERROR_LENGTH as MAX_ERROR_LENGTH  # re-exported
 from auditor.services.errors import safe_error
@@ -39,13 +39,13 @@ def purge_expired(
     digest_key: bytes,
     signing_key: Ed25519PrivateKey | None = None,
     origin: str | None = None,
-    batch: int = purge.BATCH,
+    batch: int = retention.BATCH,
 ) -> dict[str, Any]:
     """The daily retention purge for the scheduled day: the plan executed in batches, with its
     certificate; blocked records and credentials are counted (and listed in the run). Then the
     due records whose rule requires review are put in review batches for an officer."""
     day = now.astimezone(dt.UTC).date()
-    result = purge.execute(
+    result = retention.execute_purge(
         session,
         as_of=day,
         actor=Actor.system(PURGE),
@@ -55,7 +55,7 @@ def purge_expired(
         signing_key=signing_key,
         origin=origin,
     )
-    opened = disposition_review.open_batches(session, as_of=day, actor=Actor.system(PURGE))
+    opened = retention.open_review_batches(session, as_of=day, actor=Actor.system(PURGE))
     session.commit()
     credentials = [entry["status"] for entry in result.credentials]
     return {
@@ -73,9 +73,9 @@ def check_deadlines(session: Session, *, now: dt.datetime) -> dict[str, int]:
     """The hourly deadline check of privacy requests: counts of open requests, those due within
     7 days and the overdue ones; each newly overdue request is audited once as deemed refused
     (R4, ``request.deemed_refused``)."""
-    from auditor.services import request_deadlines
+    from auditor.services import requests
 
-    return request_deadlines.check_deadlines(session, now=now, actor=Actor.system(DEADLINES))
+    return requests.check_deadlines(session, now=now, actor=Actor.system(DEADLINES))
 
 
 def sign_checkpoint(

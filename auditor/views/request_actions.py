@@ -13,12 +13,7 @@ from auditor import keys
 from auditor.db import get_session
 from auditor.permissions import Permission
 from auditor.schemas.common import AwareDatetime, Code, InputModel, Text
-from auditor.services import (
-    request_consents,
-    request_corrections,
-    request_deletion,
-    request_letters,
-)
+from auditor.services import requests
 from auditor.views.api import API_PREFIX, route
 
 bp = Blueprint("request_actions", __name__, url_prefix=API_PREFIX)
@@ -79,7 +74,7 @@ def pdf_response(data: bytes, file_name: str) -> Response:
     errors=(400, 404, 409, 415, 422),
 )
 def requests_correct(ref: str, body: CorrectionIn, actor: Any) -> dict[str, Any]:
-    correction = request_corrections.apply_correction(
+    correction = requests.apply_correction(
         get_session(),
         ref,
         field=body.field,
@@ -87,7 +82,7 @@ def requests_correct(ref: str, body: CorrectionIn, actor: Any) -> dict[str, Any]
         record_id=body.record_id,
         actor=actor,
     )
-    return request_corrections.to_out(correction)
+    return requests.correction_out(correction)
 
 
 @route(
@@ -102,7 +97,7 @@ def requests_correct(ref: str, body: CorrectionIn, actor: Any) -> dict[str, Any]
     errors=(400, 404, 409, 415, 422),
 )
 def requests_reject_correction(ref: str, body: RejectionIn, actor: Any) -> dict[str, Any]:
-    correction = request_corrections.reject_correction(
+    correction = requests.reject_correction(
         get_session(),
         ref,
         field=body.field,
@@ -112,7 +107,7 @@ def requests_reject_correction(ref: str, body: RejectionIn, actor: Any) -> dict[
         requested_value=body.requested_value,
         actor=actor,
     )
-    return request_corrections.to_out(correction, statement=body.statement)
+    return requests.correction_out(correction, statement=body.statement)
 
 
 @route(
@@ -125,7 +120,7 @@ def requests_reject_correction(ref: str, body: RejectionIn, actor: Any) -> dict[
     errors=(404, 409),
 )
 def requests_deletion_plan(ref: str, actor: Any) -> dict[str, Any]:
-    return request_deletion.plan_deletion(get_session(), ref).to_dict()
+    return requests.plan_deletion(get_session(), ref).to_dict()
 
 
 @route(
@@ -139,7 +134,7 @@ def requests_deletion_plan(ref: str, actor: Any) -> dict[str, Any]:
     errors=(400, 404, 409, 415, 422),
 )
 def requests_delete(ref: str, body: DeletionIn, actor: Any) -> dict[str, Any]:
-    result = request_deletion.execute_deletion(
+    result = requests.execute_deletion(
         get_session(),
         ref,
         actor=actor,
@@ -162,8 +157,8 @@ def requests_delete(ref: str, body: DeletionIn, actor: Any) -> dict[str, Any]:
     errors=(400, 404, 409, 415, 422),
 )
 def requests_withdraw_consent(ref: str, body: WithdrawalIn, actor: Any) -> dict[str, Any]:
-    return request_consents.withdrawal_out(
-        request_consents.withdraw_consent(
+    return requests.withdrawal_out(
+        requests.withdraw_consent(
             get_session(),
             ref,
             purpose_code=body.purpose,
@@ -186,7 +181,7 @@ def requests_withdraw_consent(ref: str, body: WithdrawalIn, actor: Any) -> dict[
 )
 def requests_letter(ref: str, kind: str, actor: Any) -> Response:
     config = current_app.config
-    letter = request_letters.write_letter(
+    letter = requests.write_letter(
         get_session(),
         ref,
         kind,
@@ -210,4 +205,4 @@ def requests_letter(ref: str, kind: str, actor: Any) -> Response:
 )
 def subjects_marketing_export(query: MarketingQuery, actor: Any) -> list[dict[str, Any]]:
     as_of: dt.datetime | None = query.as_of
-    return request_consents.export_marketing(get_session(), as_of=as_of, actor=actor)
+    return requests.export_marketing(get_session(), as_of=as_of, actor=actor)

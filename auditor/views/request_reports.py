@@ -15,7 +15,9 @@ from flask import Blueprint, Response, current_app
 from auditor import keys
 from auditor.db import get_session
 from auditor.permissions import Permission
-from auditor.services import request_access, request_pdf, request_portability
+from auditor.services.requests.access import package as request_access
+from auditor.services.requests.access import portability as request_portability
+from auditor.services.requests.access import report as request_pdf
 from auditor.views.api import API_PREFIX, route
 
 bp = Blueprint("request_reports", __name__, url_prefix=API_PREFIX)

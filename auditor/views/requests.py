@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from auditor.db import get_session
-from auditor.permissions import Permission, is_allowed
+from auditor.permissions import Permission
 from auditor.schemas.common import Page, decode_cursor, encode_cursor
 from auditor.schemas.requests import (
     ComplaintIn,
@@ -25,29 +25,10 @@ from auditor.schemas.requests import (
     TransitionIn,
     VerificationIn,
 )
-from auditor.services import (
-    request_deadlines,
-    request_documents,
-    request_tasks,
-    request_workflow,
-    requests,
-)
-from auditor.services.context import Actor
+from auditor.services import requests
 from auditor.views.api import API_PREFIX, page_limit, route
 
 bp = Blueprint("requests", __name__, url_prefix=API_PREFIX)
-
-
-def _detail(reference: str, actor: Actor) -> RequestDetail:
-    """The request as this actor may see it: officers see the requester, officers and
-    technicians the identifiers to search for; reading is audited either way."""
-    role = actor.role or ""
-    requester = is_allowed(role, Permission.REQUESTS_MANAGE)
-    identifiers = requester or is_allowed(role, Permission.REQUESTS_TASKS)
-    request = requests.read(
-        get_session(), reference, actor=actor, requester=requester, identifiers=identifiers
-    )
-    return requests.to_detail(request, requester=requester, identifiers=identifiers)
 
 
 @route(
@@ -71,7 +52,7 @@ def requests_list(query: RequestQuery, actor: Any) -> Page[RequestOut]:
         limit=limit,
     )
     cursor = encode_cursor(items[-1].id) if len(items) == limit else None
-    return Page[RequestOut](items=[requests.to_out(r) for r in items], next_cursor=cursor)
+    return Page[RequestOut](items=[requests.request_out(r) for r in items], next_cursor=cursor)
 
 
 @route(
@@ -87,7 +68,7 @@ def requests_list(query: RequestQuery, actor: Any) -> Page[RequestOut]:
 )
 def requests_create(body: RequestIn, actor: Any) -> RequestDetail:
     request = requests.open_request(get_session(), body, actor=actor)
-    return requests.to_detail(request, requester=True, identifiers=True)
+    return requests.request_detail(request, requester=True, identifiers=True)
 
 
 @route(
@@ -100,7 +81,7 @@ def requests_create(body: RequestIn, actor: Any) -> RequestDetail:
     errors=(404,),
 )
 def requests_read(ref: str, actor: Any) -> RequestDetail:
-    return _detail(ref, actor)
+    return requests.read_request_as(get_session(), ref, actor=actor)
 
 
 @route(
@@ -114,8 +95,8 @@ def requests_read(ref: str, actor: Any) -> RequestDetail:
     errors=(400, 404, 409, 415, 422),
 )
 def requests_transition(ref: str, body: TransitionIn, actor: Any) -> RequestDetail:
-    request_workflow.transition(get_session(), ref, body, actor=actor)
-    return _detail(ref, actor)
+    requests.transition(get_session(), ref, body, actor=actor)
+    return requests.read_request_as(get_session(), ref, actor=actor)
 
 
 @route(
@@ -129,8 +110,8 @@ def requests_transition(ref: str, body: TransitionIn, actor: Any) -> RequestDeta
     errors=(400, 404, 409, 415, 422),
 )
 def requests_verify(ref: str, body: VerificationIn, actor: Any) -> RequestDetail:
-    request_workflow.verify(get_session(), ref, body, actor=actor)
-    return _detail(ref, actor)
+    requests.verify(get_session(), ref, body, actor=actor)
+    return requests.read_request_as(get_session(), ref, actor=actor)
 
 
 @route(
@@ -144,8 +125,8 @@ def requests_verify(ref: str, body: VerificationIn, actor: Any) -> RequestDetail
     errors=(400, 404, 409, 415, 422),
 )
 def requests_extend(ref: str, body: ExtensionIn, actor: Any) -> RequestDetail:
-    request_deadlines.extend(get_session(), ref, body, actor=actor)
-    return _detail(ref, actor)
+    requests.extend(get_session(), ref, body, actor=actor)
+    return requests.read_request_as(get_session(), ref, actor=actor)
 
 
 @route(
@@ -159,8 +140,8 @@ def requests_extend(ref: str, body: ExtensionIn, actor: Any) -> RequestDetail:
     errors=(400, 404, 409, 415, 422),
 )
 def requests_fee(ref: str, body: FeeIn, actor: Any) -> RequestDetail:
-    request_deadlines.record_fee(get_session(), ref, body, actor=actor)
-    return _detail(ref, actor)
+    requests.record_fee(get_session(), ref, body, actor=actor)
+    return requests.read_request_as(get_session(), ref, actor=actor)
 
 
 @route(
@@ -174,8 +155,8 @@ def requests_fee(ref: str, body: FeeIn, actor: Any) -> RequestDetail:
     errors=(400, 404, 409, 415, 422),
 )
 def requests_complaint(ref: str, body: ComplaintIn, actor: Any) -> RequestDetail:
-    request_workflow.record_complaint(get_session(), ref, body, actor=actor)
-    return _detail(ref, actor)
+    requests.record_complaint(get_session(), ref, body, actor=actor)
+    return requests.read_request_as(get_session(), ref, actor=actor)
 
 
 @route(
@@ -189,8 +170,8 @@ def requests_complaint(ref: str, body: ComplaintIn, actor: Any) -> RequestDetail
     errors=(400, 404, 409, 415, 422),
 )
 def requests_link_subject(ref: str, body: SubjectLinkIn, actor: Any) -> RequestDetail:
-    request_workflow.link_subject(get_session(), ref, body.subject, actor=actor)
-    return _detail(ref, actor)
+    requests.link_subject(get_session(), ref, body.subject, actor=actor)
+    return requests.read_request_as(get_session(), ref, actor=actor)
 
 
 @route(
@@ -205,7 +186,7 @@ def requests_link_subject(ref: str, body: SubjectLinkIn, actor: Any) -> RequestD
     errors=(400, 404, 413, 415, 422),
 )
 def requests_attach(ref: str, body: DocumentIn, actor: Any) -> DocumentOut:
-    return request_documents.to_out(request_documents.attach(get_session(), ref, body, actor=actor))
+    return requests.document_out(requests.attach_document(get_session(), ref, body, actor=actor))
 
 
 @route(
@@ -218,7 +199,7 @@ def requests_attach(ref: str, body: DocumentIn, actor: Any) -> DocumentOut:
     errors=(404,),
 )
 def requests_document(ref: str, document_id: int, actor: Any) -> Response:
-    document = request_documents.read(get_session(), ref, document_id, actor=actor)
+    document = requests.read_document(get_session(), ref, document_id, actor=actor)
     response = Response(document.content, mimetype=document.media_type)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -239,5 +220,5 @@ def requests_document(ref: str, document_id: int, actor: Any) -> Response:
     errors=(400, 404, 409, 415, 422),
 )
 def requests_task_update(ref: str, task_id: int, body: TaskUpdate, actor: Any) -> TaskOut:
-    task = request_tasks.update_task(get_session(), ref, task_id, body, actor=actor)
-    return request_tasks.to_out(task)
+    task = requests.update_task(get_session(), ref, task_id, body, actor=actor)
+    return requests.task_out(task)

@@ -26,13 +26,7 @@ from auditor.schemas.retention import (
     RunOut,
     RunQuery,
 )
-from auditor.services import (
-    disposition_records,
-    disposition_review,
-    purge,
-    retention_plan,
-    retention_rules,
-)
+from auditor.services import retention
 from auditor.views.api import API_PREFIX, page_limit, route
 from crypto.digest import key_id
 
@@ -49,7 +43,7 @@ REVIEW_IDS_SHOWN = 100
     response=list[RuleOut],
 )
 def retention_rules_list(actor: Any) -> list[RuleOut]:
-    return [RuleOut.model_validate(r) for r in retention_rules.current_rules(get_session())]
+    return [RuleOut.model_validate(r) for r in retention.current_rules(get_session())]
 
 
 @route(
@@ -64,7 +58,7 @@ def retention_rules_list(actor: Any) -> list[RuleOut]:
 )
 def retention_plan_view(query: PlanQuery, actor: Any) -> dict[str, Any]:
     as_of = query.as_of or utcnow().date()
-    return retention_plan.plan(get_session(), as_of=as_of).to_dict()
+    return retention.plan_disposition(get_session(), as_of=as_of).to_dict()
 
 
 # -- disposition review -----------------------------------------------------------------------
@@ -82,7 +76,7 @@ def retention_plan_view(query: PlanQuery, actor: Any) -> dict[str, Any]:
 )
 def retention_reviews_list(query: ReviewQuery, actor: Any) -> Page[ReviewOut]:
     limit = page_limit(query.limit)
-    rows = disposition_review.list_reviews(
+    rows = retention.list_reviews(
         get_session(), status=query.status, after=decode_cursor(query.cursor), limit=limit
     )
     cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
@@ -99,7 +93,7 @@ def retention_reviews_list(query: ReviewQuery, actor: Any) -> Page[ReviewOut]:
 )
 def retention_reviews_open(actor: Any) -> ReviewsOpened:
     today = utcnow().date()
-    opened = disposition_review.open_batches(get_session(), as_of=today, actor=actor)
+    opened = retention.open_review_batches(get_session(), as_of=today, actor=actor)
     return ReviewsOpened(as_of=today, opened=[ReviewOut.model_validate(r) for r in opened])
 
 
@@ -113,7 +107,7 @@ def retention_reviews_open(actor: Any) -> ReviewsOpened:
     errors=(404,),
 )
 def retention_reviews_read(review_id: int, actor: Any) -> ReviewDetail:
-    return disposition_review.detail(get_session(), review_id, first=REVIEW_IDS_SHOWN)
+    return retention.review_detail(get_session(), review_id, first=REVIEW_IDS_SHOWN)
 
 
 @route(
@@ -127,7 +121,7 @@ def retention_reviews_read(review_id: int, actor: Any) -> ReviewDetail:
     errors=(400, 404, 409, 415, 422),
 )
 def retention_reviews_decide(review_id: int, body: ReviewDecision, actor: Any) -> ReviewOut:
-    review = disposition_review.decide(get_session(), review_id, **body.model_dump(), actor=actor)
+    review = retention.decide_review(get_session(), review_id, **body.model_dump(), actor=actor)
     return ReviewOut.model_validate(review)
 
 
@@ -145,7 +139,7 @@ def retention_reviews_decide(review_id: int, body: ReviewDecision, actor: Any) -
     errors=(422,),
 )
 def retention_runs_list(query: RunQuery, actor: Any) -> list[RunOut]:
-    return [RunOut.model_validate(r) for r in purge.list_runs(get_session(), limit=query.limit)]
+    return [RunOut.model_validate(r) for r in retention.list_runs(get_session(), limit=query.limit)]
 
 
 @route(
@@ -158,7 +152,7 @@ def retention_runs_list(query: RunQuery, actor: Any) -> list[RunOut]:
     errors=(404,),
 )
 def retention_runs_read(run_id: int, actor: Any) -> RunOut:
-    return RunOut.model_validate(disposition_records.get_run(get_session(), run_id))
+    return RunOut.model_validate(retention.get_run(get_session(), run_id))
 
 
 @route(
@@ -172,11 +166,9 @@ def retention_runs_read(run_id: int, actor: Any) -> RunOut:
 )
 def retention_runs_certificate(run_id: int, actor: Any) -> dict[str, Any]:
     session = get_session()
-    run = disposition_records.get_run(session, run_id)
+    run = retention.get_run(session, run_id)
     # recomputed from the disposition records, as the CLI does (the stored copy is not trusted)
-    return disposition_records.certificate(
-        session, run, digest_key_id=key_id(keys.disposition_key())
-    )
+    return retention.run_certificate(session, run, digest_key_id=key_id(keys.disposition_key()))
 
 
 @route(
@@ -190,4 +182,4 @@ def retention_runs_certificate(run_id: int, actor: Any) -> dict[str, Any]:
     errors=(422,),
 )
 def retention_dispositions_report(query: DispositionsQuery, actor: Any) -> dict[str, Any]:
-    return disposition_records.report(get_session(), start=query.start, end=query.end)
+    return retention.disposition_report(get_session(), start=query.start, end=query.end)

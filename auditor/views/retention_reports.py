@@ -16,7 +16,7 @@ from auditor import keys
 from auditor.db import get_session, utcnow
 from auditor.permissions import Permission
 from auditor.schemas.common import InputModel
-from auditor.services import disposition_pdf, retention_forecast
+from auditor.services import retention
 from auditor.views.api import API_PREFIX, route
 from crypto.digest import key_id
 
@@ -30,7 +30,7 @@ class ScheduleQuery(InputModel):
     months: int = Field(
         default=12,
         ge=1,
-        le=retention_forecast.MAX_MONTHS,
+        le=retention.MAX_MONTHS,
         description="calendar months covered after the start day",
     )
 
@@ -54,7 +54,7 @@ def pdf_response(data: bytes, file_name: str) -> Response:
 )
 def retention_schedule(query: ScheduleQuery, actor: Any) -> dict[str, Any]:
     start = query.start or utcnow().date()
-    forecast = retention_forecast.forecast(get_session(), start=start, months=query.months)
+    forecast = retention.forecast_schedule(get_session(), start=start, months=query.months)
     return forecast.to_dict()
 
 
@@ -70,7 +70,7 @@ def retention_schedule(query: ScheduleQuery, actor: Any) -> dict[str, Any]:
 )
 def retention_schedule_pdf(query: ScheduleQuery, actor: Any) -> Response:
     start = query.start or utcnow().date()
-    data = disposition_pdf.export_schedule(
+    data = retention.export_schedule_pdf(
         get_session(), start=start, months=query.months, actor=actor
     )
     return pdf_response(data, f"disposition-schedule-{start}.pdf")
@@ -86,7 +86,7 @@ def retention_schedule_pdf(query: ScheduleQuery, actor: Any) -> Response:
     errors=(404,),
 )
 def retention_runs_certificate_pdf(run_id: int, actor: Any) -> Response:
-    data = disposition_pdf.export_certificate(
+    data = retention.export_certificate_pdf(
         get_session(), run_id, digest_key_id=key_id(keys.disposition_key()), actor=actor
     )
     return pdf_response(data, f"disposition-certificate-{run_id}.pdf")

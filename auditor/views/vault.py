@@ -48,7 +48,7 @@ def secrets_list(code: str, query: SecretQuery, actor: Any) -> Page[SecretOut]:
         kind=query.kind,
     )
     cursor = encode_cursor(items[-1].id) if len(items) == limit else None
-    return Page[SecretOut](items=[vault.to_out(s) for s in items], next_cursor=cursor)
+    return Page[SecretOut](items=[vault.secret_out(s) for s in items], next_cursor=cursor)
 
 
 @route(
@@ -63,8 +63,8 @@ def secrets_list(code: str, query: SecretQuery, actor: Any) -> Page[SecretOut]:
     errors=(400, 404, 415, 422),
 )
 def secrets_create(code: str, body: SecretIn, actor: Any) -> SecretOut:
-    secret = vault.create(get_session(), master_key_ring(), code, body, actor=actor)
-    return vault.to_out(secret)
+    secret = vault.create_secret(get_session(), master_key_ring(), code, body, actor=actor)
+    return vault.secret_out(secret)
 
 
 @route(
@@ -77,7 +77,7 @@ def secrets_create(code: str, body: SecretIn, actor: Any) -> SecretOut:
     errors=(404,),
 )
 def secrets_read(ref: str, actor: Any) -> SecretOut:
-    return vault.to_out(vault.read(get_session(), ref, actor=actor))
+    return vault.secret_out(vault.read_secret(get_session(), ref, actor=actor))
 
 
 @route(
@@ -91,7 +91,9 @@ def secrets_read(ref: str, actor: Any) -> SecretOut:
     errors=(400, 404, 415, 422),
 )
 def secrets_update(ref: str, body: SecretUpdate, actor: Any) -> SecretOut:
-    return vault.to_out(vault.update(get_session(), master_key_ring(), ref, body, actor=actor))
+    return vault.secret_out(
+        vault.update_secret(get_session(), master_key_ring(), ref, body, actor=actor)
+    )
 
 
 @route(
@@ -104,7 +106,7 @@ def secrets_update(ref: str, body: SecretUpdate, actor: Any) -> SecretOut:
     errors=(404,),
 )
 def secrets_delete(ref: str, actor: Any) -> None:
-    vault.delete(get_session(), ref, actor=actor)
+    vault.delete_secret(get_session(), ref, actor=actor)
 
 
 @route(
@@ -118,7 +120,9 @@ def secrets_delete(ref: str, actor: Any) -> None:
     errors=(400, 404, 415, 422),
 )
 def secrets_reveal(ref: str, body: RevealIn, actor: Any) -> Response:
-    value, moment = vault.reveal(get_session(), master_key_ring(), ref, body.reason, actor=actor)
+    value, moment = vault.reveal_secret(
+        get_session(), master_key_ring(), ref, body.reason, actor=actor
+    )
     response = json_response(Revealed(ref=ref, value=value, revealed_at=moment))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"

@@ -20,7 +20,7 @@ from auditor.schemas.vault_admin import (
     PurgeIn,
     PurgeOut,
 )
-from auditor.services import handover, vault_reports
+from auditor.services import vault
 from auditor.views.api import API_PREFIX, json_response, route
 
 bp = Blueprint("vault_admin", __name__, url_prefix=API_PREFIX)
@@ -38,7 +38,7 @@ bp = Blueprint("vault_admin", __name__, url_prefix=API_PREFIX)
     errors=(400, 404, 409, 415, 422),
 )
 def handover_export(code: str, body: HandoverIn, actor: Any) -> Response:
-    data, passphrase, row = handover.export_handover(
+    data, passphrase, row = vault.export_handover(
         get_session(),
         master_key_ring(),
         code,
@@ -74,14 +74,14 @@ def handover_export(code: str, body: HandoverIn, actor: Any) -> Response:
 )
 def handover_acknowledge(handover_id: int, body: AcknowledgementIn, actor: Any) -> HandoverOut:
     session = get_session()
-    row = handover.record_acknowledgement(
+    row = vault.record_acknowledgement(
         session,
         handover_id,
         acknowledged_at=body.acknowledged_at,
         acknowledgement=body.acknowledgement,
         actor=actor,
     )
-    return handover.to_out(session, row)
+    return vault.handover_out(session, row)
 
 
 @route(
@@ -95,7 +95,7 @@ def handover_acknowledge(handover_id: int, body: AcknowledgementIn, actor: Any) 
     errors=(400, 404, 409, 415, 422),
 )
 def vault_purge(code: str, body: PurgeIn, actor: Any) -> PurgeOut:
-    return handover.purge_client_vault(get_session(), code, actor=actor, dry_run=body.dry_run)
+    return vault.purge_client_vault(get_session(), code, actor=actor, dry_run=body.dry_run)
 
 
 @route(
@@ -108,4 +108,4 @@ def vault_purge(code: str, body: PurgeIn, actor: Any) -> PurgeOut:
     errors=(404,),
 )
 def vault_report(user_id: int, actor: Any) -> list[RevealedUnchanged]:
-    return vault_reports.revealed_unchanged(get_session(), user_id, actor=actor)
+    return vault.revealed_unchanged(get_session(), user_id, actor=actor)

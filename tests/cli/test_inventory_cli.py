@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy import select
 
+from auditor import demo
 from auditor.models import DataCategory
-from auditor.services import demo
 from auditor.services.context import Actor
 
 

@@ -15,7 +15,7 @@ from auditor.cli.keys import keys
 from auditor.db import get_database
 from auditor.models import AuditEvent, ClientKey, MasterKeyCanary, Secret
 from auditor.schemas.vault import SecretIn
-from auditor.services import vault, vault_bulk
+from auditor.services.vault import bulk, store
 from crypto.keys import read_key_ring_file, ring_from_base64, write_key_ring_file
 from tests.conftest import MASTER_KEY, app_settings
 from tests.factories import ACTOR
@@ -57,7 +57,7 @@ def secrets(session, inventory):
     for client, count in (("acme", 3), ("qc-client", 1)):
         values = [f"{client}-value-{n}" for n in range(count)]
         items = [SecretIn.model_validate({"name": v, "value": v}) for v in values]
-        refs = vault_bulk.store_many(session, ring, client, items, actor=ACTOR)
+        refs = bulk.store_many(session, ring, client, items, actor=ACTOR)
         stored.update(zip(refs, values, strict=True))
     session.commit()
     return stored
@@ -173,7 +173,10 @@ def test_rotate_rewrap_retire_through_the_ring_file(ring_runner, ring_file, sess
     assert mode(ring_file) == 0o600
     assert session.get(MasterKeyCanary, 1) is None
     for ref, value in secrets.items():
-        assert vault.reveal(session, remaining, ref, "after retirement", actor=ACTOR)[0] == value
+        assert (
+            store.reveal_secret(session, remaining, ref, "after retirement", actor=ACTOR)[0]
+            == value
+        )
     assert actions(session) == ["keys.rotate", "keys.rewrap", "keys.retire"]
     events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("keys.%"))).all()
     assert all(e.actor.startswith("cli:") for e in events)
@@ -211,7 +214,10 @@ def test_rotate_client_is_a_dry_run_until_yes(runner, session, secrets):
     assert set(versions) == {2}
     ring = ring_from_base64(MASTER_KEY)
     for ref in acme:
-        assert vault.reveal(session, ring, ref, "after rotation", actor=ACTOR)[0] == secrets[ref]
+        assert (
+            store.reveal_secret(session, ring, ref, "after rotation", actor=ACTOR)[0]
+            == secrets[ref]
+        )
     assert actions(session) == [
         "keys.rotate_client",
         "keys.rewrap_secrets",

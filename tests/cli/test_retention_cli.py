@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import json
 
-from auditor.services import retention_rules
+from auditor.services.retention import rules as retention_rules
 from tests.services.test_retention_plan import OFFICER, make
 
 
@@ -19,7 +19,7 @@ def test_rules_load_defaults_then_list(runner, session, inventory):
     assert "8 rule(s) created" in loaded.output
     again = runner.invoke(args=["retention", "rules", "load-defaults"])
     assert "0 rule(s) created" in again.output
-    retention_rules.revise(session, "ticket_history", {"period": {"years": 8}}, actor=OFFICER)
+    retention_rules.revise_rule(session, "ticket_history", {"period": {"years": 8}}, actor=OFFICER)
     listed = runner.invoke(args=["retention", "rules"]).output
     assert "ticket_history       v2   delete        closed_at + 8 y" in listed
     assert "credentials          v1   crypto_shred  event agreement_terminated + 30 d" in listed
@@ -27,7 +27,7 @@ def test_rules_load_defaults_then_list(runner, session, inventory):
 
 
 def _setup(session, inventory):
-    retention_rules.load_defaults(session, actor=OFFICER)
+    retention_rules.load_default_rules(session, actor=OFFICER)
     due = make(session, inventory)
     later = make(session, inventory, closed_at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC))
     return due, later

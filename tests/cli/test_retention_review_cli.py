@@ -8,14 +8,14 @@ import pytest
 from sqlalchemy import select
 
 from auditor.models import AuditEvent, DispositionReview
-from auditor.services import retention_rules
+from auditor.services.retention import rules
 from tests.services.test_purge import OFFICER, ingest, old_ticket
 
 
 @pytest.fixture
 def reviewed(session, inventory):
-    retention_rules.load_defaults(session, actor=OFFICER)
-    retention_rules.revise(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
+    rules.load_default_rules(session, actor=OFFICER)
+    rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
     session.commit()
 
 

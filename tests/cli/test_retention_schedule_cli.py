@@ -11,7 +11,9 @@ from sqlalchemy import select
 from auditor.cli import retention_schedule
 from auditor.models import AuditEvent
 from auditor.schemas.holds import HoldIn
-from auditor.services import holds, retention_forecast, retention_rules
+from auditor.services import holds
+from auditor.services.retention import forecast as retention_forecast
+from auditor.services.retention import rules as retention_rules
 from tests.services.test_retention_forecast import START, _review, ticket
 from tests.services.test_retention_plan import OFFICER, _terminated_client_with_secret, at, make
 from tests.test_reports import attached_json, pdf_text
@@ -21,7 +23,7 @@ ARGS = ["retention", "schedule", "--start", "2026-11-22"]
 
 @pytest.fixture
 def records(session, inventory):
-    retention_rules.load_defaults(session, actor=OFFICER, now=at(2026, 11, 1))
+    retention_rules.load_default_rules(session, actor=OFFICER, now=at(2026, 11, 1))
     ticket(session, inventory, dt.date(2010, 1, 2))
     ticket(session, inventory, dt.date(2019, 12, 10))
     ticket(session, inventory, dt.date(2024, 1, 1))
@@ -54,7 +56,7 @@ def test_schedule_json_is_the_forecast(runner, session, records):
     result = runner.invoke(args=[*ARGS, "--months", "3", "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data == retention_forecast.forecast(session, start=START, months=3).to_dict()
+    assert data == retention_forecast.forecast_schedule(session, start=START, months=3).to_dict()
     assert [b["key"] for b in data["by_month"]] == ["2026-11", "2026-12", "2027-01"]
 
 
@@ -104,7 +106,7 @@ def test_schedule_table_names_holds_reviews_and_what_cannot_be_computed(
         now=at(2026, 11, 1),
     )
     rejected = ticket(session, inventory, dt.date(2011, 5, 5))
-    retention_rules.revise(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
+    retention_rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
     _review(session, [rejected.id], status="rejected", decided_by="user:7")
     make(session, inventory, category="business_technical")
     _terminated_client_with_secret(session)

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from auditor.models import ClientKey, Disposition, Handover, Secret, VaultGrant
-from auditor.services import vault
 from auditor.services.context import Actor
+from auditor.services.vault import store
 from crypto.keys import ring_from_base64
 from tests import factories
 from tests.conftest import MASTER_KEY
@@ -176,7 +176,7 @@ def test_report_grant_and_revoke(runner, session, imported):
     ring = ring_from_base64(MASTER_KEY)
     ref = session.scalar(select(Secret.ref).where(Secret.name == "Firewall"))
     actor = Actor(name=f"user:{tech.id}", user_id=tech.id, role="technician")
-    vault.reveal(session, ring, ref, "patching", actor=actor)
+    store.reveal_secret(session, ring, ref, "patching", actor=actor)
     session.commit()
     listed = runner.invoke(args=["vault", "report", "tech@msp.example"])
     assert listed.exit_code == 0, listed.output

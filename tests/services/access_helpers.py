@@ -20,7 +20,8 @@ from auditor.models import (
     record_subject,
 )
 from auditor.schemas.subjects import ConsentIn
-from auditor.services import retention_rules, subjects
+from auditor.services import subjects
+from auditor.services.retention import rules
 from crypto.note import load_private_key
 from tests import factories
 from tests.conftest import SIGNING_KEY_PEM
@@ -95,7 +96,7 @@ def scenario(
 ) -> Scenario:
     """The subject, a colleague and their records; an access request opened three days before
     NOW (``request_overrides`` change it), verified at NOW unless ``verified`` is false."""
-    retention_rules.load_defaults(session, actor=OFFICER, now=at(2026, 1, 1))
+    rules.load_default_rules(session, actor=OFFICER, now=at(2026, 1, 1))
     subject = factories.subject(
         session, email=EMAIL, phone=PHONE, name="Amélie Tremblay", organization=organization
     )

@@ -18,8 +18,9 @@ from auditor.models import (
     record_subject,
 )
 from auditor.schemas.subjects import ConsentIn
-from auditor.services import retention_rules, subjects
+from auditor.services import subjects
 from auditor.services.ingest import content_digest
+from auditor.services.retention import rules
 from tests import factories
 from tests.conftest import DISPOSITION_KEY
 from tests.services.request_helpers import NOW, OFFICER, open_request, verify
@@ -31,7 +32,7 @@ _ids = itertools.count(1)
 
 
 def load_rules(session: Any) -> None:
-    retention_rules.load_defaults(session, actor=OFFICER, now=NOW)
+    rules.load_default_rules(session, actor=OFFICER, now=NOW)
     session.flush()
 
 

@@ -9,8 +9,10 @@ from sqlalchemy import insert, select
 
 from auditor.models import AuditEvent, DataCategory, PrivacyRequest, Record, record_subject
 from auditor.schemas.requests import RequestIn, TaskUpdate, VerificationIn
-from auditor.services import request_tasks, request_workflow, requests
 from auditor.services.context import Actor
+from auditor.services.requests import intake as requests
+from auditor.services.requests import tasks as request_tasks
+from auditor.services.requests import workflow
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 OFFICER = Actor(name="user:7", user_id=7, role="privacy_officer")
@@ -37,7 +39,7 @@ def open_request(session: Any, *, now: dt.datetime = NOW, **overrides: Any) -> P
 
 def verify(session: Any, request: PrivacyRequest, *, now: dt.datetime = NOW) -> None:
     data = VerificationIn(method="matched_known_contact", verified_at=now)
-    request_workflow.verify(session, request.reference, data, actor=OFFICER, now=now)
+    workflow.verify(session, request.reference, data, actor=OFFICER, now=now)
 
 
 def close_tasks(session: Any, request: PrivacyRequest, *, now: dt.datetime = NOW) -> None:

@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from auditor.models import Disposition, Record
-from auditor.services import bulk
+from auditor.services.retention import bulk
 from tests import factories
 from tests.services.test_purge import OPERATOR, ingest
 

@@ -16,8 +16,12 @@ from sqlalchemy import select
 
 from auditor.models import AuditEvent, Organization
 from auditor.schemas.holds import HoldIn
-from auditor.services import disposition_pdf, holds, purge, retention_forecast, retention_rules
+from auditor.services import holds
 from auditor.services.context import Actor
+from auditor.services.retention import forecast as retention_forecast
+from auditor.services.retention import pdf as disposition_pdf
+from auditor.services.retention import purge
+from auditor.services.retention import rules as retention_rules
 from crypto.digest import key_id
 from crypto.note import load_private_key
 from tests.conftest import DISPOSITION_KEY, SIGNING_KEY_PEM
@@ -33,7 +37,7 @@ MONTHS_SHOWN = ["November 2026", "December 2026", "January 2027", "October 2027"
 
 @pytest.fixture
 def rules(session, inventory):
-    return retention_rules.load_defaults(session, actor=OFFICER, now=at(2026, 11, 1))
+    return retention_rules.load_default_rules(session, actor=OFFICER, now=at(2026, 11, 1))
 
 
 def flat(pdf: bytes) -> str:
@@ -59,7 +63,7 @@ def schedule_data(session, inventory, rules):
         now=at(2026, 11, 1),
     )
     _terminated_client_with_secret(session)
-    return retention_forecast.forecast(session, start=START).to_dict(), hold
+    return retention_forecast.forecast_schedule(session, start=START).to_dict(), hold
 
 
 def test_schedule_pdf_shows_months_counts_holds_and_sections(schedule_data):
@@ -93,7 +97,7 @@ def test_schedule_pdf_shows_months_counts_holds_and_sections(schedule_data):
 
 
 def test_schedule_pdf_says_none_for_empty_sections(session):
-    data = retention_forecast.forecast(session, start=START, months=3).to_dict()
+    data = retention_forecast.forecast_schedule(session, start=START, months=3).to_dict()
     pdf = disposition_pdf.schedule_pdf(data)
     text = flat(pdf)
     assert "Disposition schedule: the next 3 months" in text
@@ -102,13 +106,13 @@ def test_schedule_pdf_says_none_for_empty_sections(session):
     assert "After January 2027" in text
     assert "Records checked 0" in text
     assert attached_json(pdf, "disposition-schedule.json") == data
-    one = retention_forecast.forecast(session, start=START, months=1).to_dict()
+    one = retention_forecast.forecast_schedule(session, start=START, months=1).to_dict()
     assert "Disposition schedule: the next month" in flat(disposition_pdf.schedule_pdf(one))
 
 
 def run_purge(session, *, signed=True):
     signing = {"signing_key": load_private_key(SIGNING_KEY_PEM), "origin": "test/audit"}
-    return purge.execute(
+    return purge.execute_purge(
         session,
         as_of=NOW.date(),
         actor=OPERATOR,
@@ -206,7 +210,7 @@ def test_organization_name_comes_from_the_inventory(session, inventory):
 
 
 def test_exports_are_audited_with_the_pdf_digest(session, inventory, rules):
-    pdf = disposition_pdf.export_schedule(session, start=START, months=2, actor=OFFICER)
+    pdf = disposition_pdf.export_schedule_pdf(session, start=START, months=2, actor=OFFICER)
     event = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
     assert event.action == "retention.report_export" and event.actor == "user:7"
     assert event.details == {
@@ -217,7 +221,7 @@ def test_exports_are_audited_with_the_pdf_digest(session, inventory, rules):
     }
     assert "Msp" in flat(pdf)
     result = run_purge(session, signed=False)
-    pdf = disposition_pdf.export_certificate(
+    pdf = disposition_pdf.export_certificate_pdf(
         session, result.run_id, digest_key_id=key_id(KEY), actor=OFFICER
     )
     event = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()

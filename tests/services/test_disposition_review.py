@@ -10,10 +10,10 @@ from sqlalchemy import func, select, text
 
 from auditor.models import AuditEvent, DispositionReview, DispositionReviewItem, Record
 from auditor.schemas.holds import HoldIn
-from auditor.services import disposition_review as reviews
-from auditor.services import holds, retention_rules
+from auditor.services import holds
 from auditor.services.context import Actor
 from auditor.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from auditor.services.retention import reviews, rules
 from tests.services.test_purge import (
     AS_OF,
     NOW,
@@ -30,26 +30,26 @@ OPENER = Actor.system("retention.purge")
 
 @pytest.fixture
 def review_rules(session, inventory):
-    retention_rules.load_defaults(session, actor=OFFICER, now=NOW)
-    retention_rules.revise(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
+    rules.load_default_rules(session, actor=OFFICER, now=NOW)
+    rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
     session.commit()
 
 
 def open_now(session, **kwargs):
-    opened = reviews.open_batches(session, as_of=AS_OF, actor=OPENER, now=NOW, **kwargs)
+    opened = reviews.open_review_batches(session, as_of=AS_OF, actor=OPENER, now=NOW, **kwargs)
     session.commit()
     return opened
 
 
 def decide(session, review_id, decision="approve", **kwargs):
     options = {"justification": "Retention period over", "actor": OFFICER, "now": NOW}
-    done = reviews.decide(session, review_id, decision=decision, **(options | kwargs))
+    done = reviews.decide_review(session, review_id, decision=decision, **(options | kwargs))
     session.commit()
     return done
 
 
 def item_ids(session, review_id):
-    return reviews.items(session, review_id, limit=10_000)
+    return reviews.review_items(session, review_id, limit=10_000)
 
 
 def review_events(session, action):
@@ -94,11 +94,11 @@ def test_open_batches_splits_large_batches_and_inserts_in_chunks(
 
 
 def test_open_batches_leaves_held_and_unreviewed_records_alone(session, inventory):
-    retention_rules.load_defaults(session, actor=OFFICER, now=NOW)
+    rules.load_default_rules(session, actor=OFFICER, now=NOW)
     session.commit()
     ingest(session, old_ticket("T-1"))
     assert open_now(session) == []  # no rule requires review
-    retention_rules.revise(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
+    rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
     holds.place(
         session, HoldIn(scope="category", value="ticket_history", reason="Audit"), actor=OFFICER
     )
@@ -108,7 +108,9 @@ def test_open_batches_leaves_held_and_unreviewed_records_alone(session, inventor
 
 def test_open_batches_refuses_a_future_day(session, review_rules):
     with pytest.raises(ValidationFailed) as caught:
-        reviews.open_batches(session, as_of=AS_OF + dt.timedelta(days=1), actor=OPENER, now=NOW)
+        reviews.open_review_batches(
+            session, as_of=AS_OF + dt.timedelta(days=1), actor=OPENER, now=NOW
+        )
     assert [e.field for e in caught.value.errors] == ["as_of"]
 
 
@@ -167,7 +169,7 @@ def test_decide_refuses_invalid_decisions_and_changes_nothing(
         decide(session, batch.id, decision, **fields)
     assert sorted(e.field for e in caught.value.errors) == sorted(errors)
     session.rollback()
-    assert reviews.get(session, batch.id).status == "open"
+    assert reviews.get_review(session, batch.id).status == "open"
     assert review_events(session, "retention.review_decide") == []
 
 
@@ -187,8 +189,8 @@ def test_only_an_open_batch_is_decided_and_only_by_an_officer(session, review_ru
 
 
 def test_transfer_then_delete_needs_a_transfer_reference_to_approve(session, inventory):
-    retention_rules.load_defaults(session, actor=OFFICER, now=NOW)
-    retention_rules.revise(
+    rules.load_default_rules(session, actor=OFFICER, now=NOW)
+    rules.revise_rule(
         session,
         "ticket_history",
         {"action": "transfer_then_delete", "requires_review": True},
@@ -211,7 +213,7 @@ def test_transfer_then_delete_needs_a_transfer_reference_to_approve(session, inv
 def test_a_revised_rule_version_needs_a_new_batch(session, review_rules):
     ids = ingest(session, old_ticket("T-1"))
     (old,) = open_now(session)
-    retention_rules.revise(session, "ticket_history", {"period": {"years": 8}}, actor=OFFICER)
+    rules.revise_rule(session, "ticket_history", {"period": {"years": 8}}, actor=OFFICER)
     session.commit()
     with pytest.raises(Conflict):
         decide(session, old.id)  # the purge would ignore it: v3 governs now
@@ -237,8 +239,8 @@ def test_purge_honours_each_decision(session, review_rules):
     assert result.disposed == 1 and result.blocked == {"review rejected": 1}
     (row,) = dispositions(session, subject_type="record")
     assert (int(row.subject_ref), row.approver, row.review_id) == (ids["T-1"], "user:7", approve.id)
-    assert reviews.counts(session, approve) == {"items": 1, "remaining": 0, "disposed": 1}
-    assert reviews.counts(session, reject) == {"items": 1, "remaining": 1, "disposed": 0}
+    assert reviews.review_counts(session, approve) == {"items": 1, "remaining": 0, "disposed": 1}
+    assert reviews.review_counts(session, reject) == {"items": 1, "remaining": 1, "disposed": 0}
     # nothing new to batch while the extension runs and for the rejected record
     assert open_now(session) == []
     later = until + dt.timedelta(days=1)
@@ -247,7 +249,7 @@ def test_purge_honours_each_decision(session, review_rules):
         "pending review": 1,
         "review rejected": 1,
     }
-    (again,) = reviews.open_batches(session, as_of=later, actor=OPENER, now=later_now)
+    (again,) = reviews.open_review_batches(session, as_of=later, actor=OPENER, now=later_now)
     assert item_ids(session, again.id) == [ids["T-2"]]  # the extension ran out: decide again
 
 
@@ -260,22 +262,22 @@ def test_list_reviews_filters_and_pages(session, review_rules):
     assert [r.id for r in reviews.list_reviews(session, after=second.id)] == [third.id]
     assert reviews.list_reviews(session, status="approved") == []
     with pytest.raises(NotFound):
-        reviews.get(session, 999_999)
+        reviews.get_review(session, 999_999)
 
 
 def test_detail_lists_the_first_record_ids(session, review_rules):
     ids = ingest(session, *(old_ticket(f"T-{n}", email=f"p{n}@example.com") for n in range(3)))
     (batch,) = open_now(session)
-    out = reviews.detail(session, batch.id, first=2)
+    out = reviews.review_detail(session, batch.id, first=2)
     assert out.record_ids == sorted(ids.values())[:2] and out.record_ids_truncated
     assert out.counts.model_dump() == {"items": 3, "remaining": 3, "disposed": 0}
-    assert reviews.items(session, batch.id, after=out.record_ids[-1]) == [max(ids.values())]
+    assert reviews.review_items(session, batch.id, after=out.record_ids[-1]) == [max(ids.values())]
 
 
 @pytest.mark.postgres
 def test_openers_are_serialised_until_the_transaction_ends(session, review_rules, engine):
     """A second opener (the scheduler while an officer opens) waits instead of batching twice."""
-    reviews.open_batches(session, as_of=AS_OF, actor=OPENER, now=NOW)  # not committed yet
+    reviews.open_review_batches(session, as_of=AS_OF, actor=OPENER, now=NOW)  # not committed yet
     probe = text("SELECT pg_try_advisory_xact_lock(:key)")
     with engine.connect() as other:
         assert other.scalar(probe, {"key": reviews._PG_LOCK_KEY}) is False

@@ -14,9 +14,11 @@ from sqlalchemy.exc import DBAPIError
 from auditor.db import Base
 from auditor.models import AuditEvent, ClientKey, Disposition, Handover, Secret
 from auditor.schemas.vault import SecretIn, SecretUpdate
-from auditor.services import handover, vault
 from auditor.services.context import Actor
 from auditor.services.errors import Conflict, HandoverRequired, ValidationFailed
+from auditor.services.vault import handover
+from auditor.services.vault import purge as vault_purge
+from auditor.services.vault import store as vault
 from crypto.keys import ring_from_base64
 from tests import factories
 from tests.conftest import MASTER_KEY
@@ -64,7 +66,7 @@ def terminated_client(session, code="oldco", termination=dt.date(2026, 10, 31)):
 
 
 def store(session, code, data):
-    return vault.create(session, RING, code, SecretIn(**data), actor=OFFICER)
+    return vault.create_secret(session, RING, code, SecretIn(**data), actor=OFFICER)
 
 
 @pytest.fixture
@@ -95,7 +97,7 @@ def acknowledge(session, row, **kwargs):
 
 
 def purge(session, code="oldco", dry_run=False):
-    return handover.purge_client_vault(session, code, actor=OFFICER, dry_run=dry_run)
+    return vault_purge.purge_client_vault(session, code, actor=OFFICER, dry_run=dry_run)
 
 
 def database_text(session) -> str:
@@ -280,9 +282,11 @@ def test_purge_is_refused_when_a_secret_changed_after_the_export(session, oldco,
     acknowledge(session, row)
     first = session.scalars(select(Secret).where(Secret.organization_id == oldco.id)).first()
     if change == "value":
-        vault.update(session, RING, first.ref, SecretUpdate(value="rotated!"), actor=OFFICER)
+        vault.update_secret(session, RING, first.ref, SecretUpdate(value="rotated!"), actor=OFFICER)
     elif change == "metadata":
-        vault.update(session, RING, first.ref, SecretUpdate(username="new-admin"), actor=OFFICER)
+        vault.update_secret(
+            session, RING, first.ref, SecretUpdate(username="new-admin"), actor=OFFICER
+        )
     else:
         store(session, "oldco", {"name": "Late addition", "value": "late-pw"})
     with pytest.raises(HandoverRequired, match="added or changed after hand-over"):
@@ -315,7 +319,7 @@ def test_purge_crypto_shreds_the_client_vault_and_writes_a_disposition(session, 
     assert counts(session, oldco.id) == (0, 0)
     assert counts(session, inventory.client.id) == before_acme == (1, 1)
     acme_ref = session.scalar(select(Secret.ref).where(Secret.organization_id != oldco.id))
-    assert vault.reveal(session, RING, acme_ref, "after purge", actor=OFFICER)[0] == (
+    assert vault.reveal_secret(session, RING, acme_ref, "after purge", actor=OFFICER)[0] == (
         "acme-router-pw"
     )
     disposition = session.get(Disposition, summary.disposition_id)
@@ -381,13 +385,13 @@ def test_purge_is_idempotent_a_second_run_finds_nothing(session, oldco):
 def test_purge_leaves_everything_when_its_post_check_fails(session, oldco, monkeypatch):
     _, _, row = export(session)
     acknowledge(session, row)
-    real_counts = handover._counts
+    real_counts = vault_purge._counts
 
     def racing(db, organization_id, *, lock=False):
         ids, keys = real_counts(db, organization_id, lock=lock)
         return ids or [999_999], keys  # the post-check sees a secret stored meanwhile
 
-    monkeypatch.setattr(handover, "_counts", racing)
+    monkeypatch.setattr(vault_purge, "_counts", racing)
     with pytest.raises(Conflict, match="added to this client's vault during the purge"):
         purge(session)
     assert counts(session, oldco.id) == (4, 1)

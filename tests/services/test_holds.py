@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from auditor.models import AuditEvent, DataCategory, Record
 from auditor.schemas.holds import HoldIn
-from auditor.services import hold_policy, holds
+from auditor.services import holds
 from auditor.services.context import Actor
 from auditor.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from auditor.services.retention import holds as hold_policy
 from retention import Outcome, Period, RecordDate, RecordFacts, Rule, Trigger, decide
 from tests import factories
 

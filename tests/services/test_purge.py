@@ -24,10 +24,13 @@ from auditor.models import (
     SubjectIdentifier,
 )
 from auditor.schemas.holds import HoldIn
-from auditor.services import disposition_records, holds, purge, retention_rules
+from auditor.services import holds
 from auditor.services.context import Actor
 from auditor.services.ingest import Ingestor
-from auditor.services.purge_batch import record_digest, subject_digest
+from auditor.services.retention import dispositions as disposition_records
+from auditor.services.retention import purge
+from auditor.services.retention import rules as retention_rules
+from auditor.services.retention.batch import record_digest, subject_digest
 from crypto.digest import keyed_digest
 from tests import factories
 from tests.conftest import DISPOSITION_KEY
@@ -74,14 +77,14 @@ def new_ticket(external_id, email="pat@example.com"):
 
 @pytest.fixture
 def rules(session, inventory):
-    made = retention_rules.load_defaults(session, actor=OFFICER, now=NOW)
+    made = retention_rules.load_default_rules(session, actor=OFFICER, now=NOW)
     session.commit()
     return made
 
 
 def run(session, **kwargs):
     options = {"as_of": AS_OF, "actor": OPERATOR, "digest_key": KEY, "now": lambda: NOW}
-    return purge.execute(session, **(options | kwargs))
+    return purge.execute_purge(session, **(options | kwargs))
 
 
 def dispositions(session, **where):
@@ -160,7 +163,7 @@ def test_a_second_run_disposes_nothing_and_records_nothing(session, rules):
 
 def test_a_failed_batch_leaves_neither_deletes_nor_dispositions(session, rules, monkeypatch):
     ids = ingest(session, *(old_ticket(f"T-{n}", email=f"p{n}@example.com") for n in range(6)))
-    from auditor.services import purge_batch
+    from auditor.services.retention import batch as purge_batch
 
     original = purge_batch.BatchDisposer.dispose
     calls = []
@@ -189,7 +192,7 @@ def test_a_failed_batch_leaves_neither_deletes_nor_dispositions(session, rules, 
 
 
 def test_anonymise_rule_keeps_the_row_without_content_or_subjects(session, rules):
-    retention_rules.revise(session, "ticket_history", {"action": "anonymise"}, actor=OFFICER)
+    retention_rules.revise_rule(session, "ticket_history", {"action": "anonymise"}, actor=OFFICER)
     session.commit()
     ids = ingest(session, old_ticket("T-1", content={"summary": "Pat's laptop"}))
     result = run(session)
@@ -219,7 +222,7 @@ def _review(session, record_ids, *, status, **fields):
 
 
 def test_records_under_review_wait_for_an_approved_batch(session, rules):
-    retention_rules.revise(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
+    retention_rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
     session.commit()
     ids = ingest(session, old_ticket("T-1"), old_ticket("T-2"), old_ticket("T-3"))
     assert run(session).blocked == {"pending review": 3}
@@ -237,7 +240,7 @@ def test_records_under_review_wait_for_an_approved_batch(session, rules):
 
 
 def test_transfer_then_delete_waits_for_a_recorded_transfer(session, rules):
-    retention_rules.revise(
+    retention_rules.revise_rule(
         session,
         "ticket_history",
         {"action": "transfer_then_delete", "requires_review": True},
@@ -391,7 +394,9 @@ def test_a_run_left_running_by_a_killed_process_is_marked_interrupted(session, r
 def test_disposition_report_states_its_query_and_lists_the_period(session, rules):
     ingest(session, old_ticket("T-1"))
     run(session)
-    data = disposition_records.report(session, start=AS_OF, end=AS_OF + dt.timedelta(days=1))
+    data = disposition_records.disposition_report(
+        session, start=AS_OF, end=AS_OF + dt.timedelta(days=1)
+    )
     assert data["summary"]["count"] == 2
     assert "FROM disposition WHERE disposition.created_at >=" in data["query"]["sql"]
     assert "ORDER BY disposition.id" in data["query"]["sql"]
@@ -400,7 +405,9 @@ def test_disposition_report_states_its_query_and_lists_the_period(session, rules
         "2026-11-23T00:00:00.000000Z",
     ]
     assert [d["subject_type"] for d in data["dispositions"]] == ["record", "data_subject"]
-    empty = disposition_records.report(session, start=dt.date(2020, 1, 1), end=dt.date(2020, 2, 1))
+    empty = disposition_records.disposition_report(
+        session, start=dt.date(2020, 1, 1), end=dt.date(2020, 2, 1)
+    )
     assert empty["summary"]["count"] == 0 and empty["dispositions"] == []
 
 
@@ -446,16 +453,15 @@ def test_the_purge_reads_only_candidates_and_disposes_exactly_what_the_plan_call
     session, rules
 ):
     """The SQL prefilter is a superset of the due records: dates straddling every cutoff."""
-    from auditor.services import retention_facts, retention_plan
+    from auditor.services.retention import facts
+    from auditor.services.retention import plan as retention_plan
 
     rows = records_around_cutoffs(range(-3, 4))
     ingest(session, *rows)
-    plan = retention_plan.plan(session, as_of=AS_OF)
+    plan = retention_plan.plan_disposition(session, as_of=AS_OF)
     due = {i for group in plan.due_by_rule.values() for i in group.record_ids}
-    evaluator = retention_facts.Evaluator(session, as_of=AS_OF, executing_on=AS_OF)
-    read = retention_facts.read_batch(
-        session, after=0, limit=1000, where=evaluator.candidate_filter()
-    )
+    evaluator = facts.Evaluator(session, as_of=AS_OF, executing_on=AS_OF)
+    read = facts.read_batch(session, after=0, limit=1000, where=evaluator.candidate_filter())
     candidates = {row.id for row in read}
     assert due and due <= candidates
     assert len(candidates) < len(rows)  # the recent ones are not even read

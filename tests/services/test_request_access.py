@@ -13,10 +13,13 @@ from sqlalchemy import select
 
 from auditor.models import AuditCheckpoint, AuditEvent, RequestItem
 from auditor.schemas.requests import TaskUpdate, TransitionIn
-from auditor.services import audit, request_access, request_tasks, request_workflow
+from auditor.services import audit
 from auditor.services.errors import Conflict, IdentityNotVerified
-from auditor.services.request_access_records import JsonRecords
-from auditor.services.request_redaction import REDACTED
+from auditor.services.requests import tasks as request_tasks
+from auditor.services.requests import workflow
+from auditor.services.requests.access import package as request_access
+from auditor.services.requests.access.records import JsonRecords
+from auditor.services.requests.access.redaction import REDACTED
 from crypto.note import load_private_key
 from tests import factories
 from tests.conftest import SIGNING_KEY_PEM
@@ -281,6 +284,7 @@ def test_a_request_forwarded_by_a_client_is_addressed_to_the_client(session, inv
         "contact": None,
         "instructions": "Send the package to our privacy desk.",
         "their_reference": "ACME-42",
+        "individual": "Amélie Tremblay",
     }
     individual = build(session, verified_request(session))
     assert individual["addressed_to"] == {
@@ -333,7 +337,7 @@ def test_a_subject_must_be_linked_and_the_request_not_withdrawn(session, invento
     with pytest.raises(Conflict, match="no linked data subject"):
         build(session, unlinked)
     s = scenario(session, inventory)
-    request_workflow.transition(
+    workflow.transition(
         session,
         s.request.reference,
         TransitionIn(to="withdrawn", note="The requester withdrew."),

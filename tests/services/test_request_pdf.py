@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import insert, select
 
 from auditor.models import DataCategory, Record, record_subject
-from auditor.services import request_access, request_pdf
+from auditor.services.requests.access import package as request_access
+from auditor.services.requests.access import report as request_pdf
 from tests import factories
 from tests.services.access_helpers import (
     DISPUTE,

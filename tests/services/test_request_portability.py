@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from auditor.models import RequestItem
-from auditor.services import request_portability
 from auditor.services.errors import Conflict, IdentityNotVerified
-from auditor.services.request_redaction import REDACTED
+from auditor.services.requests.access import portability as request_portability
+from auditor.services.requests.access.redaction import REDACTED
 from tests.services.access_helpers import (
     EMAIL,
     OTHER_EMAIL,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.services.request_redaction import (
+from auditor.services.requests.access.redaction import (
     REDACTED,
     OtherPerson,
     Redaction,

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from auditor.models import Hold, PrivacyRequest, RequestDocument
-from auditor.services import request_workflow, requests
 from auditor.services.errors import Conflict, IdentityNotVerified, NotFound, ValidationFailed
-from auditor.services.request_guards import require_verified
+from auditor.services.requests import intake as requests
+from auditor.services.requests import workflow
+from auditor.services.requests.guards import require_verified
 from tests import factories
 from tests.services.request_helpers import (
     NOW,
@@ -45,7 +46,7 @@ def test_open_resolves_the_subject_and_sets_the_30_day_clock(session, inventory,
         {"kind": "email", "value": "amelie.tremblay@acme.example"}
     ]
     assert (request.requester_name, request.created_by) == ("Amélie Tremblay", "user:7")
-    out = requests.to_out(request, now=NOW)
+    out = requests.request_out(request, now=NOW)
     assert (out.days_left, out.overdue, out.deemed_refused, out.verified) == (
         27,
         False,
@@ -182,7 +183,7 @@ def test_bad_document_is_refused(session, inventory, content, message):
 
 
 def test_oversized_document_is_refused(session, inventory, monkeypatch):
-    from auditor.services import request_documents
+    from auditor.services.requests import documents as request_documents
 
     monkeypatch.setattr(request_documents, "MAX_DOCUMENT_BYTES", 10)
     big = base64.b64encode(b"x" * 11).decode()
@@ -213,16 +214,16 @@ def test_opening_places_the_recourse_hold_on_the_subject(session, inventory, sub
 def test_linking_the_subject_later_places_the_hold_and_marks_systems(session, inventory, subject):
     request = open_request(session, identifiers=[{"kind": "email", "value": "x@home.example"}])
     record_of(session, inventory, subject, system=inventory.billing)
-    request_workflow.link_subject(session, request.reference, subject.ref, actor=OFFICER, now=NOW)
+    workflow.link_subject(session, request.reference, subject.ref, actor=OFFICER, now=NOW)
     assert request.subject is subject
     assert [t.system.code for t in request.tasks if t.holds_records] == ["billing"]
     hold = session.scalars(select(Hold)).one()
     assert (hold.scope_value, hold.reference) == (subject.ref, request.reference)
     with pytest.raises(Conflict, match="already linked"):
-        request_workflow.link_subject(session, request.reference, subject.ref, actor=OFFICER)
+        workflow.link_subject(session, request.reference, subject.ref, actor=OFFICER)
     other = open_request(session, identifiers=[])
     with pytest.raises(ValidationFailed):
-        request_workflow.link_subject(session, other.reference, "sub_nobody", actor=OFFICER)
+        workflow.link_subject(session, other.reference, "sub_nobody", actor=OFFICER)
     link = events(session, "request.link_subject")[-1]
     assert link.details == {"subject": subject.ref}
 
@@ -250,22 +251,22 @@ def test_list_filters_and_pages(session, inventory):
     assert ids(type="deletion") == [late.id]
     assert ids(status="withdrawn") == [done.id]
     assert ids(after=access.id, limit=1) == [late.id]
-    out = requests.to_out(late, now=NOW)
+    out = requests.request_out(late, now=NOW)
     assert (out.overdue, out.deemed_refused, out.days_left) == (True, True, -10)
 
 
 def test_read_is_audited_without_personal_data(session, inventory, subject):
     request = open_request(session)
-    read = requests.read(session, request.reference, actor=OFFICER, requester=True)
-    detail = requests.to_detail(read, requester=True, identifiers=True, now=NOW)
+    read = requests.read_request(session, request.reference, actor=OFFICER, requester=True)
+    detail = requests.request_detail(read, requester=True, identifiers=True, now=NOW)
     assert detail.requester.name == "Amélie Tremblay"
     assert detail.identifiers == [{"kind": "email", "value": "amelie.tremblay@acme.example"}]
-    hidden = requests.to_detail(read, requester=False, identifiers=False, now=NOW)
+    hidden = requests.request_detail(read, requester=False, identifiers=False, now=NOW)
     assert hidden.requester is None and hidden.identifiers is None
     assert hidden.client_instructions is None
     assert events(session, "request.read")[-1].details == {"requester": True, "identifiers": False}
     with pytest.raises(NotFound):
-        requests.read(session, "PR-1999-00001", actor=OFFICER)
+        requests.read_request(session, "PR-1999-00001", actor=OFFICER)
 
 
 def test_open_is_audited_by_reference_without_personal_data(session, inventory, subject):

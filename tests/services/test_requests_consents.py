@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from auditor.models import AuditEvent, Consent, RequestItem
 from auditor.schemas.subjects import ConsentIn
-from auditor.services import request_consents, subjects
+from auditor.services import subjects
 from auditor.services.errors import Conflict, IdentityNotVerified, ValidationFailed
+from auditor.services.requests import consents as request_consents
 from tests.services.actions_helpers import EMAIL, person, request_for
 from tests.services.request_helpers import NOW, OFFICER, assert_no_personal_data, events
 

@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from auditor.models import DisputeNote, Record, RequestCorrection, RequestItem, SubjectIdentifier
 from auditor.schemas.subjects import IdentifierIn
-from auditor.services import request_corrections, subjects
+from auditor.services import subjects
 from auditor.services.errors import Conflict, IdentityNotVerified, NotFound, ValidationFailed
 from auditor.services.ingest import content_digest
+from auditor.services.requests import corrections
 from tests.services.actions_helpers import EMAIL, NAME, person, record, request_for
 from tests.services.request_helpers import NOW, OFFICER, assert_no_personal_data, events
 
@@ -23,7 +24,7 @@ def subject(session, inventory):
 
 
 def correct(session, request, **kwargs):
-    return request_corrections.apply_correction(session, request, actor=OFFICER, now=NOW, **kwargs)
+    return corrections.apply_correction(session, request, actor=OFFICER, now=NOW, **kwargs)
 
 
 def test_correcting_the_name_keeps_the_old_value_and_lists_third_parties(session, subject):
@@ -149,7 +150,7 @@ def test_corrections_need_a_verified_correction_request(session, subject):
 def test_a_rejected_correction_leaves_a_dispute_note(session, subject):
     ticket = record(session, subject, content={"diagnosis": "User error"})
     request = request_for(session, subject, "correction")
-    correction = request_corrections.reject_correction(
+    correction = corrections.reject_correction(
         session,
         request,
         field="diagnosis",
@@ -173,11 +174,11 @@ def test_a_rejected_correction_leaves_a_dispute_note(session, subject):
         f"record {ticket.id}: diagnosis",
     )
     assert note.statement == "The printer was faulty; it was not my error."
-    assert request_corrections.dispute_statement(session, correction) == note.statement
+    assert corrections.dispute_statement(session, correction) == note.statement
     (event,) = events(session, "request.correction")
     assert event.details["status"] == "rejected" and event.details["dispute_note"] == note.id
     assert_no_personal_data(events(session), "printer", "faulty", "professional")
-    out = request_corrections.to_out(correction, statement=note.statement)
+    out = corrections.correction_out(correction, statement=note.statement)
     assert out["statement"] == note.statement and out["third_parties_to_notify"] == []
     assert out["decided_at"] == NOW.isoformat()
 
@@ -186,7 +187,7 @@ def test_a_rejection_needs_a_reason_and_a_statement(session, subject):
     request = request_for(session, subject, "correction")
     for reason, statement in (("", "mine"), ("why", " ")):
         with pytest.raises(ValidationFailed):
-            request_corrections.reject_correction(
+            corrections.reject_correction(
                 session,
                 request,
                 field="display_name",

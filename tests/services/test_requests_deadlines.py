@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from auditor.models import Hold
 from auditor.schemas.requests import ExtensionIn, FeeIn, TransitionIn
-from auditor.services import jobs, request_deadlines, request_workflow, requests
+from auditor.services import jobs
 from auditor.services.errors import Conflict, ValidationFailed
+from auditor.services.requests import deadlines as request_deadlines
+from auditor.services.requests import intake, workflow
 from tests import factories
 from tests.services.request_helpers import (
     NOW,
@@ -88,12 +90,12 @@ def test_a_valid_extension_moves_the_due_date_and_records_the_notice(session, in
     }
     transition = events(session, "request.transition")[-1]
     assert (transition.details["from"], transition.details["to"]) == ("received", "extended")
-    out = requests.to_out(request, now=NOW)
+    out = intake.request_out(request, now=NOW)
     assert out.extension.new_due_at == request.due_at and out.days_left == 40
     # answering later recomputes the recourse hold from the extended due date
     verify(session, request)
     close_tasks(session, request)
-    request_workflow.transition(
+    workflow.transition(
         session, request.reference, TransitionIn(to="completed"), actor=OFFICER, now=NOW
     )
     hold = session.scalars(select(Hold).where(Hold.scope_value == subject.ref)).one()
@@ -119,7 +121,7 @@ def test_extension_notice_recorded_late_but_sent_in_time_is_valid(session, inven
     extend(
         session, request, notice_sent_at=sent, new_due_at=request.original_due_at + dt.timedelta(20)
     )
-    assert request.status == "extended" and not requests.to_out(request, now=NOW).overdue
+    assert request.status == "extended" and not intake.request_out(request, now=NOW).overdue
 
 
 def test_extension_without_the_opc_statement_is_refused(session, inventory):
@@ -178,7 +180,7 @@ def test_no_extension_in_quebec(session, inventory, flag):
     with pytest.raises(Conflict, match=r"no extension \(R29\)"):
         extend(session, request)
     assert request.due_at == DAY_30 and request.status == "received"
-    assert requests.to_out(request, now=NOW).is_quebec
+    assert intake.request_out(request, now=NOW).is_quebec
 
 
 def test_closed_request_cannot_be_extended(session, inventory):
@@ -194,9 +196,9 @@ def test_deemed_refusal_is_flagged_and_audited_once_by_the_job(session, inventor
     fresh = open_request(session, received_at=NOW - dt.timedelta(days=1))
     answered_late = open_request(session, received_at=NOW - dt.timedelta(days=45))
     answered_late.status, answered_late.closed_at = "refused", NOW
-    assert requests.to_out(overdue, now=NOW).deemed_refused
-    assert not requests.to_out(answered_late, now=NOW).deemed_refused
-    assert requests.to_out(answered_late, now=NOW).deadline_met is False
+    assert intake.request_out(overdue, now=NOW).deemed_refused
+    assert not intake.request_out(answered_late, now=NOW).deemed_refused
+    assert intake.request_out(answered_late, now=NOW).deadline_met is False
     counts = jobs.check_deadlines(session, now=NOW)
     assert counts == {"open": 3, "due_soon": 1, "overdue": 1, "deemed_refused": 1}
     [event] = events(session, "request.deemed_refused")
@@ -252,7 +254,7 @@ def test_fee_after_estimate_and_confirmation(session, inventory):
     sent, confirmed = NOW - dt.timedelta(days=2), NOW - dt.timedelta(days=1)
     fee(session, request, amount=Decimal("12.5"), estimate_sent_at=sent, confirmed_at=confirmed)
     assert request.fee_amount_cents == 1250
-    out = requests.to_out(request, now=NOW)
+    out = intake.request_out(request, now=NOW)
     assert (out.fee.amount, out.fee.estimate_sent_at, out.fee.confirmed_at) == (
         "12.50",
         sent,

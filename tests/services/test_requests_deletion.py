@@ -24,9 +24,11 @@ from auditor.models import (
 )
 from auditor.schemas.holds import HoldIn
 from auditor.schemas.requests import TransitionIn
-from auditor.services import holds, request_deletion, request_workflow
+from auditor.services import holds
 from auditor.services.errors import Conflict, IdentityNotVerified, NotFound
-from auditor.services.purge_batch import subject_digest
+from auditor.services.requests import deletion as request_deletion
+from auditor.services.requests import workflow
+from auditor.services.retention.batch import subject_digest
 from tests.services.actions_helpers import (
     EMAIL,
     KEY,
@@ -364,7 +366,7 @@ def test_the_request_is_answered_after_its_subject_is_removed(session, rules):
     session.commit()
     assert execute(session, request).subject_removed
     close_tasks(session, request)
-    request_workflow.transition(
+    workflow.transition(
         session, request.reference, TransitionIn(to="completed"), actor=OFFICER, now=NOW
     )
     own = session.scalars(select(Hold).where(Hold.reference == request.reference)).one()

@@ -6,9 +6,11 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from auditor import demo
+from auditor.demo import requests as demo_requests
 from auditor.models import Hold, PrivacyRequest
-from auditor.services import demo, demo_requests, requests
 from auditor.services.context import Actor
+from auditor.services.requests import intake
 
 
 def test_demo_requests_cover_every_stage_and_load_once(session):
@@ -31,11 +33,11 @@ def test_demo_requests_cover_every_stage_and_load_once(session):
         "DEMO-8": "verifying",
     }
     now = dt.datetime.now(dt.UTC)
-    overdue = [k for k, r in by_key.items() if requests.to_out(r, now=now).overdue]
+    overdue = [k for k, r in by_key.items() if intake.request_out(r, now=now).overdue]
     assert overdue == ["DEMO-8"]
     assert by_key["DEMO-1"].subject is None  # someone not on file
     assert by_key["DEMO-5"].respond_to == "client" and by_key["DEMO-5"].forwarded_by
-    assert requests.to_out(by_key["DEMO-7"], now=now).is_quebec
+    assert intake.request_out(by_key["DEMO-7"], now=now).is_quebec
     assert by_key["DEMO-4"].extension_opc_statement
     assert by_key["DEMO-6"].file_retention_until is not None
     assert any(t.holds_records for t in by_key["DEMO-6"].tasks)

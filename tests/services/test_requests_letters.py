@@ -11,15 +11,9 @@ from sqlalchemy import select
 
 from auditor.models import AuditCheckpoint, AuditEvent
 from auditor.schemas.requests import ExtensionIn, TransitionIn
-from auditor.services import (
-    request_consents,
-    request_corrections,
-    request_deadlines,
-    request_deletion,
-    request_letters,
-    request_workflow,
-)
 from auditor.services.errors import Conflict, NotFound
+from auditor.services.requests import consents, corrections, deadlines, letters, workflow
+from auditor.services.requests import deletion as request_deletion
 from crypto.note import load_private_key
 from tests.conftest import SIGNING_KEY_PEM
 from tests.services.actions_helpers import KEY, load_rules, person, record, request_for
@@ -41,7 +35,7 @@ def signing_key():
 
 
 def write(session, request, kind, signing_key=None, **kwargs):
-    return request_letters.write_letter(
+    return letters.write_letter(
         session,
         request.reference,
         kind,
@@ -67,7 +61,7 @@ def check_common(letter, request, *, to="Amélie Tremblay"):
     assert "ServeITPro Inc." in text and "Privacy officer: Jordan Lee" in text
     assert "Office of the Privacy Commissioner of Canada" in text and "1-800-282-1376" in text
     assert "Page 1 of" in text
-    name = request_letters.attachment_name(request.reference, letter.kind)
+    name = letters.attachment_name(request.reference, letter.kind)
     assert attached_json(letter.pdf, name) == letter.data
     return text
 
@@ -150,7 +144,7 @@ def test_the_extension_notice_states_the_new_date_reason_and_opc(session, invent
         notice_text="We must consult the client's records custodian.",
         opc_statement=True,
     )
-    request_deadlines.extend(session, request.reference, data, actor=OFFICER, now=NOW)
+    deadlines.extend(session, request.reference, data, actor=OFFICER, now=NOW)
     letter = write(session, request, "extension-notice")
     text = check_common(letter, request)
     assert "answer by 18 January 2027 at the latest" in text
@@ -167,7 +161,7 @@ def test_the_refusal_letter_gives_grounds_reasons_and_six_months(session, invent
     request = request_for(session, subject, "access")
     with pytest.raises(Conflict, match="no refusal letter"):
         write(session, request, "refusal")
-    request_workflow.transition(
+    workflow.transition(
         session,
         request.reference,
         TransitionIn(
@@ -196,10 +190,10 @@ def test_the_correction_outcome_shows_old_new_third_parties_and_disputes(session
     request = request_for(session, subject, "correction")
     with pytest.raises(Conflict, match="No correction"):
         write(session, request, "correction-outcome")
-    request_corrections.apply_correction(
+    corrections.apply_correction(
         session, request, field="display_name", new_value="Amélie Roy", actor=OFFICER, now=NOW
     )
-    request_corrections.reject_correction(
+    corrections.reject_correction(
         session,
         request,
         field="diagnosis",
@@ -227,7 +221,7 @@ def test_the_withdrawal_confirmation_explains_the_implications(session, inventor
     request = request_for(session, subject, "consent_withdrawal")
     with pytest.raises(Conflict, match="No consent was withdrawn"):
         write(session, request, "withdrawal-confirmation")
-    request_consents.withdraw_consent(
+    consents.withdraw_consent(
         session,
         request,
         purpose_code="marketing",
@@ -254,9 +248,7 @@ def test_a_forwarded_request_is_answered_to_the_client(session, inventory):
         respond_to="client",
         external_reference="ACME-77",
     )
-    request_consents.withdraw_consent(
-        session, request, purpose_code="marketing", actor=OFFICER, now=NOW
-    )
+    consents.withdraw_consent(session, request, purpose_code="marketing", actor=OFFICER, now=NOW)
     letter = write(session, request, "withdrawal-confirmation", settings={})
     text = check_common_client(letter, request)
     assert "privacy@acme.example" in text and "Your reference: ACME-77" in text
@@ -277,12 +269,12 @@ def test_an_unknown_letter_is_not_found(session, inventory):
     with pytest.raises(NotFound):
         write(session, request, "love-letter")
     with pytest.raises(NotFound):
-        request_letters.write_letter(session, "PR-2000-00001", "refusal", actor=OFFICER)
+        letters.write_letter(session, "PR-2000-00001", "refusal", actor=OFFICER)
 
 
 def test_the_msp_contact_comes_from_the_inventory(session, inventory):
     inventory.msp.contact_email = "privacy@msp.example"
-    assert request_letters.organization(session, None) == {
+    assert letters.organization(session, None) == {
         "name": "Msp",
         "contact": "privacy@msp.example",
         "privacy_officer": None,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from auditor.schemas.requests import TaskUpdate
-from auditor.services import request_tasks, requests
 from auditor.services.errors import Conflict, IdentityNotVerified, NotFound, ValidationFailed
+from auditor.services.requests import intake
+from auditor.services.requests import tasks as request_tasks
 from tests.services.request_helpers import (
     NOW,
     TECH,
@@ -41,7 +42,7 @@ def test_a_search_is_recorded_and_closed(session, inventory):
         {"element": "ticket T-1 contact name", "action": "redacted", "note": "Third party"},
         {"element": "ticket T-2", "action": "unmodified", "note": None},
     ]
-    assert requests.to_out(request, now=NOW).tasks_summary.model_dump() == {
+    assert intake.request_out(request, now=NOW).tasks_summary.model_dump() == {
         "total": 3,
         "open": 2,
         "closed": 1,

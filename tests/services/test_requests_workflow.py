@@ -11,13 +11,14 @@ from sqlalchemy import select
 
 from auditor.models import Hold
 from auditor.schemas.requests import ComplaintIn, TransitionIn, VerificationIn
-from auditor.services import request_holds, request_states, request_workflow
 from auditor.services.errors import (
     Conflict,
     IdentityNotVerified,
     TasksOpen,
     ValidationFailed,
 )
+from auditor.services.requests import recourse as request_holds
+from auditor.services.requests import states, workflow
 from tests import factories
 from tests.services.request_helpers import (
     NOW,
@@ -31,9 +32,9 @@ from tests.services.request_helpers import (
 
 ALLOWED = [
     (current, target)
-    for current, targets in request_states.TRANSITIONS.items()
+    for current, targets in states.TRANSITIONS.items()
     for target in sorted(targets)
-    if target not in request_states.BY_ACTION_ONLY
+    if target not in states.BY_ACTION_ONLY
 ]
 REFUSED = [
     ("received", "completed"),
@@ -53,11 +54,11 @@ REFUSED = [
 
 def move(session, request, to, **extra):
     data = TransitionIn(to=to, **extra)
-    return request_workflow.transition(session, request.reference, data, actor=OFFICER, now=NOW)
+    return workflow.transition(session, request.reference, data, actor=OFFICER, now=NOW)
 
 
 def refusal(to):
-    grounds = ["third_party_information"] if to in request_states.REFUSALS else []
+    grounds = ["third_party_information"] if to in states.REFUSALS else []
     reasons = "Third-party details cannot be severed." if grounds else None
     return {"grounds": grounds, "reasons": reasons}
 
@@ -68,9 +69,9 @@ def subject(session, inventory):
 
 
 def test_the_table_covers_every_status_and_final_states_are_dead_ends():
-    assert set(request_states.TRANSITIONS) == set(request_states.OPEN + request_states.FINAL)
-    for state in request_states.FINAL:
-        assert request_states.TRANSITIONS[state] == frozenset()
+    assert set(states.TRANSITIONS) == set(states.OPEN + states.FINAL)
+    for state in states.FINAL:
+        assert states.TRANSITIONS[state] == frozenset()
     assert not set(REFUSED) & set(ALLOWED)
 
 
@@ -86,10 +87,10 @@ def test_every_allowed_transition_succeeds_and_is_audited(session, inventory, cu
     assert (last.actor, last.object_id) == ("user:7", request.reference)
     assert (last.details["from"], last.details["to"]) == (current, target)
     assert last.occurred_at == NOW
-    if target in request_states.FINAL:
+    if target in states.FINAL:
         assert (request.closed_at, request.closed_by) == (NOW, "user:7")
         assert last.details["at"] == NOW.isoformat()
-    assert (request.responded_at is not None) == (target in request_states.RESPONSES)
+    assert (request.responded_at is not None) == (target in states.RESPONSES)
 
 
 @pytest.mark.parametrize(("current", "target"), REFUSED, ids=[f"{a}->{b}" for a, b in REFUSED])
@@ -170,14 +171,14 @@ def test_verification_moves_the_request_on_and_is_recorded_once(session, invento
     request = open_request(session)
     at = NOW - dt.timedelta(days=1)
     data = VerificationIn(method="government_id_sighted", verified_at=at, note="Driver's licence")
-    request_workflow.verify(session, request.reference, data, actor=OFFICER, now=NOW)
+    workflow.verify(session, request.reference, data, actor=OFFICER, now=NOW)
     assert (request.verification_method, request.verified_by) == ("government_id_sighted", "user:7")
     assert (request.verified_at, request.verification_note) == (at, "Driver's licence")
     assert request.status == "in_progress"
     assert [e.action for e in events(session)][-2:] == ["request.verify", "request.transition"]
     assert events(session, "request.verify")[-1].details == {"method": "government_id_sighted"}
     with pytest.raises(Conflict, match="already verified"):
-        request_workflow.verify(session, request.reference, data, actor=OFFICER, now=NOW)
+        workflow.verify(session, request.reference, data, actor=OFFICER, now=NOW)
     assert "licence" not in str([e.details for e in events(session)])
 
 
@@ -192,9 +193,7 @@ def test_verification_moves_the_request_on_and_is_recorded_once(session, invento
 def test_invalid_verification_is_refused(session, inventory, data, field):
     request = open_request(session)
     with pytest.raises(ValidationFailed) as info:
-        request_workflow.verify(
-            session, request.reference, VerificationIn(**data), actor=OFFICER, now=NOW
-        )
+        workflow.verify(session, request.reference, VerificationIn(**data), actor=OFFICER, now=NOW)
     assert [e.field for e in info.value.errors] == [field]
     assert request.verified_at is None and request.status == "received"
 
@@ -228,25 +227,25 @@ def test_complaint_makes_the_hold_open_ended(session, inventory, subject):
     request = open_request(session)
     answer(session, request)
     data = ComplaintIn(complaint_at=NOW, note="Complained about missing invoices")
-    request_workflow.record_complaint(session, request.reference, data, actor=OFFICER, now=NOW)
+    workflow.record_complaint(session, request.reference, data, actor=OFFICER, now=NOW)
     hold = session.scalars(select(Hold)).one()
     assert hold.open_ended
     assert (request.complaint_at, request.file_retention_until) == (NOW, None)
     [event] = events(session, "request.complaint")
     assert event.details == {"complaint_at": NOW.isoformat()}
     with pytest.raises(Conflict, match="already recorded"):
-        request_workflow.record_complaint(session, request.reference, data, actor=OFFICER)
+        workflow.record_complaint(session, request.reference, data, actor=OFFICER)
     late = ComplaintIn(complaint_at=NOW + dt.timedelta(days=1))
     other = open_request(session)
     with pytest.raises(ValidationFailed):
-        request_workflow.record_complaint(session, other.reference, late, actor=OFFICER, now=NOW)
+        workflow.record_complaint(session, other.reference, late, actor=OFFICER, now=NOW)
 
 
 def test_complaint_before_linking_makes_the_later_hold_open_ended(session, inventory, subject):
     request = open_request(session, identifiers=[])
     data = ComplaintIn(complaint_at=NOW)
-    request_workflow.record_complaint(session, request.reference, data, actor=OFFICER, now=NOW)
-    request_workflow.link_subject(session, request.reference, subject.ref, actor=OFFICER, now=NOW)
+    workflow.record_complaint(session, request.reference, data, actor=OFFICER, now=NOW)
+    workflow.link_subject(session, request.reference, subject.ref, actor=OFFICER, now=NOW)
     assert session.scalars(select(Hold)).one().open_ended
 
 

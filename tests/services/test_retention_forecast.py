@@ -10,8 +10,11 @@ import pytest
 
 from auditor.models import DispositionReview, DispositionReviewItem
 from auditor.schemas.holds import HoldIn
-from auditor.services import holds, retention_facts, retention_forecast, retention_rules
+from auditor.services import holds
 from auditor.services.errors import ValidationFailed
+from auditor.services.retention import facts
+from auditor.services.retention import forecast as retention_forecast
+from auditor.services.retention import rules as retention_rules
 from tests import factories
 from tests.services.test_retention_plan import (
     OFFICER,
@@ -26,7 +29,7 @@ START = dt.date(2026, 11, 22)
 
 @pytest.fixture
 def rules(session, inventory):
-    return retention_rules.load_defaults(session, actor=OFFICER, now=at(2026, 11, 1))
+    return retention_rules.load_default_rules(session, actor=OFFICER, now=at(2026, 11, 1))
 
 
 @pytest.fixture
@@ -59,7 +62,7 @@ def test_forecast_buckets_records_by_month_of_their_due_date(session, inventory,
     ticket(session, inventory, dt.date(2019, 12, 31))
     ticket(session, inventory, dt.date(2020, 10, 31))  # the last day covered
     ticket(session, inventory, dt.date(2020, 11, 1))  # the first day after
-    data = retention_forecast.forecast(session, start=START).to_dict()
+    data = retention_forecast.forecast_schedule(session, start=START).to_dict()
     assert (data["start"], data["months"], data["horizon_end"]) == ("2026-11-22", 12, "2027-10-31")
     assert data["records_checked"] == 8
     now = data["due_now"]
@@ -124,7 +127,7 @@ def test_forecast_buckets_records_by_month_of_their_due_date(session, inventory,
     ],
 )
 def test_every_month_is_present_even_when_nothing_falls_due(session, start, count, keys):
-    data = retention_forecast.forecast(session, start=start, months=count).to_dict()
+    data = retention_forecast.forecast_schedule(session, start=start, months=count).to_dict()
     assert [bucket["key"] for bucket in data["by_month"]] == keys
     for bucket in data["by_month"]:
         assert bucket["due"] == 0 and bucket["by_rule"] == [] and bucket["by_client"] == []
@@ -134,10 +137,10 @@ def test_every_month_is_present_even_when_nothing_falls_due(session, start, coun
 
 
 def test_thirty_six_months_is_the_limit(session):
-    assert len(retention_forecast.forecast(session, start=START, months=36).by_month) == 36
+    assert len(retention_forecast.forecast_schedule(session, start=START, months=36).by_month) == 36
     for bad in (0, 37):
         with pytest.raises(ValidationFailed) as exc:
-            retention_forecast.forecast(session, start=START, months=bad)
+            retention_forecast.forecast_schedule(session, start=START, months=bad)
         assert exc.value.errors[0].field == "months"
 
 
@@ -160,7 +163,7 @@ def test_held_records_are_counted_apart_in_the_month_they_would_fall_due(
         actor=OFFICER,
         now=at(2026, 11, 1),
     )
-    data = retention_forecast.forecast(session, start=START).to_dict()
+    data = retention_forecast.forecast_schedule(session, start=START).to_dict()
     assert data["due_now"]["due"] == 0
     assert data["due_now"]["held"] == {"count": 1, "hold_ids": [str(client_hold.id)]}
     january = months(data)["2027-01"]
@@ -192,11 +195,11 @@ def test_records_needing_review_are_counted_apart(session, inventory, rules):
     rejected = ticket(session, inventory, dt.date(2010, 1, 4))
     extended = ticket(session, inventory, dt.date(2010, 1, 5))
     ticket(session, inventory, dt.date(2020, 2, 10))  # falls due in February, will need review
-    retention_rules.revise(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
+    retention_rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
     _review(session, [approved.id], status="approved", decided_by="user:7")
     _review(session, [rejected.id], status="rejected", decided_by="user:7")
     _review(session, [extended.id], status="extended", extend_until=dt.date(2027, 3, 1))
-    data = retention_forecast.forecast(session, start=START).to_dict()
+    data = retention_forecast.forecast_schedule(session, start=START).to_dict()
     now = data["due_now"]
     assert now["due"] == 1
     assert now["by_rule"] == [
@@ -213,14 +216,14 @@ def test_records_needing_review_are_counted_apart(session, inventory, rules):
 
 def test_transfer_rule_without_a_recorded_transfer_is_not_counted_as_due(session, inventory, rules):
     record = ticket(session, inventory, dt.date(2010, 1, 2))
-    retention_rules.revise(
+    retention_rules.revise_rule(
         session,
         "ticket_history",
         {"action": "transfer_then_delete", "requires_review": True},
         actor=OFFICER,
     )
     _review(session, [record.id], status="approved", decided_by="user:7")
-    data = retention_forecast.forecast(session, start=START).to_dict()
+    data = retention_forecast.forecast_schedule(session, start=START).to_dict()
     assert data["due_now"]["due"] == 0
     assert data["due_now"]["blocked_other"] == [{"reason": "transfer not recorded", "count": 1}]
 
@@ -229,7 +232,7 @@ def test_not_computable_records_are_listed_with_their_reasons(session, inventory
     make(session, inventory, category="business_technical")
     make(session, inventory, category="business_technical")
     make(session, inventory, closed_at=None)
-    data = retention_forecast.forecast(session, start=START).to_dict()
+    data = retention_forecast.forecast_schedule(session, start=START).to_dict()
     assert data["not_computable"] == [
         {
             "reason": "rule business_technical v1: event agreement_terminated not recorded",
@@ -254,7 +257,9 @@ def test_credentials_of_terminated_clients_are_listed_with_their_due_dates(
     session, inventory, rules
 ):
     org = _terminated_client_with_secret(session)  # agreement ended 2026-09-30, due 30 days later
-    early = retention_forecast.forecast(session, start=dt.date(2026, 10, 1), months=3).to_dict()
+    early = retention_forecast.forecast_schedule(
+        session, start=dt.date(2026, 10, 1), months=3
+    ).to_dict()
     (entry,) = early["credentials"]
     assert entry["client"] == "harbour" and entry["secrets"] == 1
     assert (entry["due_on"], entry["period"], entry["status"]) == (
@@ -262,14 +267,14 @@ def test_credentials_of_terminated_clients_are_listed_with_their_due_dates(
         "2026-10",
         "not_yet_due",
     )
-    (entry,) = retention_forecast.forecast(session, start=START).to_dict()["credentials"]
+    (entry,) = retention_forecast.forecast_schedule(session, start=START).to_dict()["credentials"]
     assert (entry["period"], entry["status"], entry["reason"]) == (
         "due_now",
         "blocked",
         "hand-over missing",
     )
     _handover(session, org, acknowledged=True)
-    (entry,) = retention_forecast.forecast(session, start=START).to_dict()["credentials"]
+    (entry,) = retention_forecast.forecast_schedule(session, start=START).to_dict()["credentials"]
     assert entry["status"] == "ready"
 
 
@@ -277,36 +282,36 @@ def test_forecast_reads_records_in_bounded_batches(session, inventory, rules, mo
     for _ in range(10):
         ticket(session, inventory, dt.date(2020, 3, 5))
     sizes = []
-    original = retention_facts.iter_batches
+    original = facts.iter_batches
 
     def spy(db, batch):
         for rows in original(db, batch):
             sizes.append(len(rows))
             yield rows
 
-    monkeypatch.setattr(retention_facts, "iter_batches", spy)
-    data = retention_forecast.forecast(session, start=START, batch=3).to_dict()
+    monkeypatch.setattr(facts, "iter_batches", spy)
+    data = retention_forecast.forecast_schedule(session, start=START, batch=3).to_dict()
     assert sizes == [3, 3, 3, 1]
     assert months(data)["2027-03"]["due"] == 10
     with pytest.raises(ValueError):
-        retention_forecast.forecast(session, start=START, batch=0)
+        retention_forecast.forecast_schedule(session, start=START, batch=0)
 
 
 def test_forecast_dict_is_json_ready_and_deterministic(session, inventory, rules, beta):
     ticket(session, inventory, dt.date(2019, 12, 1), org=beta)
     ticket(session, inventory, dt.date(2019, 12, 2))
-    first = retention_forecast.forecast(session, start=START).to_dict()
-    second = retention_forecast.forecast(session, start=START, batch=1).to_dict()
+    first = retention_forecast.forecast_schedule(session, start=START).to_dict()
+    second = retention_forecast.forecast_schedule(session, start=START, batch=1).to_dict()
     assert json.dumps(first) == json.dumps(second)
     assert first["format"] == "auditor-disposition-schedule/1"
     assert [c["client"] for c in months(first)["2026-12"]["by_client"]] == ["acme", "beta"]
 
 
 def test_a_plan_and_a_forecast_on_the_same_day_agree_on_what_is_due(session, inventory, rules):
-    from auditor.services import retention_plan
+    from auditor.services.retention import plan as retention_plan
 
     for year in (2010, 2012, 2019):
         ticket(session, inventory, dt.date(year, 6, 1))
-    plan = retention_plan.plan(session, as_of=START)
-    data = retention_forecast.forecast(session, start=START).to_dict()
+    plan = retention_plan.plan_disposition(session, as_of=START)
+    data = retention_forecast.forecast_schedule(session, start=START).to_dict()
     assert data["due_now"]["due"] == plan.due_count == 3

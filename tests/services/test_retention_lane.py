@@ -10,7 +10,10 @@ from sqlalchemy import select
 
 from auditor.models import DataSubject, Record, SubjectIdentifier
 from auditor.schemas.holds import HoldIn
-from auditor.services import holds, retention_facts, retention_rules
+from auditor.services import holds
+from auditor.services.retention import facts
+from auditor.services.retention import rules as retention_rules
+from retention import Outcome
 from tests.services.test_purge import NOW, OFFICER, ingest, old_ticket, records_around_cutoffs
 
 AS_OF = NOW.date()
@@ -18,16 +21,16 @@ AS_OF = NOW.date()
 
 @pytest.fixture
 def rules(session, inventory):
-    made = retention_rules.load_defaults(session, actor=OFFICER, now=NOW)
+    made = retention_rules.load_default_rules(session, actor=OFFICER, now=NOW)
     session.commit()
     return made
 
 
 def verdicts(session, *, lanes=True):
-    evaluator = retention_facts.Evaluator(session, as_of=AS_OF, executing_on=AS_OF)
+    evaluator = facts.Evaluator(session, as_of=AS_OF, executing_on=AS_OF)
     if not lanes:
         evaluator.lanes = {}
-    rows = retention_facts.read_batch(session, after=0, limit=1000)
+    rows = facts.read_batch(session, after=0, limit=1000)
     return {v.row.id: v for v in evaluator.evaluate(rows)}
 
 
@@ -40,8 +43,8 @@ def test_lane_verdicts_equal_decide_verdicts(session, rules):
     fast, slow = verdicts(session), verdicts(session, lanes=False)
     assert fast == slow
     statuses = {v.status for v in fast.values()}
-    assert {retention_facts.DUE, retention_facts.NOT_YET_DUE} <= statuses
-    assert retention_facts.NOT_COMPUTABLE in statuses  # the open tickets
+    assert {Outcome.DUE, Outcome.NOT_YET_DUE} <= statuses
+    assert Outcome.NOT_COMPUTABLE in statuses  # the open tickets
 
 
 def _subject_ref(session, email):

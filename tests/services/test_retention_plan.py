@@ -10,8 +10,11 @@ from sqlalchemy import select
 
 from auditor.models import Agreement, DataCategory, Handover, Record, Secret
 from auditor.schemas.holds import HoldIn
-from auditor.services import holds, retention_facts, retention_plan, retention_rules
+from auditor.services import holds
 from auditor.services.context import Actor
+from auditor.services.retention import facts
+from auditor.services.retention import plan as retention_plan
+from auditor.services.retention import rules as retention_rules
 from retention import Period, RecordDate, Rule, Trigger
 from tests import factories
 
@@ -43,7 +46,7 @@ def make(session, inventory, *, category="ticket_history", org=None, system=None
 
 @pytest.fixture
 def rules(session, inventory):
-    return retention_rules.load_defaults(session, actor=OFFICER, now=NOW)
+    return retention_rules.load_default_rules(session, actor=OFFICER, now=NOW)
 
 
 @pytest.fixture
@@ -61,7 +64,7 @@ def test_plan_lists_due_records_per_rule_and_per_client(session, inventory, rule
     recent = make(session, inventory, closed_at=at(2025, 3, 1))
     log = make(session, inventory, category="security_logs", system=inventory.siem)
     open_ticket = make(session, inventory, closed_at=None)
-    report = retention_plan.plan(session, as_of=AS_OF)
+    report = retention_plan.plan_disposition(session, as_of=AS_OF)
     data = report.to_dict()
     assert data["records_checked"] == 5
     assert data["due_count"] == 3
@@ -101,13 +104,16 @@ def test_plan_lists_due_records_per_rule_and_per_client(session, inventory, rule
 
 def test_plan_cites_the_current_rule_version(session, inventory, rules):
     record = make(session, inventory, closed_at=at(2015, 6, 1))
-    assert retention_plan.plan(session, as_of=AS_OF).to_dict()["due_by_rule"][0]["version"] == 1
-    retention_rules.revise(session, "ticket_history", {"period": {"years": 12}}, actor=OFFICER)
-    data = retention_plan.plan(session, as_of=AS_OF).to_dict()
+    assert (
+        retention_plan.plan_disposition(session, as_of=AS_OF).to_dict()["due_by_rule"][0]["version"]
+        == 1
+    )
+    retention_rules.revise_rule(session, "ticket_history", {"period": {"years": 12}}, actor=OFFICER)
+    data = retention_plan.plan_disposition(session, as_of=AS_OF).to_dict()
     assert data["due_by_rule"] == []
     assert data["not_yet_due"] == {"count": 1, "next_due_on": "2027-06-01"}
-    retention_rules.revise(session, "ticket_history", {"period": {"years": 5}}, actor=OFFICER)
-    group = retention_plan.plan(session, as_of=AS_OF).to_dict()["due_by_rule"][0]
+    retention_rules.revise_rule(session, "ticket_history", {"period": {"years": 5}}, actor=OFFICER)
+    group = retention_plan.plan_disposition(session, as_of=AS_OF).to_dict()["due_by_rule"][0]
     assert (group["rule"], group["version"], group["record_ids"]) == (
         "ticket_history",
         3,
@@ -124,7 +130,7 @@ def test_hold_blocks_covered_records_and_the_plan_names_it(session, inventory, r
         actor=OFFICER,
         now=NOW - dt.timedelta(days=1),
     )
-    data = retention_plan.plan(session, as_of=AS_OF).to_dict()
+    data = retention_plan.plan_disposition(session, as_of=AS_OF).to_dict()
     assert data["blocked"] == [
         {
             "reason": "hold",
@@ -141,7 +147,7 @@ def test_hold_blocks_covered_records_and_the_plan_names_it(session, inventory, r
 
 def test_event_rule_not_computable_before_termination_and_due_after(session, inventory, rules):
     record = make(session, inventory, category="business_technical")
-    data = retention_plan.plan(session, as_of=AS_OF).to_dict()
+    data = retention_plan.plan_disposition(session, as_of=AS_OF).to_dict()
     assert data["not_computable"][0]["reason"] == (
         "rule business_technical v1: event agreement_terminated not recorded"
     )
@@ -149,15 +155,15 @@ def test_event_rule_not_computable_before_termination_and_due_after(session, inv
     agreement = session.scalar(select(Agreement).where(Agreement.reference == "msa-1"))
     agreement.status, agreement.termination_date = "terminated", dt.date(2026, 6, 1)
     session.flush()
-    soon = retention_plan.plan(session, as_of=dt.date(2026, 8, 29)).to_dict()
+    soon = retention_plan.plan_disposition(session, as_of=dt.date(2026, 8, 29)).to_dict()
     assert soon["not_yet_due"] == {"count": 1, "next_due_on": "2026-08-30"}
-    due = retention_plan.plan(session, as_of=dt.date(2026, 8, 30)).to_dict()
+    due = retention_plan.plan_disposition(session, as_of=dt.date(2026, 8, 30)).to_dict()
     assert due["due_by_rule"][0]["rule"] == "business_technical"
     assert due["due_by_rule"][0]["record_ids"] == [record.id]
 
 
 def test_per_record_rule_replaces_the_category_default(session, inventory, rules):
-    retention_rules.create(
+    retention_rules.create_rule(
         session,
         Rule(
             id="ticket_short",
@@ -171,7 +177,7 @@ def test_per_record_rule_replaces_the_category_default(session, inventory, rules
     special = make(session, inventory, closed_at=at(2025, 1, 1), retention_rule="ticket_short")
     normal = make(session, inventory, closed_at=at(2025, 1, 1))
     missing = make(session, inventory, retention_rule="gone")
-    data = retention_plan.plan(session, as_of=AS_OF).to_dict()
+    data = retention_plan.plan_disposition(session, as_of=AS_OF).to_dict()
     assert [(g["rule"], g["record_ids"]) for g in data["due_by_rule"]] == [
         ("ticket_short", [special.id])
     ]
@@ -191,11 +197,13 @@ def test_billing_due_date_follows_a_revised_fiscal_year_end(session, inventory, 
         event_at=at(2020, 2, 15),  # the last related transaction
     )
     as_of = dt.date(2026, 7, 1)
-    data = retention_plan.plan(session, as_of=as_of).to_dict()
+    data = retention_plan.plan_disposition(session, as_of=as_of).to_dict()
     assert data["due_by_rule"] == []
     assert data["not_yet_due"] == {"count": 1, "next_due_on": "2026-12-31"}
-    retention_rules.revise(session, "billing_records", {"fiscal_year_end": "03-31"}, actor=OFFICER)
-    group = retention_plan.plan(session, as_of=as_of).to_dict()["due_by_rule"][0]
+    retention_rules.revise_rule(
+        session, "billing_records", {"fiscal_year_end": "03-31"}, actor=OFFICER
+    )
+    group = retention_plan.plan_disposition(session, as_of=as_of).to_dict()["due_by_rule"][0]
     assert (group["rule"], group["version"], group["record_ids"]) == (
         "billing_records",
         2,
@@ -205,8 +213,8 @@ def test_billing_due_date_follows_a_revised_fiscal_year_end(session, inventory, 
 
 def test_review_required_rule_reports_due_records_as_pending_review(session, inventory, rules):
     record = make(session, inventory)
-    retention_rules.revise(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
-    data = retention_plan.plan(session, as_of=AS_OF).to_dict()
+    retention_rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
+    data = retention_plan.plan_disposition(session, as_of=AS_OF).to_dict()
     assert data["due_by_rule"] == []
     assert data["blocked"][0]["reason"] == "pending review"
     assert data["blocked"][0]["record_ids"] == [record.id]
@@ -263,7 +271,7 @@ def test_credentials_need_an_acknowledged_handover(session, inventory, rules):
     org = _terminated_client_with_secret(session)
 
     def status(as_of=AS_OF):
-        (only,) = retention_plan.plan(session, as_of=as_of).to_dict()["credentials"]
+        (only,) = retention_plan.plan_disposition(session, as_of=as_of).to_dict()["credentials"]
         return only["client"], only["status"], only["reason"], only["due_on"]
 
     assert status(dt.date(2026, 10, 1)) == (
@@ -282,15 +290,15 @@ def test_credentials_need_an_acknowledged_handover(session, inventory, rules):
 def test_plan_reads_records_in_bounded_batches(session, inventory, rules, monkeypatch):
     made = [make(session, inventory) for _ in range(10)]
     sizes = []
-    original = retention_facts.iter_batches
+    original = facts.iter_batches
 
     def spy(db, batch):
         for rows in original(db, batch):
             sizes.append(len(rows))
             yield rows
 
-    monkeypatch.setattr(retention_facts, "iter_batches", spy)
-    report = retention_plan.plan(session, as_of=AS_OF, batch=3, ids_cap=4)
+    monkeypatch.setattr(facts, "iter_batches", spy)
+    report = retention_plan.plan_disposition(session, as_of=AS_OF, batch=3, ids_cap=4)
     assert sizes == [3, 3, 3, 1]
     group = report.to_dict()["due_by_rule"][0]
     assert group["count"] == 10
@@ -314,10 +322,10 @@ def test_consent_withdrawal_starts_the_marketing_rule(session, inventory, rules)
     )
     session.add(consent)
     session.flush()
-    data = retention_plan.plan(session, as_of=AS_OF).to_dict()
+    data = retention_plan.plan_disposition(session, as_of=AS_OF).to_dict()
     assert data["not_computable"][0]["reason"].endswith("event consent_withdrawn not recorded")
     consent.withdrawn_at = at(2026, 10, 1)
     session.flush()
-    data = retention_plan.plan(session, as_of=AS_OF).to_dict()
+    data = retention_plan.plan_disposition(session, as_of=AS_OF).to_dict()
     assert data["due_by_rule"][0]["rule"] == "marketing_contacts"
     assert data["due_by_rule"][0]["record_ids"] == [record.id]

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from auditor.models import AuditEvent
-from auditor.services import retention_rules
 from auditor.services.context import Actor
 from auditor.services.errors import NotFound, ValidationFailed
+from auditor.services.retention import rules as retention_rules
 from retention import BillingRule, Event, InvalidDefinition, Period, Trigger
 
 OFFICER = Actor(name="user:7", user_id=7, role="privacy_officer")
@@ -46,7 +46,7 @@ def test_definition_refuses_unknown_fields_and_bad_periods():
 
 
 def test_load_defaults_creates_version_one_of_each_rule_once(session):
-    created = retention_rules.load_defaults(
+    created = retention_rules.load_default_rules(
         session, actor=OFFICER, fiscal_year_end="03-31", now=NOW
     )
     assert sorted(row.code for row in created) == [
@@ -59,7 +59,7 @@ def test_load_defaults_creates_version_one_of_each_rule_once(session):
         "security_logs",
         "ticket_history",
     ]
-    assert retention_rules.load_defaults(session, actor=OFFICER) == []
+    assert retention_rules.load_default_rules(session, actor=OFFICER) == []
     rules = {
         row.code: retention_rules.to_rule(row) for row in retention_rules.current_rules(session)
     }
@@ -84,16 +84,16 @@ def test_load_defaults_creates_version_one_of_each_rule_once(session):
 
 
 def test_revise_adds_a_version_and_supersedes_the_old_one(session):
-    retention_rules.load_defaults(session, actor=OFFICER, now=NOW)
+    retention_rules.load_default_rules(session, actor=OFFICER, now=NOW)
     later = NOW + dt.timedelta(days=1)
-    new = retention_rules.revise(
+    new = retention_rules.revise_rule(
         session, "ticket_history", {"period": {"years": 8}}, actor=OFFICER, now=later
     )
     assert (new.code, new.version) == ("ticket_history", 2)
     assert retention_rules.to_rule(new).period == Period(years=8)
-    old, current = retention_rules.versions(session, "ticket_history")
+    old, current = retention_rules.rule_versions(session, "ticket_history")
     assert old.version == 1 and old.superseded_at == later and current is new
-    assert retention_rules.current(session, "ticket_history") is new
+    assert retention_rules.current_rule(session, "ticket_history") is new
     assert [
         r.version for r in retention_rules.current_rules(session) if r.code == "ticket_history"
     ] == [2]
@@ -105,21 +105,21 @@ def test_revise_adds_a_version_and_supersedes_the_old_one(session):
 
 
 def test_revise_security_log_source_override_within_bounds(session):
-    retention_rules.load_defaults(session, actor=OFFICER, now=NOW)
-    new = retention_rules.revise(
+    retention_rules.load_default_rules(session, actor=OFFICER, now=NOW)
+    new = retention_rules.revise_rule(
         session, "security_logs", {"source_periods": {"firewall": {"days": 120}}}, actor=OFFICER
     )
     assert retention_rules.to_rule(new).period_for("firewall") == Period(days=120)
     with pytest.raises(ValidationFailed, match="shorter than the minimum"):
-        retention_rules.revise(
+        retention_rules.revise_rule(
             session, "security_logs", {"source_periods": {"vpn": {"days": 30}}}, actor=OFFICER
         )
-    assert retention_rules.current(session, "security_logs").version == 2
+    assert retention_rules.current_rule(session, "security_logs").version == 2
 
 
 def test_revise_refuses_identity_changes_and_unknown_codes(session):
-    retention_rules.load_defaults(session, actor=OFFICER, now=NOW)
+    retention_rules.load_default_rules(session, actor=OFFICER, now=NOW)
     with pytest.raises(ValidationFailed, match="cannot change category"):
-        retention_rules.revise(session, "ticket_history", {"category": "x"}, actor=OFFICER)
+        retention_rules.revise_rule(session, "ticket_history", {"category": "x"}, actor=OFFICER)
     with pytest.raises(NotFound):
-        retention_rules.revise(session, "nope", {}, actor=OFFICER)
+        retention_rules.revise_rule(session, "nope", {}, actor=OFFICER)

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from auditor.models import AuditEvent, Secret
-from auditor.services import vault_import, vault_keys
 from auditor.services.context import Actor
 from auditor.services.errors import ValidationFailed
+from auditor.services.vault import importer
+from auditor.services.vault import keys as vault_keys
 from crypto import envelope
 from crypto.keys import ring_from_base64
 from tests.conftest import MASTER_KEY
@@ -41,7 +42,7 @@ GENERIC = (
 
 def run(session, data: str | bytes, **kwargs):
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    return vault_import.import_csv(
+    return importer.import_csv(
         session, RING, kwargs.pop("client", "acme"), io.BytesIO(raw), actor=ACTOR, **kwargs
     )
 
@@ -223,7 +224,7 @@ def test_import_into_an_unknown_client_is_not_found(session, inventory):
 
 
 def test_import_streams_in_batches(session, inventory, monkeypatch):
-    monkeypatch.setattr(vault_import, "BATCH_SIZE", 7)
+    monkeypatch.setattr(importer, "BATCH_SIZE", 7)
     rows = "".join(f"Entry {i},user{i},pw-{i},,\n" for i in range(50))
     result = run(session, "name,username,password,url,notes\n" + rows)
     assert result.imported == 50 and count(session) == 50

@@ -12,8 +12,12 @@ from sqlalchemy import func, select, text
 from auditor.db import utcnow
 from auditor.models import AuditEvent, ClientKey, MasterKeyCanary, Secret
 from auditor.schemas.vault import SecretIn
-from auditor.services import vault, vault_bulk, vault_keys, vault_rotation
 from auditor.services.errors import Conflict, NotFound, ValidationFailed
+from auditor.services.vault import bulk as vault_bulk
+from auditor.services.vault import keys as vault_keys
+from auditor.services.vault import rotation as vault_rotation
+from auditor.services.vault import store as vault
+from auditor.services.vault.status import key_status
 from crypto import envelope
 from crypto.keys import MasterKeyRing, ring_from_base64
 from tests.conftest import MASTER_KEY
@@ -54,7 +58,7 @@ def blobs(session, client_code=None):
 
 def reveal_all(session, ring, expected):
     for ref, value in expected.items():
-        assert vault.reveal(session, ring, ref, "rotation check", actor=ACTOR)[0] == value
+        assert vault.reveal_secret(session, ring, ref, "rotation check", actor=ACTOR)[0] == value
 
 
 def events(session, action):
@@ -271,20 +275,20 @@ def test_retire_is_refused_while_in_use_and_for_the_current_version(session, rin
     expected = store(session, ring, "acme", 2) | store(session, ring, "qc-client", 1)
     rotated = rotate(session, ring)
     with pytest.raises(Conflict, match="version 2 is the current version"):
-        vault_rotation.retire(session, rotated, 2, actor=ACTOR)
+        vault_rotation.retire_master(session, rotated, 2, actor=ACTOR)
     with pytest.raises(Conflict, match=r"version 1 still wraps 2 client key\(s\)") as refused:
-        vault_rotation.retire(session, rotated, 1, actor=ACTOR)
+        vault_rotation.retire_master(session, rotated, 1, actor=ACTOR)
     assert "keys rewrap --yes" in refused.value.detail
     with pytest.raises(NotFound):
-        vault_rotation.retire(session, rotated, 7, actor=ACTOR)
+        vault_rotation.retire_master(session, rotated, 7, actor=ACTOR)
     assert session.get(MasterKeyCanary, 1) is not None
     assert events(session, "keys.retire") == []
 
     vault_rotation.rewrap_client_keys(session, rotated, actor=ACTOR)
-    plan = vault_rotation.retire(session, rotated, 1, actor=ACTOR, dry_run=True)
+    plan = vault_rotation.retire_master(session, rotated, 1, actor=ACTOR, dry_run=True)
     assert (plan.in_ring, plan.had_canary, plan.dry_run) == (True, True, True)
     assert session.get(MasterKeyCanary, 1) is not None  # the dry run deleted nothing
-    vault_rotation.retire(session, rotated, 1, actor=ACTOR)
+    vault_rotation.retire_master(session, rotated, 1, actor=ACTOR)
     session.commit()
     assert session.get(MasterKeyCanary, 1) is None
     [event] = events(session, "keys.retire")
@@ -308,7 +312,7 @@ def test_status_counts_client_keys_per_master_version_and_secrets_per_client(ses
         )
     session.rollback()
     later = utcnow() + dt.timedelta(days=3, hours=1)
-    report = vault_rotation.status(session, rotated, now=later)
+    report = key_status(session, rotated, now=later)
     assert report.current_master == 2
     assert [
         (m.version, m.client_keys, m.is_current, m.in_ring, m.has_canary) for m in report.masters
@@ -355,7 +359,7 @@ def test_audit_events_of_key_operations_hold_counts_and_no_key_material(session,
     rotated = rotate(session, ring)
     vault_rotation.rewrap_client_keys(session, rotated, actor=ACTOR)
     vault_rotation.rotate_client(session, rotated, "acme", actor=ACTOR)
-    vault_rotation.retire(session, rotated, 1, actor=ACTOR)
+    vault_rotation.retire_master(session, rotated, 1, actor=ACTOR)
     session.commit()
     secrets_of_keys = [base64.b64encode(rotated.key_bytes(v)).decode() for v in rotated.versions]
     for key in vault_keys.all_keys(

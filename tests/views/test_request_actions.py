@@ -23,7 +23,8 @@ from auditor.models import (
 )
 from auditor.schemas.holds import HoldIn
 from auditor.schemas.requests import VerificationIn
-from auditor.services import holds, request_workflow
+from auditor.services import holds
+from auditor.services.requests import workflow
 from tests.services.actions_helpers import EMAIL, load_rules, person, record
 from tests.services.request_helpers import OFFICER, assert_no_personal_data, events
 from tests.services.request_helpers import open_request as open_at
@@ -45,7 +46,7 @@ def make_request(session, subject, type_, *, verified=True):
     )
     if verified:
         data = VerificationIn(method="matched_known_contact", verified_at=now)
-        request_workflow.verify(session, request.reference, data, actor=OFFICER, now=now)
+        workflow.verify(session, request.reference, data, actor=OFFICER, now=now)
     session.commit()
     return request
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from auditor.models import Record
-from auditor.services import retention_rules
 from auditor.services.context import Actor
+from auditor.services.retention import rules as retention_rules
 from tests import factories
 
 
 def test_rules_and_plan_through_the_api(client, auth, inventory, session):
-    retention_rules.load_defaults(session, actor=Actor.cli(), fiscal_year_end=(12, 31))
+    retention_rules.load_default_rules(session, actor=Actor.cli(), fiscal_year_end=(12, 31))
     headers = auth("privacy_officer")
     client.post(
         "/api/v1/records",

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from auditor.models import AuditEvent
-from auditor.services import disposition_records, purge, retention_rules
 from auditor.services.context import Actor
+from auditor.services.retention import dispositions as disposition_records
+from auditor.services.retention import purge, rules
 from crypto.digest import key_id
 from tests.conftest import DISPOSITION_KEY
 from tests.services.test_retention_forecast import ticket
@@ -24,7 +25,7 @@ NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def records(session, inventory):
-    retention_rules.load_defaults(session, actor=OFFICER, now=at(2026, 11, 1))
+    rules.load_default_rules(session, actor=OFFICER, now=at(2026, 11, 1))
     ticket(session, inventory, dt.date(2010, 1, 2))
     ticket(session, inventory, dt.date(2019, 12, 10))
     session.commit()
@@ -83,7 +84,7 @@ def test_schedule_pdf_is_a_download_with_the_json_attached(client, auth, session
 
 
 def test_certificate_pdf_of_a_run(client, auth, session, records):
-    result = purge.execute(
+    result = purge.execute_purge(
         session, as_of=NOW.date(), actor=Actor.cli(), digest_key=KEY, now=lambda: NOW
     )
     response = client.get(
@@ -96,7 +97,7 @@ def test_certificate_pdf_of_a_run(client, auth, session, records):
     )
     pdf = response.get_data()
     run = disposition_records.get_run(session, result.run_id)
-    cert = disposition_records.certificate(session, run, digest_key_id=key_id(KEY))
+    cert = disposition_records.run_certificate(session, run, digest_key_id=key_id(KEY))
     assert attached_json(pdf, f"disposition-certificate-{result.run_id}.json") == cert
     text = pdf_text(pdf)
     assert f"purge run {result.run_id}" in text

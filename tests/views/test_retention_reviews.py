@@ -11,7 +11,8 @@ from sqlalchemy import select
 from auditor.db import utcnow
 from auditor.models import AuditEvent, DispositionReview, Record
 from auditor.schemas.retention import CertificateOut, DispositionOut, DispositionReportOut
-from auditor.services import disposition_records, purge, retention_rules
+from auditor.services.retention import dispositions as disposition_records
+from auditor.services.retention import purge, rules
 from crypto.digest import key_id
 from tests.services.test_purge import KEY, OFFICER, dispositions, ingest, old_ticket
 
@@ -22,8 +23,8 @@ PROBLEM = "application/problem+json"
 @pytest.fixture
 def reviewed(session, inventory):
     """The defaults, with ticket history revised to require a review (version 2)."""
-    retention_rules.load_defaults(session, actor=OFFICER)
-    retention_rules.revise(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
+    rules.load_default_rules(session, actor=OFFICER)
+    rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
     session.commit()
 
 
@@ -33,7 +34,7 @@ def today():
 
 def purge_on(session, days_later=0):
     moment = utcnow() + dt.timedelta(days=days_later)
-    return purge.execute(
+    return purge.execute_purge(
         session,
         as_of=moment.date(),
         actor=OFFICER,
@@ -180,7 +181,7 @@ def test_decision_errors_are_problems(client, auth, session, reviewed):
 
 
 def test_runs_certificate_and_disposition_report(client, auth, session, inventory):
-    retention_rules.load_defaults(session, actor=OFFICER)
+    rules.load_default_rules(session, actor=OFFICER)
     session.commit()
     ingest(session, old_ticket("T-1"), old_ticket("T-2", email="b@example.com"))
     result = purge_on(session)
@@ -193,7 +194,7 @@ def test_runs_certificate_and_disposition_report(client, auth, session, inventor
     response = client.get(f"/api/v1/retention/runs/{result.run_id}/certificate", headers=headers)
     assert response.status_code == 200
     cert = response.get_json()
-    expected = disposition_records.certificate(
+    expected = disposition_records.run_certificate(
         session, disposition_records.get_run(session, result.run_id), digest_key_id=key_id(KEY)
     )
     assert cert == expected

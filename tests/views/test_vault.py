@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select, text
 
 from auditor.models import AuditEvent, Secret
-from auditor.services import vault_keys
 from auditor.services.context import Actor
-from auditor.services.vault_keys import KeyCheckFailed
+from auditor.services.vault import keys as vault_keys
+from auditor.services.vault.keys import KeyCheckFailed
 from crypto.keys import new_key_ring, ring_from_base64
 from tests import factories
 from tests.conftest import MASTER_KEY
@@ -259,7 +259,7 @@ def test_started_app_checks_keys_on_a_migrated_database(database_url, engine, tm
 
 
 def test_cli_actor_has_operator_access(session, inventory):
-    from auditor.services import vault
+    from auditor.services.vault import store as vault
 
     assert vault.has_access(session, Actor.cli(), inventory.client.id)
 

@@ -1,0 +1,43 @@
+"""Loading the demo MSP: its data map, retention rules, users, vault, records and requests."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from auditor.db import utcnow
+from auditor.demo import requests, vault
+from auditor.demo.data import USERS, data_map, records
+from auditor.models import PurgeRun, User
+from auditor.schemas.users import UserIn
+from auditor.services import datamap, retention, users
+from auditor.services.context import Actor
+from auditor.services.ingest import Ingestor, IngestResult
+from crypto.keys import MasterKeyRing
+
+REVIEWED_RULE = "billing_records"
+
+
+def load(session: Session, *, actor: Actor, ring: MasterKeyRing | None = None) -> IngestResult:
+    datamap.load_defaults(session, actor=actor)
+    datamap.import_document(session, data_map(), actor=actor, overwrite=False)
+    retention.load_default_rules(session, actor=actor)  # fiscal year-end: the default 12-31
+    billing = retention.current_rule(session, REVIEWED_RULE)
+    if billing.version == 1 and not billing.requires_review:
+        # the demo MSP wants an officer to approve each batch of invoices before disposal
+        retention.revise_rule(session, REVIEWED_RULE, {"requires_review": True}, actor=actor)
+    for email, name, role in USERS:
+        if session.scalar(select(User).where(User.email == email)) is None:
+            users.create_user(session, UserIn(email=email, name=name, role=role), actor=actor)  # type: ignore[arg-type]
+    if ring is not None:
+        vault.load(session, ring, actor=actor)
+    if session.scalar(select(PurgeRun.id).limit(1)) is not None:
+        # a purge has run: loading the records again would bring disposed records back
+        result = IngestResult()
+    else:
+        ingestor = Ingestor(session, actor=actor, source="demo")
+        for number, row in enumerate(records(), start=1):
+            ingestor.add(number, row)
+        result = ingestor.finish()
+    requests.load(session, now=utcnow(), actor=actor)  # after the records: tasks see them
+    return result

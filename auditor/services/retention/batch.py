@@ -1,0 +1,334 @@
+"""Dispose of one batch of due records inside the caller's transaction (R20, R21).
+
+The records are deleted (or anonymised) with ``RETURNING``, so disposition records are written
+only for rows this transaction really removed: two purges racing over the same records, or a
+purge that was killed and is run again, dispose of each record exactly once. The batch's audit
+event and its disposition records are written in the same transaction as the deletes, so a crash
+leaves either all of them or none.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import String, cast, delete, exists, func, literal, select, update
+from sqlalchemy.orm import Session
+
+from auditor.models import (
+    Consent,
+    DataSubject,
+    Disposition,
+    Record,
+    SubjectIdentifier,
+    record_subject,
+)
+from auditor.services import audit
+from auditor.services.context import Actor
+from auditor.services.retention import bulk, facts
+from crypto.digest import KeyedDigester, keyed_digest
+from retention import BillingRule, Trigger
+
+RECORD_DIGEST = "auditor.record.v1"
+SUBJECT_DIGEST = "auditor.subject.v1"
+ANONYMISED_CONTENT: dict[str, Any] = {"anonymised": True}
+ANONYMISED_DIGEST = hashlib.sha256(b'{"anonymised":true}').hexdigest()
+# the method a disposition row states, per rule action (crypto_shred records are deleted: their
+# content is not encrypted under a key of their own)
+METHODS = {
+    "delete": "delete",
+    "crypto_shred": "delete",
+    "transfer_then_delete": "transfer_then_delete",
+    "anonymise": "anonymise",
+}
+
+
+@dataclasses.dataclass
+class BatchResult:
+    disposed: Counter[tuple[str, int, str, str]] = dataclasses.field(default_factory=Counter)
+    subjects_removed: int = 0
+    skipped: Counter[str] = dataclasses.field(default_factory=Counter)
+    disposition_ids: list[int] = dataclasses.field(default_factory=list)
+    rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # as written, with ids
+    audit_seq: int | None = None
+
+
+def record_digest(key: bytes, system: str, external_id: str, content_digest: str) -> str:
+    """The keyed digest of a record: its source system, its id there and its content's SHA-256."""
+    return keyed_digest(key, RECORD_DIGEST, system, external_id, content_digest)
+
+
+def subject_digest(key: bytes, identifiers: Sequence[str], display_name: str | None) -> str:
+    """The keyed digest of a subject: its sorted ``kind:value`` identifiers and its name."""
+    return keyed_digest(key, SUBJECT_DIGEST, *sorted(identifiers), display_name or "")
+
+
+def evidence(verdict: facts.Evaluation) -> dict[str, Any]:
+    """Why the record fell due: the governing rule's start date or event, and the due date."""
+    decision = verdict.decision
+    assert decision is not None
+    assert verdict.rule is not None
+    row, winner = verdict.row, decision.retained_by or verdict.rule
+    found: dict[str, Any] = {"due_on": str(decision.due_on), "as_of": str(decision.as_of)}
+    if winner is not verdict.rule:
+        found["retained_by"] = f"{winner.id} v{winner.version}"
+    if isinstance(winner, BillingRule):
+        found["document_date"] = str(row.document_date)
+        found["last_transaction_on"] = str(facts.last_transaction_on(row))
+    elif winner.trigger is Trigger.EVENT:
+        assert winner.event is not None
+        found["event"] = str(winner.event)
+    else:
+        assert winner.date_field is not None
+        found[str(winner.date_field)] = str(facts.day_of(getattr(row, str(winner.date_field))))
+    if verdict.review is not None:
+        found["review_id"] = verdict.review.id
+        if verdict.review.transfer_reference:
+            found["transfer_reference"] = verdict.review.transfer_reference
+    return found
+
+
+class BatchDisposer:
+    """Writes one batch: the deletes/anonymisations, one audit event, the disposition records."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        run_id: int,
+        actor: Actor,
+        digest_key: bytes,
+        systems: dict[int, str],
+        holds_in_force: list[str],
+        subject_holds: frozenset[str],
+        now: dt.datetime,
+        extra_evidence: dict[str, Any] | None = None,
+    ) -> None:
+        self.session = session
+        self.run_id = run_id
+        self.actor = actor
+        self.key = digest_key
+        self.record_digest = KeyedDigester(digest_key, RECORD_DIGEST)
+        self.systems = systems
+        self.holds_in_force = holds_in_force
+        self.subject_holds = subject_holds  # subjects under a hold in force: never removed
+        self.now = now
+        # added to every record's trigger evidence (a deletion request: its reference and R12)
+        self.extra_evidence = dict(extra_evidence or {})
+
+    def dispose(self, due: Sequence[facts.Evaluation]) -> BatchResult:
+        result = BatchResult()
+        ready = []
+        for verdict in due:
+            if (why := verdict.transfer_pending()) is not None:
+                result.skipped[why] += 1
+            else:
+                ready.append(verdict)
+        if not ready:
+            return result
+        by_id = {v.row.id: v for v in ready}
+        deleted = self._delete([i for i, v in by_id.items() if _method(v) == "delete"])
+        anonymised = self._anonymise([i for i, v in by_id.items() if _method(v) == "anonymise"])
+        gone = {**deleted, **anonymised}
+        if not gone:
+            return result
+        subjects = self._orphans({s for i in gone for s in by_id[i].subject_ids})
+        rule_counts = Counter(_rule_name(by_id[i]) for i in gone)
+        event = audit.record(
+            self.session,
+            actor=self.actor,
+            action="retention.dispose",
+            object_type="purge_run",
+            object_id=self.run_id,
+            details={
+                "records": len(gone),
+                "subjects": len(subjects),
+                "rules": dict(sorted(rule_counts.items())),
+                "first_record_id": min(gone),
+                "last_record_id": max(gone),
+                "holds_in_force": self.holds_in_force,
+            },
+            now=self.now,
+        )
+        result.audit_seq = event.seq
+        checked = [{"holds_in_force": len(self.holds_in_force), "listed_in_audit_seq": event.seq}]
+        fixed = {
+            "created_at": self.now,
+            "executor": self.actor.name,
+            "run_id": self.run_id,
+            "audit_seq": event.seq,
+            "holds_checked": checked,
+        }
+        rows = [
+            self._row(by_id[record_id], returned, fixed) for record_id, returned in gone.items()
+        ]
+        for row in rows:
+            key = (row["rule"], row["rule_version"], row["category"], row["method"])
+            result.disposed[key] += 1
+        rows += [self._subject_row(s, by_id, gone, fixed) for s in subjects]
+        # ids assigned in row order (bulk.insert_rows: COPY on PostgreSQL)
+        ids = bulk.insert_rows(self.session, Disposition.__table__, rows)
+        for row, id_ in zip(rows, ids, strict=True):
+            row["id"] = id_
+        result.disposition_ids = ids
+        result.rows = rows
+        result.subjects_removed = len(subjects)
+        return result
+
+    # -- the writes -------------------------------------------------------------------------------
+
+    def _delete(self, ids: list[int]) -> dict[int, Any]:
+        if not ids:
+            return {}
+        returned = self.session.execute(
+            delete(Record)
+            .where(bulk.id_in(self.session, Record.id, ids))
+            .returning(Record.id, Record.external_id, Record.content_digest),
+            execution_options={"synchronize_session": False},
+        ).all()
+        left = self.session.scalar(
+            select(func.count()).where(bulk.id_in(self.session, Record.id, ids))
+        )
+        if left:  # the post-check failed: the batch is rolled back, nothing is recorded
+            raise RuntimeError("records survived their delete")
+        return {row.id: row for row in returned}
+
+    def _anonymise(self, ids: list[int]) -> dict[int, Any]:
+        if not ids:
+            return {}
+        returned = self.session.execute(
+            update(Record)
+            .where(bulk.id_in(self.session, Record.id, ids), Record.anonymised_at.is_(None))
+            .values(
+                content=ANONYMISED_CONTENT,
+                content_digest=ANONYMISED_DIGEST,
+                external_id=literal("anonymised:") + cast(Record.id, String),
+                anonymised_at=self.now,
+                retention_rule=None,
+                pan_redactions=0,
+                updated_at=self.now,
+            )
+            .returning(Record.id, Record.external_id, Record.content_digest),
+            execution_options={"synchronize_session": False},
+        ).all()
+        # the values RETURNING gives are the new ones: read the old ones before the update
+        done = [row.id for row in returned]
+        if done:
+            self.session.execute(
+                delete(record_subject).where(
+                    bulk.id_in(self.session, record_subject.c.record_id, done)
+                )
+            )
+        return {row.id: None for row in returned}
+
+    def _row(
+        self, verdict: facts.Evaluation, returned: Any, fixed: dict[str, Any]
+    ) -> dict[str, Any]:
+        """One record's disposition row; ``fixed``: the fields every row of the batch shares."""
+        rule = verdict.rule
+        assert rule is not None
+        row, review = verdict.row, verdict.review
+        source = self.systems[row.system_id]
+        if returned is None:  # anonymised: digest of what the record was
+            digest = self.record_digest(source, row.external_id, row.content_digest)
+            post_check = "content replaced and subject links removed"
+        else:
+            digest = self.record_digest(source, returned.external_id, returned.content_digest)
+            post_check = "record absent after delete"
+        found = evidence(verdict)
+        if self.extra_evidence:
+            found |= self.extra_evidence
+        return {
+            **fixed,
+            "subject_type": "record",
+            "subject_ref": str(row.id),
+            "organization_id": row.organization_id,
+            "category": verdict.category,
+            "digest": digest,
+            "rule": rule.id,
+            "rule_version": rule.version,
+            "trigger_evidence": found,
+            "approver": review.decided_by if review else None,
+            "method": METHODS[rule.action],
+            "counts": {"records": 1, "subject_links": len(verdict.subject_ids)},
+            "post_check": post_check,
+            "review_id": review.id if review else None,
+        }
+
+    def _orphans(self, subject_ids: set[int]) -> list[tuple[int, str, str | None, list[str]]]:
+        """Subjects left with no record, no consent and no hold: removed with their identifiers
+        (R21: nothing about the person stays behind once their last record is gone)."""
+        if not subject_ids:
+            return []
+        held = {int(v) for v in self.subject_holds if v.isdigit()}
+        wanted = sorted(subject_ids - held)
+        if not wanted:
+            return []
+        # one index probe per person (EXISTS), not a read of every link they still have
+        people = self.session.execute(
+            select(DataSubject.id, DataSubject.ref, DataSubject.display_name)
+            .where(
+                bulk.id_in(self.session, DataSubject.id, wanted),
+                ~exists().where(record_subject.c.subject_id == DataSubject.id),
+                ~exists().where(Consent.subject_id == DataSubject.id),
+            )
+            .order_by(DataSubject.id)
+        ).all()
+        if not people:
+            return []
+        candidates = [p.id for p in people]
+        identifiers: dict[int, list[str]] = {}
+        for subject_id, kind, value in self.session.execute(
+            select(
+                SubjectIdentifier.subject_id, SubjectIdentifier.kind, SubjectIdentifier.value
+            ).where(bulk.id_in(self.session, SubjectIdentifier.subject_id, candidates))
+        ):
+            identifiers.setdefault(subject_id, []).append(f"{kind}:{value}")
+        self.session.execute(
+            delete(DataSubject).where(bulk.id_in(self.session, DataSubject.id, candidates)),
+            execution_options={"synchronize_session": False},
+        )
+        return [(p.id, p.ref, p.display_name, identifiers.get(p.id, [])) for p in people]
+
+    def _subject_row(
+        self,
+        subject: tuple[int, str, str | None, list[str]],
+        by_id: dict[int, facts.Evaluation],
+        gone: dict[int, Any],
+        fixed: dict[str, Any],
+    ) -> dict[str, Any]:
+        subject_id, ref, name, identifiers = subject
+        last = max(i for i in gone if subject_id in by_id[i].subject_ids)
+        rule = by_id[last].rule
+        assert rule is not None
+        return {
+            **fixed,
+            "subject_type": "data_subject",
+            "subject_ref": ref,
+            "organization_id": by_id[last].row.organization_id,
+            "category": by_id[last].category,
+            "digest": subject_digest(self.key, identifiers, name),
+            "rule": rule.id,
+            "rule_version": rule.version,
+            "trigger_evidence": {"last_record_id": last, "reason": "no record, consent or hold"},
+            "approver": None,
+            "method": "delete",
+            "counts": {"identifiers": len(identifiers)},
+            "post_check": "subject and identifiers absent after delete",
+            "review_id": None,
+        }
+
+
+def _method(verdict: facts.Evaluation) -> str:
+    """How the record goes: "delete" (delete, crypto_shred, transfer_then_delete) or "anonymise"."""
+    assert verdict.rule is not None
+    return "anonymise" if verdict.rule.action == "anonymise" else "delete"
+
+
+def _rule_name(verdict: facts.Evaluation) -> str:
+    assert verdict.rule is not None
+    return f"{verdict.rule.id} v{verdict.rule.version}"

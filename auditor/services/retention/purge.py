@@ -1,0 +1,381 @@
+"""The retention purge: the disposition plan executed in batches, each one transaction (R15-R23).
+
+A run walks the records in id order, ``batch`` at a time. Each batch transaction first marks the
+run's progress (on SQLite this takes the write lock) and takes the audit head lock (PostgreSQL:
+hold placement writes an audit event too, so a hold placed during a run either commits before
+the batch reads the holds, or waits until the batch has committed); then it evaluates the
+records exactly as the dry-run plan does, disposes of the due ones and writes their disposition
+records and one audit event, and commits. Killing the process at any moment loses at most the
+batch in flight, which rolls back whole; running again disposes of what is left, each record once.
+
+Only one run at a time: on PostgreSQL a session-level advisory lock on a dedicated connection
+(a second run is refused); a run row left "running" by a killed process is then marked
+"interrupted" by the next run. On SQLite (single process) a stale running row is marked the same.
+After the records, credentials of terminated clients go through the vault's purge (R16).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from auditor.db import utcnow
+from auditor.models import PurgeRun
+from auditor.services import audit, vault
+from auditor.services.context import Actor
+from auditor.services.errors import (
+    AuditorError,
+    Conflict,
+    FieldError,
+    HandoverRequired,
+    ValidationFailed,
+    safe_error,
+)
+from auditor.services.retention import dispositions as disposition_records
+from auditor.services.retention import facts
+from auditor.services.retention import plan as retention_plan
+from auditor.services.retention.batch import BatchDisposer
+from crypto.digest import key_id
+from retention import Outcome, Scope
+
+BATCH = 1000
+LOCK_KEY = 0x7075726765727573  # "purgerus": the advisory lock of the running purge
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What a run did; ``certificate`` is the run's certificate (JSON-ready)."""
+
+    run_id: int
+    status: str
+    disposed: int
+    subjects_removed: int
+    blocked: dict[str, int]
+    credentials: list[dict[str, Any]]
+    certificate: dict[str, Any]
+
+
+@contextlib.contextmanager
+def run_lock(session: Session) -> Iterator[None]:
+    """PostgreSQL: hold the purge's advisory lock on a dedicated connection for the whole run."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        yield
+        return
+    engine = bind.engine if hasattr(bind, "engine") else bind
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        if not conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}):
+            raise Conflict("Another purge run is in progress; try again when it has finished.")
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+
+
+def interrupt_stale(session: Session, now: dt.datetime) -> list[int]:
+    """Runs still marked running belong to a killed process (we hold the run lock)."""
+    stale = list(session.scalars(select(PurgeRun.id).where(PurgeRun.status == "running")))
+    if stale:
+        session.execute(
+            update(PurgeRun)
+            .where(PurgeRun.id.in_(stale))
+            .values(status="interrupted", finished_at=now, error="the process stopped mid-run")
+        )
+    return stale
+
+
+def open_run(
+    session: Session,
+    *,
+    as_of: dt.date,
+    actor: Actor,
+    trigger: str,
+    now: dt.datetime,
+    job_run_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    counts: dict[str, Any] | None = None,
+) -> PurgeRun:
+    """A run row marked running (``counts`` added to its counts) and its ``retention.run_start``
+    audit event (``details`` added), after marking runs left running by a killed process
+    interrupted; not committed."""
+    interrupted = interrupt_stale(session, now)
+    run = PurgeRun(
+        as_of=as_of,
+        started_at=now,
+        status="running",
+        executor=actor.name,
+        trigger=trigger,
+        job_run_id=job_run_id,
+        last_record_id=0,
+        counts={},
+    )
+    session.add(run)
+    session.flush()
+    started = audit.record(
+        session,
+        actor=actor,
+        action="retention.run_start",
+        object_type="purge_run",
+        object_id=run.id,
+        details={"as_of": as_of.isoformat(), **(details or {}), "interrupted_runs": interrupted},
+        now=now,
+    )
+    run.counts = {"audit_seq_started": started.seq, **(counts or {})}
+    return run
+
+
+def close_run(
+    session: Session,
+    run: PurgeRun,
+    status: str,
+    counts: dict[str, Any],
+    *,
+    actor: Actor,
+    now: dt.datetime,
+    error: BaseException | None = None,
+) -> None:
+    """End a run: its ``retention.run_complete`` (or ``run_failed``) audit event with ``counts``
+    (the credentials' entries left out), status, end time and error; not committed."""
+    event = audit.record(
+        session,
+        actor=actor,
+        action="retention.run_complete" if status == "completed" else "retention.run_failed",
+        outcome="success" if status == "completed" else "failure",
+        object_type="purge_run",
+        object_id=run.id,
+        details={k: v for k, v in counts.items() if k != "credentials"},
+        now=now,
+    )
+    run.counts = {**counts, "audit_seq_completed": event.seq}
+    run.status, run.finished_at = status, now
+    if error is not None:
+        run.error = safe_error(error, safe_types=(AuditorError,))
+
+
+def execute_purge(
+    session: Session,
+    *,
+    as_of: dt.date,
+    actor: Actor,
+    digest_key: bytes,
+    trigger: str = "cli",
+    batch: int = BATCH,
+    job_run_id: int | None = None,
+    signing_key: Ed25519PrivateKey | None = None,
+    origin: str | None = None,
+    now: Callable[[], dt.datetime] = utcnow,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Run the purge for ``as_of``; commits after every batch. See the module docstring."""
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    with run_lock(session):
+        return _Run(session, as_of, actor, digest_key, trigger, batch, now).go(
+            job_run_id=job_run_id, signing_key=signing_key, origin=origin, progress=progress
+        )
+
+
+class _Run:
+    def __init__(
+        self,
+        session: Session,
+        as_of: dt.date,
+        actor: Actor,
+        digest_key: bytes,
+        trigger: str,
+        batch: int,
+        now: Callable[[], dt.datetime],
+    ) -> None:
+        self.session = session
+        self.as_of = as_of
+        self.actor = actor
+        self.key = digest_key
+        self.trigger = trigger
+        self.batch = batch
+        self.now = now
+        self.disposed = 0
+        self.subjects = 0
+        self.blocked: Counter[str] = Counter()
+        self.by_rule: Counter[str] = Counter()
+        self.summary = disposition_records.Summary()  # the run's dispositions, as written
+
+    def go(
+        self,
+        *,
+        job_run_id: int | None,
+        signing_key: Ed25519PrivateKey | None,
+        origin: str | None,
+        progress: Callable[[int, int], None] | None,
+    ) -> RunResult:
+        session = self.session
+        moment = self.now()
+        self.today = moment.astimezone(dt.UTC).date()
+        if self.as_of > self.today:
+            raise ValidationFailed(
+                "A purge cannot run for a future day.",
+                [FieldError("as_of", f"must be on or before {self.today}")],
+            )
+        run = open_run(
+            session,
+            as_of=self.as_of,
+            actor=self.actor,
+            trigger=self.trigger,
+            now=moment,
+            job_run_id=job_run_id,
+        )
+        session.commit()
+        self.run_id = run.id
+        try:
+            self.records(progress)
+            credentials = self.credentials()
+        except BaseException as exc:
+            session.rollback()
+            self.finish(run, "failed", [], error=exc)
+            raise
+        self.finish(run, "completed", credentials)
+        if signing_key is not None and origin is not None:
+            audit.create_checkpoint(
+                session, signing_key=signing_key, origin=origin, actor=self.actor, now=self.now()
+            )
+            session.commit()
+        # the credentials' dispositions were written by the vault purge: recompute when any
+        summary = None if any(c.get("disposition_id") for c in credentials) else self.summary
+        cert = disposition_records.run_certificate(
+            session, run, digest_key_id=key_id(self.key), summary=summary
+        )
+        run.certificate = cert
+        session.commit()
+        return RunResult(
+            run_id=run.id,
+            status=run.status,
+            disposed=self.disposed,
+            subjects_removed=self.subjects,
+            blocked=dict(self.blocked),
+            credentials=credentials,
+            certificate=cert,
+        )
+
+    def records(self, progress: Callable[[int, int], None] | None) -> None:
+        session = self.session
+        evaluator = facts.Evaluator(session, as_of=self.as_of, executing_on=self.today)
+        candidates = evaluator.candidate_filter()  # records that cannot be due are not read
+        session.commit()
+        after = checked = 0
+        while True:
+            # the first write takes SQLite's write lock; then the audit head lock (PostgreSQL)
+            session.execute(
+                update(PurgeRun).where(PurgeRun.id == self.run_id).values(last_record_id=after)
+            )
+            audit.lock_head(session)
+            rows = facts.read_batch(session, after=after, limit=self.batch, where=candidates)
+            if not rows:
+                session.commit()
+                return
+            evaluator.refresh_holds()
+            verdicts = evaluator.evaluate(rows)
+            due = []
+            for verdict in verdicts:
+                if verdict.status == Outcome.DUE:
+                    due.append(verdict)
+                elif verdict.status == Outcome.BLOCKED and _due(verdict, self.as_of):
+                    # due but for a hold or a review: what the run leaves behind, and why
+                    self.blocked[verdict.reason or "blocked"] += 1
+            self.pending_rows = []
+            if due:
+                self.dispose(evaluator, due)
+            after = rows[-1].id
+            session.commit()
+            self.summary.add_many(self.pending_rows)
+            checked += len(rows)
+            if progress is not None:
+                progress(checked, self.disposed)
+
+    def dispose(self, evaluator: facts.Evaluator, due: list[facts.Evaluation]) -> None:
+        in_force = [h for h in evaluator.holds if h.is_active(evaluator.holds_on)]
+        disposer = BatchDisposer(
+            self.session,
+            run_id=self.run_id,
+            actor=self.actor,
+            digest_key=self.key,
+            systems=evaluator.systems,
+            holds_in_force=[h.id for h in in_force],
+            subject_holds=frozenset(h.scope_value for h in in_force if h.scope is Scope.SUBJECT),
+            now=self.now(),
+        )
+        result = disposer.dispose(due)
+        self.pending_rows = result.rows  # added to the summary once the batch has committed
+        for reason, count in result.skipped.items():
+            self.blocked[reason] += count
+        for (rule, version, _category, _method), count in result.disposed.items():
+            self.by_rule[f"{rule} v{version}"] += count
+            self.disposed += count
+        self.subjects += result.subjects_removed
+
+    def credentials(self) -> list[dict[str, Any]]:
+        """R16: purge the vault of each terminated client that is due and handed over."""
+        session = self.session
+        evaluator = facts.Evaluator(session, as_of=self.as_of, executing_on=self.today)
+        found = []
+        for status in retention_plan.credentials_status(session, evaluator):
+            entry = {"client": status.client, "secrets": status.secrets, "status": status.status}
+            entry["reason"] = status.reason
+            if status.status == "ready":
+                try:
+                    out = vault.purge_client_vault(
+                        session,
+                        status.client,
+                        actor=self.actor,
+                        dry_run=False,
+                        now=self.now(),
+                        run_id=self.run_id,
+                        rule=(status.rule, status.version),
+                        holds_checked=[{"holds_in_force": len(evaluator.holds)}],
+                    )
+                    session.commit()
+                    entry |= {"status": "purged", "disposition_id": out.disposition_id}
+                except (Conflict, HandoverRequired) as exc:
+                    session.rollback()
+                    entry |= {"status": "blocked", "reason": safe_error(exc)}
+            found.append(entry)
+        session.commit()
+        return found
+
+    def finish(
+        self,
+        run: PurgeRun,
+        status: str,
+        credentials: list[dict[str, Any]],
+        *,
+        error: BaseException | None = None,
+    ) -> None:
+        session = self.session
+        moment = self.now()
+        run = session.get(PurgeRun, self.run_id) or run
+        counts = {
+            **run.counts,
+            "disposed": self.disposed,
+            "subjects_removed": self.subjects,
+            "by_rule": dict(sorted(self.by_rule.items())),
+            "blocked": dict(sorted(self.blocked.items())),
+            "credentials": credentials,
+        }
+        close_run(session, run, status, counts, actor=self.actor, now=moment, error=error)
+        session.commit()
+
+
+def _due(verdict: facts.Evaluation, as_of: dt.date) -> bool:
+    return verdict.due_on is not None and verdict.due_on <= as_of
+
+
+def list_runs(session: Session, *, limit: int = 20) -> list[PurgeRun]:
+    """The latest purge runs, newest first."""
+    return list(session.scalars(select(PurgeRun).order_by(PurgeRun.id.desc()).limit(limit)))
