@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +36,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The suite never reads the developer's ./instance (``make run`` writes secrets there, and
+    Flask's default instance folder is that one) nor the AUDITOR_* settings of their shell: every
+    app and subprocess gets an empty instance folder and the defaults, except the test database."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("AUDITOR_") and name != "AUDITOR_TEST_DATABASE_URL":
+                patch.delenv(name)
+        instance = tmp_path_factory.mktemp("instance")
+        patch.setenv("AUDITOR_INSTANCE_PATH", str(instance))
+        yield instance
 
 
 @pytest.fixture(scope="session")

@@ -119,3 +119,18 @@ def test_readme_documents_every_setting():
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     for name, default, text in config.describe():
         assert f"| `{name}` | `{default!r}` | {text} |" in readme, name
+
+
+def test_the_suite_reads_neither_the_developers_instance_folder_nor_their_settings(
+    isolated_environment: Path, database_url: str
+):
+    """``make run`` writes secrets into ./instance; a test app must not pick them up."""
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    assert Path(app.instance_path) == isolated_environment
+    assert list(isolated_environment.iterdir()) == []
+    assert app.config["AUDIT_SIGNING_KEY"] is None and app.config["MASTER_KEY_FILE"] is None
+    leaked = {k for k in os.environ if k.startswith("AUDITOR_")} - {
+        "AUDITOR_INSTANCE_PATH",
+        "AUDITOR_TEST_DATABASE_URL",
+    }
+    assert leaked == set()
