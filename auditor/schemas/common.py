@@ -112,6 +112,21 @@ def parse(model: type[M], data: Any, *, what: str = "request body") -> M:
 _partials: dict[type[BaseModel], type[BaseModel]] = {}
 
 
+def filtered_page_query(output: type[BaseModel], filters: tuple[str, ...]) -> type[PageQuery]:
+    """The query model of a list of ``output`` items: a page plus one optional text filter per
+    name in ``filters`` (the inventory's generic listings)."""
+    fields: dict[str, Any] = {
+        name: (str | None, Field(default=None, max_length=64)) for name in filters
+    }
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{output.__name__}Query",
+        __base__=InputModel,
+        cursor=(str | None, None),
+        limit=(int | None, Field(default=None, ge=1, le=500)),
+        **fields,
+    )
+
+
 def partial(model: type[M]) -> type[M]:
     """The same model with every field optional, for PATCH (only the fields sent are applied)."""
     if model not in _partials:

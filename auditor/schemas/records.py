@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from auditor.schemas.common import AwareDatetime, Code, InputModel, OutputModel
-from auditor.schemas.subjects import IdentifierIn
+from auditor.schemas.subjects import IdentifierIn, SubjectOut
 
 
 class RecordIn(InputModel):
@@ -87,3 +87,9 @@ class BulkQuery(InputModel):
         default=False,
         description="import the good lines and report the bad ones (default: all or nothing)",
     )
+
+
+class SubjectLookupOut(OutputModel):
+    subjects: list[SubjectOut]
+    records: list[RecordOut]
+    next_cursor: str | None

@@ -8,8 +8,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from auditor.schemas.common import AwareDatetime, Code, InputModel, Name, OutputModel, PageQuery
-from auditor.schemas.subjects import IdentifierIn
+from auditor.schemas.common import (
+    AwareDatetime,
+    Code,
+    InputModel,
+    Name,
+    OutputModel,
+    PageQuery,
+    Text,
+)
+from auditor.schemas.subjects import ConsentMethod, IdentifierIn
 
 RequestType = Literal["access", "correction", "deletion", "consent_withdrawal", "portability"]
 RequestStatus = Literal[
@@ -286,3 +294,41 @@ class RequestDetail(RequestOut):
     complaint_note: str | None
     tasks: list[TaskOut]
     documents: list[DocumentOut]
+
+
+# -- what the other kinds of request change (R10-R13) --------------------------------------------
+
+FieldName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class CorrectionIn(InputModel):
+    field: FieldName = Field(
+        description="display_name, email, phone (email[2]: the second address), or a path into "
+        "the record's content (summary, contact.name) with record_id"
+    )
+    new_value: Text
+    record_id: int | None = Field(default=None, description="a record of the request's subject")
+
+
+class RejectionIn(InputModel):
+    field: FieldName
+    record_id: int | None = None
+    reason: Text = Field(description="why the value stays as it is")
+    statement: Text = Field(description="the individual's statement of disagreement (R11)")
+    requested_value: Text | None = Field(default=None, description="what the individual asked for")
+
+
+class DeletionIn(InputModel):
+    confirm: Literal[True] = Field(description="must be true: the deletion cannot be undone")
+
+
+class WithdrawalIn(InputModel):
+    purpose: Code = Field(description="the purpose code, e.g. marketing")
+    effective_at: AwareDatetime | None = Field(
+        default=None, description="when the withdrawal takes effect (default now; may be earlier)"
+    )
+    method: ConsentMethod | None = None
+
+
+class MarketingQuery(InputModel):
+    as_of: AwareDatetime | None = Field(default=None, description="default now")

@@ -30,6 +30,7 @@ class PlanQuery(InputModel):
 
 # -- disposition review ---------------------------------------------------------------------------
 
+MAX_SCHEDULE_MONTHS = 36  # the disposition schedule covers at most three years
 ReviewStatus = Literal["open", "approved", "extended", "rejected"]
 Justification = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
@@ -227,3 +228,15 @@ class DispositionsQuery(InputModel):
         if start is not None and end <= start:
             raise ValueError("must be after from")
         return end
+
+
+class ScheduleQuery(InputModel):
+    start: dt.date | None = Field(
+        default=None, description="first day of the schedule (default today, UTC)"
+    )
+    months: int = Field(
+        default=12,
+        ge=1,
+        le=MAX_SCHEDULE_MONTHS,
+        description="calendar months covered after the start day",
+    )

@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from auditor.schemas.common import AwareDatetime, Code, InputModel, Name, OutputModel, Text
+from auditor.schemas.common import (
+    AwareDatetime,
+    Code,
+    InputModel,
+    Name,
+    OutputModel,
+    PageQuery,
+    Text,
+)
 
 SubjectKind = Literal["client_staff", "individual_customer", "msp_staff", "other"]
 IdentifierKind = Literal["email", "phone"]
@@ -102,3 +110,7 @@ class SubjectLookup(InputModel):
     value: IdentifierValue
     cursor: str | None = None
     limit: int | None = Field(default=None, ge=1, le=500)
+
+
+class SubjectQuery(PageQuery):
+    organization: str | None = None

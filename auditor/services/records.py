@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auditor.models import DataCategory, Organization, Record, System
+from auditor.schemas.records import RecordOut
 from auditor.services import audit
 from auditor.services.context import Actor
 from auditor.services.errors import NotFound
 from auditor.services.inventory import resolve
+from auditor.services.subjects import subject_refs
 
 
 def get(session: Session, record_id: int) -> Record:
@@ -83,3 +86,30 @@ def codes(session: Session) -> dict[str, dict[int, str]]:
             ("client", Organization),
         )
     }
+
+
+def records_out(session: Session, items: Sequence[Record]) -> list[RecordOut]:
+    """Records in their output form: codes for their system, category and client, and the
+    refs of the people they concern (three queries for the whole list)."""
+    names = codes(session)
+    refs = subject_refs(session, [r.id for r in items])
+    return [
+        RecordOut(
+            id=r.id,
+            system=names["system"][r.system_id],
+            external_id=r.external_id,
+            category=names["category"][r.category_id],
+            client=names["client"][r.organization_id],
+            subjects=refs[r.id],
+            created_at=r.created_at,
+            closed_at=r.closed_at,
+            document_date=r.document_date,
+            event_at=r.event_at,
+            content=r.content,
+            content_digest=r.content_digest,
+            pan_redactions=r.pan_redactions,
+            ingested_at=r.ingested_at,
+            updated_at=r.updated_at,
+        )
+        for r in items
+    ]

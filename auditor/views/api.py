@@ -4,8 +4,10 @@ boundary and the endpoint registry from which the OpenAPI description is generat
 from __future__ import annotations
 
 import functools
+import inspect
 import re
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +17,7 @@ from pydantic import BaseModel
 
 from auditor.db import get_session
 from auditor.permissions import Permission, is_allowed
-from auditor.schemas.common import parse
+from auditor.schemas.common import Page, PageQuery, decode_cursor, encode_cursor, parse
 from auditor.services import audit, users
 from auditor.services.context import Actor
 from auditor.services.errors import (
@@ -123,6 +125,57 @@ def page_limit(limit: int | None) -> int:
     return min(limit or current_app.config["PAGE_SIZE"], current_app.config["MAX_PAGE_SIZE"])
 
 
+def paginate(
+    query: PageQuery,
+    fetch: Callable[..., Sequence[Any]],
+    out: Callable[[Any], Any] | None = None,
+    *,
+    out_all: Callable[[Sequence[Any]], list[Any]] | None = None,
+    key: str = "id",
+) -> Page[Any]:
+    """One page of a keyset-paginated list.
+
+    ``fetch(after=, limit=)`` reads the rows after the query's cursor; ``out`` turns each row
+    into its output model (``out_all`` the whole page at once, when that saves queries). A full
+    page carries the cursor of the next one: the ``key`` of its last row.
+    """
+    limit = page_limit(query.limit)
+    rows = fetch(after=decode_cursor(query.cursor), limit=limit)
+    items = out_all(rows) if out_all is not None else [out(row) for row in rows] if out else []
+    cursor = encode_cursor(getattr(rows[-1], key)) if len(rows) == limit else None
+    return Page(items=items, next_cursor=cursor)
+
+
+def download(data: bytes, media_type: str, file_name: str) -> Response:
+    """A file as the response body: saved under ``file_name``, never cached (personal data)."""
+    response = Response(data, mimetype=media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{file_name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _annotations(fn: Callable[..., Any]) -> tuple[dict[str, Any], set[str]]:
+    """The handler's ``body`` and ``query`` models and its response type (the annotations of
+    ``body``, ``query`` and the return), and the names of its parameters."""
+    hints = typing.get_type_hints(fn)
+    found = {name: hints.get(name) for name in ("body", "query", "return")}
+    if found["return"] in (Response, type(None)):
+        found["return"] = None  # a file, a hand-made response or 204: no schema
+    return found, set(inspect.signature(fn).parameters)
+
+
+def _implied_errors(body: Any, query: Any, rule: str) -> set[int]:
+    """400/415/422 with a body, 422 with a query, 404 with a path parameter."""
+    errors: set[int] = set()
+    if body is not None:
+        errors |= {400, 415, 422}
+    if query is not None:
+        errors.add(422)
+    if "<" in rule:
+        errors.add(404)
+    return errors
+
+
 def route(
     bp: Blueprint,
     rule: str,
@@ -140,35 +193,51 @@ def route(
     name: str | None = None,
     public: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``fn`` as an API operation; it gets path args, ``body``, ``query``, ``actor``."""
+    """Register ``fn`` as an API operation.
+
+    The handler says what it takes: path arguments by name, ``body`` and ``query`` (parsed into
+    the models they are annotated with), ``session`` and ``actor`` when it names them; its return
+    annotation is the response schema. ``body``, ``query`` and ``response`` given here override
+    the annotations (a streamed body, models built at run time). ``errors`` lists the statuses
+    beyond those the signature implies (409, 413, ...). The transaction commits after the handler
+    returns; a domain error rolls it back (auditor/errors.py).
+    """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        full_rule = (bp.url_prefix or "") + rule
+        hints, params = _annotations(fn)
+        body_model = body or hints["body"]
+        query_model = query or hints["query"]
         endpoint = Endpoint(
             method=method,
-            rule=full_rule,
+            rule=(bp.url_prefix or "") + rule,
             name=name or fn.__name__,
             summary=summary,
             tag=bp.name,
             permission=None if public else permission,
-            body=body,
+            body=body_model,
             body_media_type=body_media_type,
-            query=query,
-            response=response,
+            query=query_model,
+            response=response or hints["return"],
             response_media_type=response_media_type,
             status=status,
-            errors=errors,
+            errors=tuple(sorted(_implied_errors(body_model, query_model, rule) | set(errors))),
         )
+        parse_body = "body" in params and body_media_type == "application/json"
 
         @functools.wraps(fn)
         def view(**path_args: Any) -> Response:
             kwargs = dict(path_args)
+            session = get_session()
             if not public:
-                g.actor = kwargs["actor"] = _authenticate(endpoint)
-            if query is not None:
-                kwargs["query"] = _query_args(query)
-            if body is not None and body_media_type == "application/json":
-                kwargs["body"] = parse(body, read_json())
+                g.actor = _authenticate(endpoint)
+                if "actor" in params:
+                    kwargs["actor"] = g.actor
+            if "session" in params:
+                kwargs["session"] = session
+            if "query" in params:
+                kwargs["query"] = _query_args(query_model)
+            if parse_body:
+                kwargs["body"] = parse(body_model, read_json())
             result = fn(**kwargs)
             if isinstance(result, Response):
                 response_obj = result
@@ -176,7 +245,7 @@ def route(
                 response_obj = Response(status=204)
             else:
                 response_obj = json_response(result, status)
-            get_session().commit()
+            session.commit()
             return response_obj
 
         bp.add_url_rule(rule, endpoint=endpoint.name, view_func=view, methods=[method])

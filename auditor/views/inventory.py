@@ -5,38 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
-from pydantic import Field, create_model
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from auditor.db import get_session
 from auditor.permissions import Permission
-from auditor.schemas.common import InputModel, Page, decode_cursor, encode_cursor, partial
+from auditor.schemas.common import Page, filtered_page_query, partial
 from auditor.services import inventory
+from auditor.services.context import Actor
 from auditor.services.inventory import KindSpec
-from auditor.views.api import API_PREFIX, page_limit, route
+from auditor.views.api import API_PREFIX, paginate, route
 
 bp = Blueprint("inventory", __name__, url_prefix=API_PREFIX)
 
 
-def _page(spec: KindSpec, items: list[Any], limit: int) -> Page[Any]:
-    cursor = encode_cursor(items[-1].id) if len(items) == limit else None
-    return Page[spec.schema_out](items=[spec.out(i) for i in items], next_cursor=cursor)  # type: ignore[name-defined]
-
-
 def _register(spec: KindSpec) -> None:
+    """The five operations of one kind; its models are only known at run time, so they are
+    passed to the route decorator rather than read from the handlers' annotations."""
     label = spec.name.replace("_", " ")
-    filters: dict[str, Any] = {
-        name: (str | None, Field(default=None, max_length=64)) for name in spec.filters
-    }
-    query_model = create_model(  # type: ignore[call-overload]
-        f"{spec.schema_out.__name__}Query",
-        __base__=InputModel,
-        cursor=(str | None, None),
-        limit=(int | None, Field(default=None, ge=1, le=500)),
-        **filters,
-    )
-    page_model = Page[spec.schema_out]  # type: ignore[name-defined]
     base = f"/{spec.plural}"
     key = spec.plural.replace("-", "_")
+    schema_in, schema_out = spec.schema_in, spec.schema_out
+    query_model = filtered_page_query(schema_out, spec.filters)
 
     @route(
         bp,
@@ -45,17 +34,18 @@ def _register(spec: KindSpec) -> None:
         summary=f"List {label}s",
         permission=Permission.INVENTORY_READ,
         query=query_model,
-        response=page_model,
-        errors=(422,),
+        response=Page[schema_out],  # type: ignore[valid-type]
         name=f"{key}_list",
     )
-    def list_view(query: Any, actor: Any) -> Any:
-        limit = page_limit(query.limit)
+    def list_view(session: Session, query: Any) -> Page[Any]:
         extra = {name: getattr(query, name) for name in spec.filters}
-        items = inventory.list_items(
-            get_session(), spec, after=decode_cursor(query.cursor), limit=limit, **extra
+        return paginate(
+            query,
+            lambda after, limit: inventory.list_items(
+                session, spec, after=after, limit=limit, **extra
+            ),
+            spec.out,
         )
-        return _page(spec, items, limit)
 
     @route(
         bp,
@@ -63,14 +53,14 @@ def _register(spec: KindSpec) -> None:
         "POST",
         summary=f"Create a {label}",
         permission=Permission.INVENTORY_WRITE,
-        body=spec.schema_in,
-        response=spec.schema_out,
+        body=schema_in,
+        response=schema_out,
         status=201,
-        errors=(400, 409, 415, 422),
+        errors=(409,),
         name=f"{key}_create",
     )
-    def create_view(body: Any, actor: Any) -> Any:
-        return spec.out(inventory.create(get_session(), spec, body, actor=actor))
+    def create_view(session: Session, body: Any, actor: Actor) -> BaseModel:
+        return spec.out(inventory.create(session, spec, body, actor=actor))
 
     @route(
         bp,
@@ -78,12 +68,11 @@ def _register(spec: KindSpec) -> None:
         "GET",
         summary=f"Read a {label}",
         permission=Permission.INVENTORY_READ,
-        response=spec.schema_out,
-        errors=(404,),
+        response=schema_out,
         name=f"{key}_read",
     )
-    def read_view(code: str, actor: Any) -> Any:
-        return spec.out(inventory.get(get_session(), spec, code))
+    def read_view(session: Session, code: str) -> BaseModel:
+        return spec.out(inventory.get(session, spec, code))
 
     @route(
         bp,
@@ -91,13 +80,13 @@ def _register(spec: KindSpec) -> None:
         "PATCH",
         summary=f"Change a {label}",
         permission=Permission.INVENTORY_WRITE,
-        body=partial(spec.schema_in),
-        response=spec.schema_out,
-        errors=(400, 404, 409, 415, 422),
+        body=partial(schema_in),
+        response=schema_out,
+        errors=(409,),
         name=f"{key}_update",
     )
-    def update_view(code: str, body: Any, actor: Any) -> Any:
-        return spec.out(inventory.update(get_session(), spec, code, body, actor=actor))
+    def update_view(session: Session, code: str, body: Any, actor: Actor) -> BaseModel:
+        return spec.out(inventory.update(session, spec, code, body, actor=actor))
 
     @route(
         bp,
@@ -106,11 +95,11 @@ def _register(spec: KindSpec) -> None:
         summary=f"Delete a {label}",
         permission=Permission.INVENTORY_WRITE,
         status=204,
-        errors=(404, 409),
+        errors=(409,),
         name=f"{key}_delete",
     )
-    def delete_view(code: str, actor: Any) -> None:
-        inventory.delete(get_session(), spec, code, actor=actor)
+    def delete_view(session: Session, code: str, actor: Actor) -> None:
+        inventory.delete(session, spec, code, actor=actor)
 
 
 for _spec in inventory.KINDS.values():

@@ -4,62 +4,27 @@ withdrawal, the letters (PDF), and the marketing export that honours withdrawals
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from flask import Blueprint, Response, current_app
-from pydantic import Field, StringConstraints
+from sqlalchemy.orm import Session
 
 from auditor import keys
-from auditor.db import get_session
 from auditor.permissions import Permission
-from auditor.schemas.common import AwareDatetime, Code, InputModel, Text
+from auditor.schemas.requests import (
+    CorrectionIn,
+    DeletionIn,
+    MarketingQuery,
+    RejectionIn,
+    WithdrawalIn,
+)
 from auditor.services import requests
-from auditor.views.api import API_PREFIX, route
+from auditor.services.context import Actor
+from auditor.views.api import API_PREFIX, download, route
 
 bp = Blueprint("request_actions", __name__, url_prefix=API_PREFIX)
 
-FieldName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 SETTINGS = ("ORGANIZATION_NAME", "ORGANIZATION_CONTACT", "PRIVACY_OFFICER")
-
-
-class CorrectionIn(InputModel):
-    field: FieldName = Field(
-        description="display_name, email, phone (email[2]: the second address), or a path into "
-        "the record's content (summary, contact.name) with record_id"
-    )
-    new_value: Text
-    record_id: int | None = Field(default=None, description="a record of the request's subject")
-
-
-class RejectionIn(InputModel):
-    field: FieldName
-    record_id: int | None = None
-    reason: Text = Field(description="why the value stays as it is")
-    statement: Text = Field(description="the individual's statement of disagreement (R11)")
-    requested_value: Text | None = Field(default=None, description="what the individual asked for")
-
-
-class DeletionIn(InputModel):
-    confirm: Literal[True] = Field(description="must be true: the deletion cannot be undone")
-
-
-class WithdrawalIn(InputModel):
-    purpose: Code = Field(description="the purpose code, e.g. marketing")
-    effective_at: AwareDatetime | None = Field(
-        default=None, description="when the withdrawal takes effect (default now; may be earlier)"
-    )
-    method: Literal["web_form", "email", "verbal", "paper", "contract", "other"] | None = None
-
-
-class MarketingQuery(InputModel):
-    as_of: AwareDatetime | None = Field(default=None, description="default now")
-
-
-def pdf_response(data: bytes, file_name: str) -> Response:
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{file_name}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @route(
@@ -68,14 +33,14 @@ def pdf_response(data: bytes, file_name: str) -> Response:
     "POST",
     summary="Apply a correction (R10): the old value is kept, third parties to notify returned",
     permission=Permission.REQUESTS_MANAGE,
-    body=CorrectionIn,
-    response=dict[str, Any],
     status=201,
-    errors=(400, 404, 409, 415, 422),
+    errors=(409,),
 )
-def requests_correct(ref: str, body: CorrectionIn, actor: Any) -> dict[str, Any]:
+def requests_correct(
+    session: Session, ref: str, body: CorrectionIn, actor: Actor
+) -> dict[str, Any]:
     correction = requests.apply_correction(
-        get_session(),
+        session,
         ref,
         field=body.field,
         new_value=body.new_value,
@@ -91,14 +56,14 @@ def requests_correct(ref: str, body: CorrectionIn, actor: Any) -> dict[str, Any]
     "POST",
     summary="Reject a correction (R11): the individual's statement becomes a dispute note",
     permission=Permission.REQUESTS_MANAGE,
-    body=RejectionIn,
-    response=dict[str, Any],
     status=201,
-    errors=(400, 404, 409, 415, 422),
+    errors=(409,),
 )
-def requests_reject_correction(ref: str, body: RejectionIn, actor: Any) -> dict[str, Any]:
+def requests_reject_correction(
+    session: Session, ref: str, body: RejectionIn, actor: Actor
+) -> dict[str, Any]:
     correction = requests.reject_correction(
-        get_session(),
+        session,
         ref,
         field=body.field,
         record_id=body.record_id,
@@ -116,11 +81,10 @@ def requests_reject_correction(ref: str, body: RejectionIn, actor: Any) -> dict[
     "GET",
     summary="Preview a deletion (R12): what would be deleted and what kept, changing nothing",
     permission=Permission.REQUESTS_MANAGE,
-    response=dict[str, Any],
-    errors=(404, 409),
+    errors=(409,),
 )
-def requests_deletion_plan(ref: str, actor: Any) -> dict[str, Any]:
-    return requests.plan_deletion(get_session(), ref).to_dict()
+def requests_deletion_plan(session: Session, ref: str) -> dict[str, Any]:
+    return requests.plan_deletion(session, ref).to_dict()
 
 
 @route(
@@ -129,13 +93,11 @@ def requests_deletion_plan(ref: str, actor: Any) -> dict[str, Any]:
     "POST",
     summary="Carry out a deletion request (R12): delete what nothing requires, list what is kept",
     permission=Permission.REQUESTS_MANAGE,
-    body=DeletionIn,
-    response=dict[str, Any],
-    errors=(400, 404, 409, 415, 422),
+    errors=(409,),
 )
-def requests_delete(ref: str, body: DeletionIn, actor: Any) -> dict[str, Any]:
+def requests_delete(session: Session, ref: str, body: DeletionIn, actor: Actor) -> dict[str, Any]:
     result = requests.execute_deletion(
-        get_session(),
+        session,
         ref,
         actor=actor,
         digest_key=keys.disposition_key(),
@@ -151,15 +113,15 @@ def requests_delete(ref: str, body: DeletionIn, actor: Any) -> dict[str, Any]:
     "POST",
     summary="Withdraw the subject's consent for a purpose (R13), effective from a date",
     permission=Permission.REQUESTS_MANAGE,
-    body=WithdrawalIn,
-    response=dict[str, Any],
     status=201,
-    errors=(400, 404, 409, 415, 422),
+    errors=(409,),
 )
-def requests_withdraw_consent(ref: str, body: WithdrawalIn, actor: Any) -> dict[str, Any]:
+def requests_withdraw_consent(
+    session: Session, ref: str, body: WithdrawalIn, actor: Actor
+) -> dict[str, Any]:
     return requests.withdrawal_out(
         requests.withdraw_consent(
-            get_session(),
+            session,
             ref,
             purpose_code=body.purpose,
             effective_at=body.effective_at,
@@ -177,12 +139,12 @@ def requests_withdraw_consent(ref: str, body: WithdrawalIn, actor: Any) -> dict[
     "deletion-report or withdrawal-confirmation (PDF/A-3b, its data attached)",
     response_media_type="application/pdf",
     permission=Permission.REQUESTS_MANAGE,
-    errors=(404, 409),
+    errors=(409,),
 )
-def requests_letter(ref: str, kind: str, actor: Any) -> Response:
+def requests_letter(session: Session, ref: str, kind: str, actor: Actor) -> Response:
     config = current_app.config
     letter = requests.write_letter(
-        get_session(),
+        session,
         ref,
         kind,
         actor=actor,
@@ -190,7 +152,7 @@ def requests_letter(ref: str, kind: str, actor: Any) -> Response:
         signing_key=keys.audit_signing_key() if config.get("AUDIT_SIGNING_KEY") else None,
         origin=keys.audit_origin(),
     )
-    return pdf_response(letter.pdf, letter.file_name)
+    return download(letter.pdf, "application/pdf", letter.file_name)
 
 
 @route(
@@ -199,10 +161,9 @@ def requests_letter(ref: str, kind: str, actor: Any) -> Response:
     "GET",
     summary="Export the marketing list: subjects with an active marketing consent, and emails",
     permission=Permission.SUBJECTS_READ,
-    query=MarketingQuery,
-    response=list[dict[str, Any]],
-    errors=(422,),
 )
-def subjects_marketing_export(query: MarketingQuery, actor: Any) -> list[dict[str, Any]]:
+def subjects_marketing_export(
+    session: Session, query: MarketingQuery, actor: Actor
+) -> list[dict[str, Any]]:
     as_of: dt.datetime | None = query.as_of
-    return requests.export_marketing(get_session(), as_of=as_of, actor=actor)
+    return requests.export_marketing(session, as_of=as_of, actor=actor)

@@ -11,24 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app
+from sqlalchemy.orm import Session
 
 from auditor import keys
-from auditor.db import get_session
 from auditor.permissions import Permission
+from auditor.services.context import Actor
 from auditor.services.requests.access import package as request_access
 from auditor.services.requests.access import portability as request_portability
 from auditor.services.requests.access import report as request_pdf
-from auditor.views.api import API_PREFIX, route
+from auditor.views.api import API_PREFIX, download, route
 
 bp = Blueprint("request_reports", __name__, url_prefix=API_PREFIX)
 ERRORS = (404, 409)
-
-
-def download(data: bytes, media_type: str, file_name: str) -> Response:
-    response = Response(data, mimetype=media_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{file_name}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @route(
@@ -40,9 +34,9 @@ def download(data: bytes, media_type: str, file_name: str) -> Response:
     response=dict[str, Any],
     errors=ERRORS,
 )
-def requests_access_package(ref: str, actor: Any) -> Response:
+def requests_access_package(session: Session, ref: str, actor: Actor) -> Response:
     package = request_access.export_access_package(
-        get_session(),
+        session,
         ref,
         actor=actor,
         signing_key=keys.audit_signing_key(),
@@ -63,9 +57,9 @@ def requests_access_package(ref: str, actor: Any) -> Response:
     permission=Permission.REQUESTS_MANAGE,
     errors=ERRORS,
 )
-def requests_access_report_pdf(ref: str, actor: Any) -> Response:
+def requests_access_report_pdf(session: Session, ref: str, actor: Actor) -> Response:
     pdf, package = request_pdf.export_access_report(
-        get_session(),
+        session,
         ref,
         actor=actor,
         signing_key=keys.audit_signing_key(),
@@ -83,8 +77,8 @@ def requests_access_report_pdf(ref: str, actor: Any) -> Response:
     permission=Permission.REQUESTS_MANAGE,
     errors=ERRORS,
 )
-def requests_portability_json(ref: str, actor: Any) -> Response:
-    data, _ = request_portability.export_portability(get_session(), ref, actor=actor, form="json")
+def requests_portability_json(session: Session, ref: str, actor: Actor) -> Response:
+    data, _ = request_portability.export_portability(session, ref, actor=actor, form="json")
     return download(data, "application/json", f"portability-{ref.strip()}.json")
 
 
@@ -97,6 +91,6 @@ def requests_portability_json(ref: str, actor: Any) -> Response:
     permission=Permission.REQUESTS_MANAGE,
     errors=ERRORS,
 )
-def requests_portability_csv(ref: str, actor: Any) -> Response:
-    _, data = request_portability.export_portability(get_session(), ref, actor=actor, form="csv")
+def requests_portability_csv(session: Session, ref: str, actor: Actor) -> Response:
+    _, data = request_portability.export_portability(session, ref, actor=actor, form="csv")
     return download(data, "text/csv", f"portability-{ref.strip()}.csv")

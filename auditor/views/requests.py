@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response
+from sqlalchemy.orm import Session
 
-from auditor.db import get_session
 from auditor.permissions import Permission
-from auditor.schemas.common import Page, decode_cursor, encode_cursor
+from auditor.schemas.common import Page
 from auditor.schemas.requests import (
     ComplaintIn,
     DocumentIn,
@@ -26,33 +24,26 @@ from auditor.schemas.requests import (
     VerificationIn,
 )
 from auditor.services import requests
-from auditor.views.api import API_PREFIX, page_limit, route
+from auditor.services.context import Actor
+from auditor.views.api import API_PREFIX, download, paginate, route
 
 bp = Blueprint("requests", __name__, url_prefix=API_PREFIX)
 
 
-@route(
-    bp,
-    "/requests",
-    "GET",
-    summary="List privacy requests",
-    permission=Permission.REQUESTS_READ,
-    query=RequestQuery,
-    response=Page[RequestOut],
-    errors=(422,),
-)
-def requests_list(query: RequestQuery, actor: Any) -> Page[RequestOut]:
-    limit = page_limit(query.limit)
-    items = requests.list_requests(
-        get_session(),
-        status=query.status,
-        type=query.type,
-        overdue=query.overdue,
-        after=decode_cursor(query.cursor),
-        limit=limit,
+@route(bp, "/requests", "GET", summary="List privacy requests", permission=Permission.REQUESTS_READ)
+def requests_list(session: Session, query: RequestQuery) -> Page[RequestOut]:
+    return paginate(
+        query,
+        lambda after, limit: requests.list_requests(
+            session,
+            status=query.status,
+            type=query.type,
+            overdue=query.overdue,
+            after=after,
+            limit=limit,
+        ),
+        requests.request_out,
     )
-    cursor = encode_cursor(items[-1].id) if len(items) == limit else None
-    return Page[RequestOut](items=[requests.request_out(r) for r in items], next_cursor=cursor)
 
 
 @route(
@@ -61,13 +52,11 @@ def requests_list(query: RequestQuery, actor: Any) -> Page[RequestOut]:
     "POST",
     summary="Open a privacy request",
     permission=Permission.REQUESTS_MANAGE,
-    body=RequestIn,
-    response=RequestDetail,
     status=201,
-    errors=(400, 409, 415, 422),
+    errors=(409,),
 )
-def requests_create(body: RequestIn, actor: Any) -> RequestDetail:
-    request = requests.open_request(get_session(), body, actor=actor)
+def requests_create(session: Session, body: RequestIn, actor: Actor) -> RequestDetail:
+    request = requests.open_request(session, body, actor=actor)
     return requests.request_detail(request, requester=True, identifiers=True)
 
 
@@ -77,11 +66,9 @@ def requests_create(body: RequestIn, actor: Any) -> RequestDetail:
     "GET",
     summary="Read a privacy request with its tasks and documents",
     permission=Permission.REQUESTS_READ,
-    response=RequestDetail,
-    errors=(404,),
 )
-def requests_read(ref: str, actor: Any) -> RequestDetail:
-    return requests.read_request_as(get_session(), ref, actor=actor)
+def requests_read(session: Session, ref: str, actor: Actor) -> RequestDetail:
+    return requests.read_request_as(session, ref, actor=actor)
 
 
 @route(
@@ -90,13 +77,13 @@ def requests_read(ref: str, actor: Any) -> RequestDetail:
     "POST",
     summary="Move a privacy request to another state (answer, refuse, withdraw)",
     permission=Permission.REQUESTS_MANAGE,
-    body=TransitionIn,
-    response=RequestDetail,
-    errors=(400, 404, 409, 415, 422),
+    errors=(409,),
 )
-def requests_transition(ref: str, body: TransitionIn, actor: Any) -> RequestDetail:
-    requests.transition(get_session(), ref, body, actor=actor)
-    return requests.read_request_as(get_session(), ref, actor=actor)
+def requests_transition(
+    session: Session, ref: str, body: TransitionIn, actor: Actor
+) -> RequestDetail:
+    requests.transition(session, ref, body, actor=actor)
+    return requests.read_request_as(session, ref, actor=actor)
 
 
 @route(
@@ -105,13 +92,13 @@ def requests_transition(ref: str, body: TransitionIn, actor: Any) -> RequestDeta
     "POST",
     summary="Record how the requester's identity was verified",
     permission=Permission.REQUESTS_MANAGE,
-    body=VerificationIn,
-    response=RequestDetail,
-    errors=(400, 404, 409, 415, 422),
+    errors=(409,),
 )
-def requests_verify(ref: str, body: VerificationIn, actor: Any) -> RequestDetail:
-    requests.verify(get_session(), ref, body, actor=actor)
-    return requests.read_request_as(get_session(), ref, actor=actor)
+def requests_verify(
+    session: Session, ref: str, body: VerificationIn, actor: Actor
+) -> RequestDetail:
+    requests.verify(session, ref, body, actor=actor)
+    return requests.read_request_as(session, ref, actor=actor)
 
 
 @route(
@@ -120,13 +107,11 @@ def requests_verify(ref: str, body: VerificationIn, actor: Any) -> RequestDetail
     "POST",
     summary="Extend a privacy request once, with the notice sent by day 30",
     permission=Permission.REQUESTS_MANAGE,
-    body=ExtensionIn,
-    response=RequestDetail,
-    errors=(400, 404, 409, 415, 422),
+    errors=(409,),
 )
-def requests_extend(ref: str, body: ExtensionIn, actor: Any) -> RequestDetail:
-    requests.extend(get_session(), ref, body, actor=actor)
-    return requests.read_request_as(get_session(), ref, actor=actor)
+def requests_extend(session: Session, ref: str, body: ExtensionIn, actor: Actor) -> RequestDetail:
+    requests.extend(session, ref, body, actor=actor)
+    return requests.read_request_as(session, ref, actor=actor)
 
 
 @route(
@@ -135,13 +120,11 @@ def requests_extend(ref: str, body: ExtensionIn, actor: Any) -> RequestDetail:
     "POST",
     summary="Record a fee after its cost estimate was confirmed",
     permission=Permission.REQUESTS_MANAGE,
-    body=FeeIn,
-    response=RequestDetail,
-    errors=(400, 404, 409, 415, 422),
+    errors=(409,),
 )
-def requests_fee(ref: str, body: FeeIn, actor: Any) -> RequestDetail:
-    requests.record_fee(get_session(), ref, body, actor=actor)
-    return requests.read_request_as(get_session(), ref, actor=actor)
+def requests_fee(session: Session, ref: str, body: FeeIn, actor: Actor) -> RequestDetail:
+    requests.record_fee(session, ref, body, actor=actor)
+    return requests.read_request_as(session, ref, actor=actor)
 
 
 @route(
@@ -150,13 +133,13 @@ def requests_fee(ref: str, body: FeeIn, actor: Any) -> RequestDetail:
     "POST",
     summary="Record a complaint to the Privacy Commissioner about a privacy request",
     permission=Permission.REQUESTS_MANAGE,
-    body=ComplaintIn,
-    response=RequestDetail,
-    errors=(400, 404, 409, 415, 422),
+    errors=(409,),
 )
-def requests_complaint(ref: str, body: ComplaintIn, actor: Any) -> RequestDetail:
-    requests.record_complaint(get_session(), ref, body, actor=actor)
-    return requests.read_request_as(get_session(), ref, actor=actor)
+def requests_complaint(
+    session: Session, ref: str, body: ComplaintIn, actor: Actor
+) -> RequestDetail:
+    requests.record_complaint(session, ref, body, actor=actor)
+    return requests.read_request_as(session, ref, actor=actor)
 
 
 @route(
@@ -165,13 +148,13 @@ def requests_complaint(ref: str, body: ComplaintIn, actor: Any) -> RequestDetail
     "POST",
     summary="Link a privacy request to its data subject",
     permission=Permission.REQUESTS_MANAGE,
-    body=SubjectLinkIn,
-    response=RequestDetail,
-    errors=(400, 404, 409, 415, 422),
+    errors=(409,),
 )
-def requests_link_subject(ref: str, body: SubjectLinkIn, actor: Any) -> RequestDetail:
-    requests.link_subject(get_session(), ref, body.subject, actor=actor)
-    return requests.read_request_as(get_session(), ref, actor=actor)
+def requests_link_subject(
+    session: Session, ref: str, body: SubjectLinkIn, actor: Actor
+) -> RequestDetail:
+    requests.link_subject(session, ref, body.subject, actor=actor)
+    return requests.read_request_as(session, ref, actor=actor)
 
 
 @route(
@@ -180,13 +163,11 @@ def requests_link_subject(ref: str, body: SubjectLinkIn, actor: Any) -> RequestD
     "POST",
     summary="Add a document to a privacy request's file",
     permission=Permission.REQUESTS_MANAGE,
-    body=DocumentIn,
-    response=DocumentOut,
     status=201,
-    errors=(400, 404, 413, 415, 422),
+    errors=(413,),
 )
-def requests_attach(ref: str, body: DocumentIn, actor: Any) -> DocumentOut:
-    return requests.document_out(requests.attach_document(get_session(), ref, body, actor=actor))
+def requests_attach(session: Session, ref: str, body: DocumentIn, actor: Actor) -> DocumentOut:
+    return requests.document_out(requests.attach_document(session, ref, body, actor=actor))
 
 
 @route(
@@ -196,16 +177,12 @@ def requests_attach(ref: str, body: DocumentIn, actor: Any) -> DocumentOut:
     summary="Download a document of a privacy request's file",
     response_media_type="application/octet-stream",
     permission=Permission.REQUESTS_MANAGE,
-    errors=(404,),
 )
-def requests_document(ref: str, document_id: int, actor: Any) -> Response:
-    document = requests.read_document(get_session(), ref, document_id, actor=actor)
-    response = Response(document.content, mimetype=document.media_type)
-    response.headers["Cache-Control"] = "no-store"
+def requests_document(session: Session, ref: str, document_id: int, actor: Actor) -> Response:
+    document = requests.read_document(session, ref, document_id, actor=actor)
+    file_name = f"{document.request.reference}-{document.id}"
+    response = download(document.content, document.media_type, file_name)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{document.request.reference}-{document.id}"'
-    )
     return response
 
 
@@ -215,10 +192,10 @@ def requests_document(ref: str, document_id: int, actor: Any) -> Response:
     "PATCH",
     summary="Update the search task of a system for a privacy request",
     permission=Permission.REQUESTS_TASKS,
-    body=TaskUpdate,
-    response=TaskOut,
-    errors=(400, 404, 409, 415, 422),
+    errors=(409,),
 )
-def requests_task_update(ref: str, task_id: int, body: TaskUpdate, actor: Any) -> TaskOut:
-    task = requests.update_task(get_session(), ref, task_id, body, actor=actor)
+def requests_task_update(
+    session: Session, ref: str, task_id: int, body: TaskUpdate, actor: Actor
+) -> TaskOut:
+    task = requests.update_task(session, ref, task_id, body, actor=actor)
     return requests.task_out(task)

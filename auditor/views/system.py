@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template
+from sqlalchemy.orm import Session
 
 from auditor import openapi
-from auditor.db import get_session
 from auditor.migrate import head_revision
 from auditor.observability import metrics_response
 from auditor.permissions import matrix_markdown
@@ -32,8 +32,8 @@ def index() -> str:
     response=Health,
     public=True,
 )
-def healthz() -> Response:
-    ok, revision = health.check(get_session())
+def healthz(session: Session) -> Response:
+    ok, revision = health.check(session)
     healthy = ok and revision == head_revision()
     body = Health(
         status="ok" if healthy else "degraded",

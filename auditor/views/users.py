@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, current_app
+from sqlalchemy.orm import Session
 
-from auditor.db import get_session
 from auditor.keys import audit_origin, audit_public_key, audit_signing_key
 from auditor.permissions import Permission
-from auditor.schemas.common import Page, decode_cursor, encode_cursor
+from auditor.schemas.common import Page
 from auditor.schemas.users import (
     AuditEventOut,
     AuditQuery,
@@ -24,27 +22,21 @@ from auditor.schemas.users import (
     VerifyOut,
 )
 from auditor.services import audit, users
-from auditor.views.api import API_PREFIX, page_limit, route
+from auditor.services.context import Actor
+from auditor.views.api import API_PREFIX, paginate, route
 
 bp = Blueprint("users", __name__, url_prefix=API_PREFIX)
 
 
-@route(bp, "/me", "GET", summary="Show who the token belongs to", permission=None, response=Me)
-def me(actor: Any) -> Me:
-    user = users.get_user(get_session(), actor.user_id)
+@route(bp, "/me", "GET", summary="Show who the token belongs to", permission=None)
+def me(session: Session, actor: Actor) -> Me:
+    user = users.get_user(session, actor.user_id)
     return Me(user=UserOut.model_validate(user), permissions=users.permissions_of(user))
 
 
-@route(
-    bp,
-    "/users",
-    "GET",
-    summary="List users",
-    permission=Permission.USERS_MANAGE,
-    response=list[UserOut],
-)
-def users_list(actor: Any) -> list[UserOut]:
-    return [UserOut.model_validate(u) for u in users.list_users(get_session())]
+@route(bp, "/users", "GET", summary="List users", permission=Permission.USERS_MANAGE)
+def users_list(session: Session) -> list[UserOut]:
+    return [UserOut.model_validate(u) for u in users.list_users(session)]
 
 
 @route(
@@ -53,13 +45,11 @@ def users_list(actor: Any) -> list[UserOut]:
     "POST",
     summary="Create a user",
     permission=Permission.USERS_MANAGE,
-    body=UserIn,
-    response=UserOut,
     status=201,
-    errors=(400, 409, 415, 422),
+    errors=(409,),
 )
-def users_create(body: UserIn, actor: Any) -> UserOut:
-    return UserOut.model_validate(users.create_user(get_session(), body, actor=actor))
+def users_create(session: Session, body: UserIn, actor: Actor) -> UserOut:
+    return UserOut.model_validate(users.create_user(session, body, actor=actor))
 
 
 @route(
@@ -68,12 +58,9 @@ def users_create(body: UserIn, actor: Any) -> UserOut:
     "PATCH",
     summary="Change a user's name, role or status",
     permission=Permission.USERS_MANAGE,
-    body=UserUpdate,
-    response=UserOut,
-    errors=(400, 404, 415, 422),
 )
-def users_update(user_id: int, body: UserUpdate, actor: Any) -> UserOut:
-    return UserOut.model_validate(users.update_user(get_session(), user_id, body, actor=actor))
+def users_update(session: Session, user_id: int, body: UserUpdate, actor: Actor) -> UserOut:
+    return UserOut.model_validate(users.update_user(session, user_id, body, actor=actor))
 
 
 @route(
@@ -82,11 +69,8 @@ def users_update(user_id: int, body: UserUpdate, actor: Any) -> UserOut:
     "GET",
     summary="List a user's API tokens",
     permission=Permission.USERS_MANAGE,
-    response=list[TokenOut],
-    errors=(404,),
 )
-def tokens_list(user_id: int, actor: Any) -> list[TokenOut]:
-    session = get_session()
+def tokens_list(session: Session, user_id: int) -> list[TokenOut]:
     users.get_user(session, user_id)
     return [TokenOut.model_validate(t) for t in users.list_tokens(session, user_id)]
 
@@ -97,14 +81,12 @@ def tokens_list(user_id: int, actor: Any) -> list[TokenOut]:
     "POST",
     summary="Create an API token",
     permission=Permission.USERS_MANAGE,
-    body=TokenIn,
-    response=NewToken,
     status=201,
-    errors=(400, 404, 409, 415, 422),
+    errors=(409,),
 )
-def tokens_create(user_id: int, body: TokenIn, actor: Any) -> NewToken:
+def tokens_create(session: Session, user_id: int, body: TokenIn, actor: Actor) -> NewToken:
     token, row = users.create_token(
-        get_session(),
+        session,
         user_id,
         body,
         actor=actor,
@@ -120,49 +102,34 @@ def tokens_create(user_id: int, body: TokenIn, actor: Any) -> NewToken:
     summary="Revoke an API token",
     permission=Permission.USERS_MANAGE,
     status=204,
-    errors=(404,),
 )
-def tokens_revoke(token_id: int, actor: Any) -> None:
-    users.revoke_token(get_session(), token_id, actor=actor)
+def tokens_revoke(session: Session, token_id: int, actor: Actor) -> None:
+    users.revoke_token(session, token_id, actor=actor)
 
 
-@route(
-    bp,
-    "/audit/events",
-    "GET",
-    summary="List audit events",
-    permission=Permission.AUDIT_READ,
-    query=AuditQuery,
-    response=Page[AuditEventOut],
-    errors=(422,),
-)
-def audit_events(query: AuditQuery, actor: Any) -> Page[AuditEventOut]:
-    limit = page_limit(query.limit)
-    items = audit.list_events(
-        get_session(),
-        after=decode_cursor(query.cursor),
-        limit=limit,
-        action=query.action,
-        organization_id=query.organization_id,
-        since=query.since,
-    )
-    cursor = encode_cursor(items[-1].seq) if len(items) == limit else None
-    return Page[AuditEventOut](
-        items=[AuditEventOut.model_validate(e) for e in items], next_cursor=cursor
+@route(bp, "/audit/events", "GET", summary="List audit events", permission=Permission.AUDIT_READ)
+def audit_events(session: Session, query: AuditQuery) -> Page[AuditEventOut]:
+    return paginate(
+        query,
+        lambda after, limit: audit.list_events(
+            session,
+            after=after,
+            limit=limit,
+            action=query.action,
+            organization_id=query.organization_id,
+            since=query.since,
+        ),
+        AuditEventOut.model_validate,
+        key="seq",
     )
 
 
 @route(
-    bp,
-    "/audit/verify",
-    "POST",
-    summary="Verify the audit trail",
-    permission=Permission.AUDIT_READ,
-    response=VerifyOut,
+    bp, "/audit/verify", "POST", summary="Verify the audit trail", permission=Permission.AUDIT_READ
 )
-def audit_verify(actor: Any) -> VerifyOut:
+def audit_verify(session: Session, actor: Actor) -> VerifyOut:
     report = audit.verify_and_record(
-        get_session(), public_key=audit_public_key(), origin=audit_origin(), actor=actor
+        session, public_key=audit_public_key(), origin=audit_origin(), actor=actor
     )
     return VerifyOut.model_validate(report)
 
@@ -173,13 +140,12 @@ def audit_verify(actor: Any) -> VerifyOut:
     "POST",
     summary="Sign a checkpoint of the audit trail",
     permission=Permission.AUDIT_CHECKPOINT,
-    response=CheckpointOut,
     status=201,
     errors=(500,),
 )
-def audit_checkpoint(actor: Any) -> CheckpointOut:
+def audit_checkpoint(session: Session, actor: Actor) -> CheckpointOut:
     checkpoint = audit.create_checkpoint(
-        get_session(), signing_key=audit_signing_key(), origin=audit_origin(), actor=actor
+        session, signing_key=audit_signing_key(), origin=audit_origin(), actor=actor
     )
     return CheckpointOut.model_validate(checkpoint)
 
@@ -190,11 +156,10 @@ def audit_checkpoint(actor: Any) -> CheckpointOut:
     "GET",
     summary="Read the latest signed checkpoint",
     permission=Permission.AUDIT_READ,
-    response=CheckpointOut,
     errors=(404,),
 )
-def audit_checkpoint_latest(actor: Any) -> CheckpointOut:
-    checkpoint = audit.latest_checkpoint(get_session())
+def audit_checkpoint_latest(session: Session) -> CheckpointOut:
+    checkpoint = audit.latest_checkpoint(session)
     if checkpoint is None:
         from auditor.services.errors import NotFound
 

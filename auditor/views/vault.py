@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response
+from sqlalchemy.orm import Session
 
-from auditor.db import get_session
 from auditor.keys import master_key_ring
 from auditor.permissions import Permission
-from auditor.schemas.common import Page, decode_cursor, encode_cursor
+from auditor.schemas.common import Page
 from auditor.schemas.vault import (
     GrantIn,
     GrantOut,
@@ -21,7 +19,8 @@ from auditor.schemas.vault import (
     SecretUpdate,
 )
 from auditor.services import vault
-from auditor.views.api import API_PREFIX, json_response, page_limit, route
+from auditor.services.context import Actor
+from auditor.views.api import API_PREFIX, json_response, paginate, route
 
 bp = Blueprint("vault", __name__, url_prefix=API_PREFIX)
 
@@ -32,23 +31,15 @@ bp = Blueprint("vault", __name__, url_prefix=API_PREFIX)
     "GET",
     summary="List a client's secrets (metadata only)",
     permission=Permission.VAULT_READ,
-    query=SecretQuery,
-    response=Page[SecretOut],
-    errors=(404, 422),
 )
-def secrets_list(code: str, query: SecretQuery, actor: Any) -> Page[SecretOut]:
-    limit = page_limit(query.limit)
-    items = vault.list_secrets(
-        get_session(),
-        code,
-        actor=actor,
-        after=decode_cursor(query.cursor),
-        limit=limit,
-        q=query.q,
-        kind=query.kind,
+def secrets_list(session: Session, code: str, query: SecretQuery, actor: Actor) -> Page[SecretOut]:
+    return paginate(
+        query,
+        lambda after, limit: vault.list_secrets(
+            session, code, actor=actor, after=after, limit=limit, q=query.q, kind=query.kind
+        ),
+        vault.secret_out,
     )
-    cursor = encode_cursor(items[-1].id) if len(items) == limit else None
-    return Page[SecretOut](items=[vault.secret_out(s) for s in items], next_cursor=cursor)
 
 
 @route(
@@ -57,13 +48,10 @@ def secrets_list(code: str, query: SecretQuery, actor: Any) -> Page[SecretOut]:
     "POST",
     summary="Store a secret for a client",
     permission=Permission.VAULT_WRITE,
-    body=SecretIn,
-    response=SecretOut,
     status=201,
-    errors=(400, 404, 415, 422),
 )
-def secrets_create(code: str, body: SecretIn, actor: Any) -> SecretOut:
-    secret = vault.create_secret(get_session(), master_key_ring(), code, body, actor=actor)
+def secrets_create(session: Session, code: str, body: SecretIn, actor: Actor) -> SecretOut:
+    secret = vault.create_secret(session, master_key_ring(), code, body, actor=actor)
     return vault.secret_out(secret)
 
 
@@ -73,11 +61,9 @@ def secrets_create(code: str, body: SecretIn, actor: Any) -> SecretOut:
     "GET",
     summary="Read a secret's metadata",
     permission=Permission.VAULT_READ,
-    response=SecretOut,
-    errors=(404,),
 )
-def secrets_read(ref: str, actor: Any) -> SecretOut:
-    return vault.secret_out(vault.read_secret(get_session(), ref, actor=actor))
+def secrets_read(session: Session, ref: str, actor: Actor) -> SecretOut:
+    return vault.secret_out(vault.read_secret(session, ref, actor=actor))
 
 
 @route(
@@ -86,14 +72,9 @@ def secrets_read(ref: str, actor: Any) -> SecretOut:
     "PATCH",
     summary="Change a secret's metadata or value",
     permission=Permission.VAULT_WRITE,
-    body=SecretUpdate,
-    response=SecretOut,
-    errors=(400, 404, 415, 422),
 )
-def secrets_update(ref: str, body: SecretUpdate, actor: Any) -> SecretOut:
-    return vault.secret_out(
-        vault.update_secret(get_session(), master_key_ring(), ref, body, actor=actor)
-    )
+def secrets_update(session: Session, ref: str, body: SecretUpdate, actor: Actor) -> SecretOut:
+    return vault.secret_out(vault.update_secret(session, master_key_ring(), ref, body, actor=actor))
 
 
 @route(
@@ -103,10 +84,9 @@ def secrets_update(ref: str, body: SecretUpdate, actor: Any) -> SecretOut:
     summary="Delete a secret",
     permission=Permission.VAULT_WRITE,
     status=204,
-    errors=(404,),
 )
-def secrets_delete(ref: str, actor: Any) -> None:
-    vault.delete_secret(get_session(), ref, actor=actor)
+def secrets_delete(session: Session, ref: str, actor: Actor) -> None:
+    vault.delete_secret(session, ref, actor=actor)
 
 
 @route(
@@ -115,14 +95,10 @@ def secrets_delete(ref: str, actor: Any) -> None:
     "POST",
     summary="Reveal a secret's value, with a reason",
     permission=Permission.VAULT_REVEAL,
-    body=RevealIn,
     response=Revealed,
-    errors=(400, 404, 415, 422),
 )
-def secrets_reveal(ref: str, body: RevealIn, actor: Any) -> Response:
-    value, moment = vault.reveal_secret(
-        get_session(), master_key_ring(), ref, body.reason, actor=actor
-    )
+def secrets_reveal(session: Session, ref: str, body: RevealIn, actor: Actor) -> Response:
+    value, moment = vault.reveal_secret(session, master_key_ring(), ref, body.reason, actor=actor)
     response = json_response(Revealed(ref=ref, value=value, revealed_at=moment))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
@@ -135,13 +111,11 @@ def secrets_reveal(ref: str, body: RevealIn, actor: Any) -> Response:
     "GET",
     summary="List a user's vault grants",
     permission=Permission.USERS_MANAGE,
-    response=list[GrantOut],
-    errors=(404,),
 )
-def grants_list(user_id: int, actor: Any) -> list[GrantOut]:
+def grants_list(session: Session, user_id: int) -> list[GrantOut]:
     return [
         GrantOut(user_id=g.user_id, client=code, granted_by=g.granted_by, granted_at=g.granted_at)
-        for g, code in vault.grants_of(get_session(), user_id)
+        for g, code in vault.grants_of(session, user_id)
     ]
 
 
@@ -151,13 +125,10 @@ def grants_list(user_id: int, actor: Any) -> list[GrantOut]:
     "POST",
     summary="Grant a user a client's vault",
     permission=Permission.USERS_MANAGE,
-    body=GrantIn,
-    response=GrantOut,
     status=201,
-    errors=(400, 404, 415, 422),
 )
-def grants_create(user_id: int, body: GrantIn, actor: Any) -> GrantOut:
-    row = vault.grant(get_session(), user_id, body.client, actor=actor)
+def grants_create(session: Session, user_id: int, body: GrantIn, actor: Actor) -> GrantOut:
+    row = vault.grant(session, user_id, body.client, actor=actor)
     return GrantOut(
         user_id=row.user_id,
         client=body.client,
@@ -173,7 +144,6 @@ def grants_create(user_id: int, body: GrantIn, actor: Any) -> GrantOut:
     summary="Withdraw a user's grant to a client's vault",
     permission=Permission.USERS_MANAGE,
     status=204,
-    errors=(404,),
 )
-def grants_delete(user_id: int, code: str, actor: Any) -> None:
-    vault.revoke_grant(get_session(), user_id, code, actor=actor)
+def grants_delete(session: Session, user_id: int, code: str, actor: Actor) -> None:
+    vault.revoke_grant(session, user_id, code, actor=actor)

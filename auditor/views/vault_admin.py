@@ -4,11 +4,10 @@ the revealed-and-unchanged report."""
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from flask import Blueprint, Response
+from sqlalchemy.orm import Session
 
-from auditor.db import get_session
 from auditor.keys import master_key_ring
 from auditor.permissions import Permission
 from auditor.schemas.vault import RevealedUnchanged
@@ -21,6 +20,7 @@ from auditor.schemas.vault_admin import (
     PurgeOut,
 )
 from auditor.services import vault
+from auditor.services.context import Actor
 from auditor.views.api import API_PREFIX, json_response, route
 
 bp = Blueprint("vault_admin", __name__, url_prefix=API_PREFIX)
@@ -32,14 +32,13 @@ bp = Blueprint("vault_admin", __name__, url_prefix=API_PREFIX)
     "POST",
     summary="Export a client's credentials for hand-over (KeePass file, passphrase shown once)",
     permission=Permission.VAULT_HANDOVER,
-    body=HandoverIn,
     response=HandoverFile,
     status=201,
-    errors=(400, 404, 409, 415, 422),
+    errors=(409,),
 )
-def handover_export(code: str, body: HandoverIn, actor: Any) -> Response:
+def handover_export(session: Session, code: str, body: HandoverIn, actor: Actor) -> Response:
     data, passphrase, row = vault.export_handover(
-        get_session(),
+        session,
         master_key_ring(),
         code,
         recipient=body.recipient,
@@ -68,12 +67,11 @@ def handover_export(code: str, body: HandoverIn, actor: Any) -> Response:
     "POST",
     summary="Record the client's acknowledgement of a hand-over",
     permission=Permission.VAULT_HANDOVER,
-    body=AcknowledgementIn,
-    response=HandoverOut,
-    errors=(400, 404, 409, 415, 422),
+    errors=(409,),
 )
-def handover_acknowledge(handover_id: int, body: AcknowledgementIn, actor: Any) -> HandoverOut:
-    session = get_session()
+def handover_acknowledge(
+    session: Session, handover_id: int, body: AcknowledgementIn, actor: Actor
+) -> HandoverOut:
     row = vault.record_acknowledgement(
         session,
         handover_id,
@@ -90,12 +88,10 @@ def handover_acknowledge(handover_id: int, body: AcknowledgementIn, actor: Any) 
     "POST",
     summary="Purge a client's vault by crypto-shredding (dry run unless dry_run is false)",
     permission=Permission.VAULT_HANDOVER,
-    body=PurgeIn,
-    response=PurgeOut,
-    errors=(400, 404, 409, 415, 422),
+    errors=(409,),
 )
-def vault_purge(code: str, body: PurgeIn, actor: Any) -> PurgeOut:
-    return vault.purge_client_vault(get_session(), code, actor=actor, dry_run=body.dry_run)
+def vault_purge(session: Session, code: str, body: PurgeIn, actor: Actor) -> PurgeOut:
+    return vault.purge_client_vault(session, code, actor=actor, dry_run=body.dry_run)
 
 
 @route(
@@ -104,8 +100,6 @@ def vault_purge(code: str, body: PurgeIn, actor: Any) -> PurgeOut:
     "GET",
     summary="Report the secrets a user revealed that have not changed since",
     permission=Permission.VAULT_REPORT,
-    response=list[RevealedUnchanged],
-    errors=(404,),
 )
-def vault_report(user_id: int, actor: Any) -> list[RevealedUnchanged]:
-    return vault.revealed_unchanged(get_session(), user_id, actor=actor)
+def vault_report(session: Session, user_id: int, actor: Actor) -> list[RevealedUnchanged]:
+    return vault.revealed_unchanged(session, user_id, actor=actor)

@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
 from auditor.reports.filters import long_date, month_label
+from auditor.schemas.retention import MAX_SCHEDULE_MONTHS
 from auditor.services.errors import FieldError, ValidationFailed
 from auditor.services.retention import facts
 from auditor.services.retention.plan import credentials_status
 from retention import PENDING_REVIEW, Outcome
 
 FORMAT = "auditor-disposition-schedule/1"
-MAX_MONTHS = 36
+MAX_MONTHS = MAX_SCHEDULE_MONTHS
 DUE_NOW = "due_now"
 LATER = "later"
 
