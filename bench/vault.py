@@ -1,8 +1,9 @@
 """Benchmark of the vault on SQLite: seal+store and reveal rates, master and client key rotation.
 
-Run with no arguments: 100,000 secrets across 50 clients, then one more client holding 100,000
-secrets for the client key rotation (``--secrets N`` for a quick run). Progress goes to stderr;
-the figures are one JSON object on the last line of stdout.
+``python bench/vault.py [SIZE]``: SIZE secrets (default 100,000; at least 200) across 50 clients,
+then one more client holding as many for the client key rotation; ``--reveals N`` (default
+5,000) of them are revealed. Progress goes to stderr; the figures are one JSON object on the
+last line of stdout.
 
 - Seal+store: ``vault.store_many`` (validation, sealing under each client's key, executemany
   inserts, one audit event per batch) and the commit, per client.
@@ -23,18 +24,27 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
-import platform
 import random
 import sqlite3
 import string
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from common import (
+    add_inventory,
+    client_code,
+    exit_on_sigterm,
+    load_average,
+    log,
+    machine,
+    make_instance,
+    parse_size,
+    print_figures,
+    run_cli,
+)
 
 DEFAULT_SECRETS = 100_000
 CLIENTS = 50
@@ -46,15 +56,6 @@ TARGET_CLIENT_ROTATION_SECONDS = 5.0
 VALUE_OFFSET = 68  # bytes 68+ of a sealed secret: the value part a key rotation leaves identical
 ALPHABET = string.ascii_letters + string.digits + "!#$%&*+-=?@^_"
 KINDS = ("password", "password", "password", "api_key", "totp_seed")
-CLI = [sys.executable, "-c", "from auditor.cli import main; main()"]
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def client_code(index: int) -> str:
-    return f"client-{index + 1:02d}"
 
 
 def make_values(rng: random.Random, count: int) -> list[str]:
@@ -63,41 +64,11 @@ def make_values(rng: random.Random, count: int) -> list[str]:
 
 
 # -- the instance ----------------------------------------------------------------------------------
-def run_cli(args: list[str], env: dict[str, str]) -> tuple[float, str]:
-    """One real ``auditor`` command in a child process: its wall seconds and its stdout."""
-    started = time.perf_counter()
-    proc = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if proc.returncode:
-        sys.stderr.write(proc.stdout + proc.stderr)
-        raise SystemExit(f"'auditor {' '.join(args)}' failed with status {proc.returncode}")
-    for line in proc.stdout.splitlines():
-        log(f"  {line}")
-    return seconds, proc.stdout
-
-
-def make_instance(folder: Path) -> dict[str, str]:
-    """A fresh instance from the real ``auditor instance init`` and ``auditor db upgrade``."""
-    for name in [name for name in os.environ if name.startswith("AUDITOR_")]:
-        del os.environ[name]  # this shell's settings must not leak into the instance
-    os.environ.update(AUDITOR_INSTANCE_PATH=str(folder), AUDITOR_LOG_JSON="false")
-    env = dict(os.environ)
-    run_cli(["instance", "init"], env)
-    run_cli(["db", "upgrade"], env)
-    return env
-
-
 def set_up_clients(app: Any, codes: list[str]) -> None:
     from auditor.db import get_database
-    from auditor.schemas.inventory import OrganizationIn
-    from auditor.services import inventory
-    from auditor.services.context import Actor
 
-    actor = Actor.system("bench")
     with get_database(app).session() as session:
-        for code in codes:
-            data = OrganizationIn(code=code, name=code.title(), kind="client")
-            inventory.create(session, inventory.KINDS["organizations"], data, actor=actor)
+        add_inventory(session, [(code, code.title(), "client") for code in codes])
         session.commit()
 
 
@@ -204,16 +175,20 @@ def snapshot(database: Path, where: str = "", *params: Any) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--secrets", type=int, default=DEFAULT_SECRETS)
-    parser.add_argument("--reveals", type=int, default=DEFAULT_REVEALS)
-    options = parser.parse_args()
-    count, per_client = options.secrets, options.secrets // CLIENTS
+    parser.add_argument("--reveals", type=int, default=DEFAULT_REVEALS, help="default 5,000")
+    # at least 200: the checks after the client key rotation read 200 of the big client's
+    options, size = parse_size(parser, DEFAULT_SECRETS, "secrets", "--secrets", minimum=200)
+    per_client = size // CLIENTS
     count = per_client * CLIENTS
     rng = random.Random(SEED)
+    exit_on_sigterm()
+    load = load_average()
     with tempfile.TemporaryDirectory(prefix="auditor-vault-bench-") as tmp:
         folder = Path(tmp) / "instance"
         database = folder / "auditor.db"
-        env = make_instance(folder)
+        env = make_instance(folder, upgrade=True, echo=True)
+        os.environ.clear()  # this shell's settings must not leak into the app built here
+        os.environ.update(env)
         from auditor import create_app
 
         app = create_app({"INSTANCE_PATH": str(folder)})
@@ -243,10 +218,10 @@ def main() -> None:
         big_store_seconds, big_refs = store(app, BIG_CLIENT, big_values, rng)
 
         before = snapshot(database)
-        startup_seconds, _ = run_cli(["keys", "status"], env)
+        startup_seconds, _ = run_cli(["keys", "status"], env, echo=True)
         log("master key rotation: auditor keys rotate --yes, then auditor keys rewrap --yes")
-        rotate_seconds, _ = run_cli(["keys", "rotate", "--yes"], env)
-        rewrap_seconds, output = run_cli(["keys", "rewrap", "--yes"], env)
+        rotate_seconds, _ = run_cli(["keys", "rotate", "--yes"], env, echo=True)
+        rewrap_seconds, output = run_cli(["keys", "rewrap", "--yes"], env, echo=True)
         rewrapped = int(output.split("re-wrapped ", 1)[1].split()[0])
         after_master = snapshot(database)
         master_wrong = reveal_sample(app, sample[:200])[1]
@@ -254,7 +229,7 @@ def main() -> None:
         where = "WHERE o.code = ?"
         big_before = snapshot(database, where, BIG_CLIENT)
         log(f"client key rotation: auditor keys rotate-client {BIG_CLIENT} --yes")
-        client_seconds, _ = run_cli(["keys", "rotate-client", BIG_CLIENT, "--yes"], env)
+        client_seconds, _ = run_cli(["keys", "rotate-client", BIG_CLIENT, "--yes"], env, echo=True)
         big_after = snapshot(database, where, BIG_CLIENT)
         big_sample = [(big_refs[i], big_values[i]) for i in rng.sample(range(count), 200)]
         client_wrong = reveal_sample(app, big_sample)[1]
@@ -275,6 +250,7 @@ def main() -> None:
     seal_rate, raw_seal_rate = count / seal_seconds, count / raw_seal
     reveal_rate, raw_open_rate = reveals / reveal_seconds, count / raw_open
     figures = {
+        "size": size,
         "secrets": count,
         "clients": CLIENTS,
         "seal_store_seconds": round(seal_seconds, 2),
@@ -302,11 +278,9 @@ def main() -> None:
         "meets_targets": seal_rate >= TARGET_SEAL_STORE_PER_S
         and client_seconds < TARGET_CLIENT_ROTATION_SECONDS
         and all(checks.values()),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "cpus": os.cpu_count(),
+        **machine(load),
     }
-    print(json.dumps(figures))
+    print_figures(figures)
 
 
 if __name__ == "__main__":
