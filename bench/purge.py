@@ -1,9 +1,11 @@
 """Benchmark of the retention purge (``auditor retention run --yes``) on SQLite and PostgreSQL.
 
-Run with no arguments: 1,000,000 expired records plus 1,000,000 that must be kept, interleaved in
-id order, on a fresh SQLite file and on a scratch PostgreSQL database (``--records N`` for a quick
-run, ``--databases sqlite`` for one of them). Progress goes to stderr; the figures are one JSON
-object on the last line of stdout.
+``python bench/purge.py [SIZE]``: SIZE expired records (default 1,000,000) plus as many that must
+be kept, interleaved in id order, on a fresh SQLite file and on a scratch PostgreSQL database
+(``--databases sqlite`` for one of them, ``--postgres-url`` an admin connection). Progress goes
+to stderr; the figures are one JSON object on the last line of stdout. bench/purge_data.py
+makes the data, bench/purge_targets.py the databases, bench/purge_children.py and
+bench/purge_floor.py are the children; this module runs them and compares.
 
 - The data: 50 clients, 20,000 people (one email each), 60 % security logs (created more than a
   year ago when expired, within the last 330 days when kept), 30 % tickets (closed more than
@@ -39,290 +41,69 @@ object on the last line of stdout.
 from __future__ import annotations
 
 import argparse
-import array
 import datetime as dt
-import json
 import os
-import platform
 import re
 import resource
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from purge_data import (
-    CLIENTS,
-    HELD_CLIENTS,
-    HELD_SYSTEM,
-    RELEASED_CLIENT,
-    SUBJECTS,
-    SYSTEMS,
-    Dataset,
-    client_code,
+from common import (
+    CLI,
+    exit_on_sigterm,
+    last_json,
+    load_average,
     log,
-    read_ids,
+    machine,
+    make_instance,
+    parse_size,
+    print_figures,
+    run_child,
+    run_cli,
+    script,
 )
-from purge_targets import PostgresTarget, SQLiteTarget, Target
+from purge_children import RAW_BATCH, check, prepare, raw_delete
+from purge_data import SUBJECTS
+from purge_targets import Target, make_target
 
 DEFAULT_RECORDS = 1_000_000  # expired; as many again are kept
 DATABASES = ("sqlite", "postgresql")
 POSTGRES_URL = "postgresql://postgres@127.0.0.1/test"
-RAW_BATCH = 1000
 TARGET_RATIO = 0.5
 TARGET_PEAK_RSS_MB = 300
-CLI = [sys.executable, "-c", "from auditor.cli import main; main()"]
 _RUN = re.compile(r"Purge run (\d+) (\w+): (\d+) record\(s\) disposed")
 _SUBJECTS = re.compile(r"subjects removed [^:]*: (\d+)")
 _HOLD = re.compile(r"blocked \(hold\): (\d+)")
 
 
-# -- children ------------------------------------------------------------------------------------
-def run_cli(args: list[str], env: dict[str, str]) -> tuple[float, str]:
-    """One real ``auditor`` command in a child process: its wall seconds and its stdout."""
-    started = time.perf_counter()
-    proc = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if proc.returncode:
-        sys.stderr.write(proc.stdout + proc.stderr)
-        raise SystemExit(f"'auditor {' '.join(args)}' failed with status {proc.returncode}")
-    return seconds, proc.stdout
-
-
-def run_child(
-    args: list[str],
-    env: dict[str, str],
-    poll: Callable[[], str | None] | None = None,
-    every: float = 30.0,
-) -> tuple[float, Any, str]:
-    """Run a child; its wall seconds, its own rusage (wait4), and its stdout (echoed to stderr).
-    ``poll`` (optional) says how far the child got, logged every ``every`` seconds."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    output: list[str] = []
-
-    def copy(stream: Any) -> None:
-        for line in stream:
-            text = line.decode(errors="replace")
-            output.append(text)
-            sys.stderr.write(text)
-
-    reader = threading.Thread(target=copy, args=(proc.stdout,), daemon=True)
-    reader.start()
-    next_poll = started + every
-    try:
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            time.sleep(0.05)
-            if poll is not None and time.perf_counter() >= next_poll:
-                next_poll += every
-                try:
-                    said = poll()
-                except Exception as exc:  # progress only: never fail the run
-                    said = f"({type(exc).__name__})"
-                if said:
-                    log(f"  {time.perf_counter() - started:.0f} s: {said}")
-    except BaseException:  # interrupted: the child goes too (its database is about to)
-        proc.terminate()
-        os.wait4(proc.pid, 0)
-        raise
-    seconds = time.perf_counter() - started
-    reader.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"child failed with status {proc.returncode}: {' '.join(args[:6])}")
-    return seconds, usage, "".join(output)
-
-
-def make_target(options: argparse.Namespace, name: str, folder: Path) -> Target:
-    if name == "sqlite":
-        return SQLiteTarget(folder)
-    return PostgresTarget(folder, options.postgres_url, options.pg_database)
-
-
-# -- child: the data -----------------------------------------------------------------------------
-def set_up(target: Target, env: dict[str, str], data: Dataset) -> dict[str, Any]:
-    """Schema and defaults through the CLI; clients, systems, people, records, then the holds."""
-    from sqlalchemy import select
-
-    from auditor import create_app
-    from auditor.db import get_database
-    from auditor.models import DataCategory, Organization, System
-    from auditor.schemas.holds import HoldIn
-    from auditor.schemas.inventory import OrganizationIn, SystemIn
-    from auditor.services import holds, inventory
-    from auditor.services.context import Actor
-
-    for args in (["db", "upgrade"], ["inventory", "load-defaults"]):
-        run_cli(args, env)
-    run_cli(["retention", "rules", "load-defaults"], env)
-    app = create_app({"INSTANCE_PATH": env["AUDITOR_INSTANCE_PATH"], "DATABASE_URL": target.url()})
-    database = get_database(app)
-    actor = Actor.system("bench")
-    with database.session() as session:
-        for index in range(CLIENTS):
-            code = client_code(index)
-            org = OrganizationIn(code=code, name=f"Client {index + 1}", kind="client")
-            inventory.create(session, inventory.KINDS["organizations"], org, actor=actor)
-        for code, kind in SYSTEMS:
-            system = SystemIn(code=code, name=code.upper(), kind=kind)  # type: ignore[arg-type]
-            inventory.create(session, inventory.KINDS["systems"], system, actor=actor)
-        session.commit()
-        ids = {
-            name: dict(session.execute(select(model.code, model.id)).all())
-            for name, model in (
-                ("client", Organization),
-                ("system", System),
-                ("category", DataCategory),
-            )
-        }
-    started = time.perf_counter()
-    target.load(data, ids)
-    load_seconds = time.perf_counter() - started
-    placed = data.now.replace(tzinfo=dt.UTC) - dt.timedelta(days=60)
-    wanted = [("client", client_code(c)) for c in HELD_CLIENTS] + [("system", HELD_SYSTEM)]
-    wanted += [("subject", data.refs[s - 1]) for s in sorted(data.held_subjects)]
-    wanted += [("record", str(r)) for r in sorted(data.held_records)]
-    with database.session() as session:
-        for scope, value in wanted:
-            hold = HoldIn(kind="legal", scope=scope, value=value, reason="Benchmark litigation")
-            holds.place(session, hold, actor=actor, now=placed)
-        released = HoldIn(
-            kind="legal", scope="client", value=client_code(RELEASED_CLIENT), reason="Settled"
-        )
-        hold_row = holds.place(session, released, actor=actor, now=placed)
-        holds.release(
-            session, hold_row.id, reason="Settled", actor=actor, now=placed + dt.timedelta(days=30)
-        )
-        session.commit()
-    database.engine.dispose()
-    return {"load_seconds": load_seconds, "holds": len(wanted) + 1}
-
-
-def prepare(target: Target, expired: int, now: dt.datetime) -> None:
-    """Child: generate and load the data, place the holds, copy the database for the baseline;
-    writes the ids to dispose of and the held ones next to it, prints the plan as JSON."""
-    from auditor.config import DEFAULTS
-
-    started = time.perf_counter()
-    data = Dataset(expired, now)
-    log(f"{target.name}: generating {data.total:,} records ({expired:,} expired)")
-    setup = set_up(target, dict(os.environ), data)
-    log(f"{target.name}: snapshot for the raw baseline")
-    target.snapshot()
-    (target.folder / "disposed.ids").write_bytes(data.disposed.tobytes())
-    (target.folder / "held.ids").write_bytes(data.held.tobytes())
-    plan = {
-        "total": data.total,
-        "disposed": len(data.disposed),
-        "held": len(data.held),
-        "covered": data.covered,
-        "links": data.links,
-        "links_left": data.links_left,
-        "subjects_removed": data.subjects_removed,
-        "holds": setup["holds"],
-        "load_seconds": setup["load_seconds"],
-        "seconds": time.perf_counter() - started,
-        "database_mb": target.size_mb(),
-        "batch": DEFAULTS["PURGE_BATCH_SIZE"][0],
-        "as_of": data.today.isoformat(),
-        "version": target.version(),
-    }
-    print(json.dumps(plan))
-
-
-def check(target: Target) -> None:
-    """Child: what the engine left behind, as JSON (the parent compares it with the plan)."""
-    disposed = read_ids(target.folder / "disposed.ids")
-    refs = sorted(
-        int(ref)
-        for (ref,) in target.query(
-            "SELECT subject_ref FROM disposition WHERE subject_type = 'record'"
-        )
-    )
-    found = {
-        "record_rows": len(refs),
-        "ids_match": array.array("q", refs) == disposed,
-        "subject_rows": target.scalar(
-            "SELECT count(*) FROM disposition WHERE subject_type = 'data_subject'"
-        ),
-        "records_left": target.scalar("SELECT count(*) FROM record"),
-        "links_left": target.scalar("SELECT count(*) FROM record_subject"),
-        "people_left": target.scalar("SELECT count(*) FROM data_subject"),
-        "held_left": target.count_ids(read_ids(target.folder / "held.ids")),
-    }
-    print(json.dumps(found))
-
-
-# -- child: the raw baseline ---------------------------------------------------------------------
-def raw_delete(url: str, ids_file: Path) -> None:
-    """Child: DELETE FROM record WHERE id IN (...), RAW_BATCH ids per transaction; prints JSON."""
-    from sqlalchemy import delete, func, select
-
-    from auditor.db import make_engine
-    from auditor.models import Record, record_subject
-
-    ids = read_ids(ids_file)
-    engine = make_engine(url)  # the app's engine: same driver, same pragmas (foreign keys on)
-    table = Record.__table__
-    deleted = 0
-    with engine.connect() as conn:
-        started = time.perf_counter()
-        for start in range(0, len(ids), RAW_BATCH):
-            chunk = ids[start : start + RAW_BATCH].tolist()
-            with conn.begin():
-                deleted += conn.execute(delete(table).where(table.c.id.in_(chunk))).rowcount
-            if (start // RAW_BATCH) % 200 == 199:
-                log(f"  raw delete: {start + RAW_BATCH:,} ids")
-        seconds = time.perf_counter() - started
-        links_left = conn.scalar(select(func.count()).select_from(record_subject))
-        conn.rollback()
-    engine.dispose()
-    print(json.dumps({"seconds": seconds, "deleted": deleted, "links_left": links_left}))
-
-
 # -- the parent: one database --------------------------------------------------------------------
-def last_json(output: str) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
-    return result
-
-
 def bench_database(
-    options: argparse.Namespace, name: str, folder: Path, now: dt.datetime
+    options: argparse.Namespace, expired: int, name: str, folder: Path, now: dt.datetime
 ) -> dict[str, Any]:
+    """The figures of one database (keys prefixed with its name), and the plan under "_plan"."""
     folder.mkdir(parents=True)
-    target = make_target(options, name, folder)
+    target = make_target(name, folder, options.postgres_url, options.pg_database)
     target.create()
     try:
-        return _bench(options, target, now)
+        return _bench(options, expired, target, now)
     finally:
         target.drop()
 
 
-def _bench(options: argparse.Namespace, target: Target, now: dt.datetime) -> dict[str, Any]:
+def _bench(
+    options: argparse.Namespace, expired: int, target: Target, now: dt.datetime
+) -> dict[str, Any]:
     name, folder = target.name, target.folder
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")}
-    env.update(
-        AUDITOR_INSTANCE_PATH=str(folder / "instance"),
-        AUDITOR_DATABASE_URL=target.url(),
-        AUDITOR_LOG_JSON="false",
-    )
-    run_cli(["instance", "init"], env)
-    me = [sys.executable, str(Path(__file__).resolve()), "--records", str(options.records)]
+    env = make_instance(folder / "instance", AUDITOR_DATABASE_URL=target.url())
+    me = [*script(__file__), str(expired)]
     me += ["--postgres-url", options.postgres_url, "--pg-database", options.pg_database]
     where = ["--database", name, "--folder", str(folder)]
-    _, _, output = run_child([*me, *where, "--prepare", now.isoformat()], env)
-    plan = last_json(output)
+    plan = last_json(run_child([*me, *where, "--prepare", now.isoformat()], env).output)
     expected = plan["disposed"]
     log(
         f"{name}: generated in {plan['seconds']:.0f} s ({plan['load_seconds']:.0f} s loading), "
@@ -345,19 +126,19 @@ def _bench(options: argparse.Namespace, target: Target, now: dt.datetime) -> dic
         last = target.scalar("SELECT max(last_record_id) FROM purge_run")
         return f"{name} engine: up to record {last or 0:,} of {plan['total']:,}"
 
-    seconds, usage, output = run_child(command, env, progress)
+    engine = run_child(command, env, progress)
+    seconds, output = engine.seconds, engine.output
     summary = _RUN.search(output)
     if summary is None:
         raise SystemExit("the purge printed no summary")
     status, disposed = summary.group(2), int(summary.group(3))
     subjects = _SUBJECTS.search(output)
     blocked = _HOLD.search(output)
-    rss = usage.ru_maxrss / 1024
+    rss = engine.peak_rss_mb
     log(f"{name}: engine {seconds:.1f} s, {disposed / seconds:,.0f} records/s, RSS {rss:.0f} MB")
 
     log(f"{name}: checking the result")
-    _, _, output = run_child([*me, *where, "--check"], env)
-    found = last_json(output)
+    found = last_json(run_child([*me, *where, "--check"], env).output)
     checks = {
         "run_completed": status == "completed",
         "disposed_as_expected": disposed == expected,
@@ -376,13 +157,12 @@ def _bench(options: argparse.Namespace, target: Target, now: dt.datetime) -> dic
 
     log(f"{name}: raw baseline, DELETE ... WHERE id IN (...) of the same {expected:,} ids")
     raw_args = [*me, "--raw-delete", target.url(copy=True), "--ids", str(folder / "disposed.ids")]
-    _, raw_usage, output = run_child(raw_args, env)
-    raw = last_json(output)
+    raw_child = run_child(raw_args, env)
+    raw = last_json(raw_child.output)
     checks["raw_deleted_as_expected"] = raw["deleted"] == expected
     log(f"{name}: floor, the same DELETEs plus one disposition row per record (bulk insert)")
     floor_args = [*me, "--floor", target.url(copy="floor"), "--ids", str(folder / "disposed.ids")]
-    _, _, output = run_child(floor_args, env)
-    floor = last_json(output)
+    floor = last_json(run_child(floor_args, env).output)
     checks["floor_deleted_as_expected"] = floor["deleted"] == expected
     checks["raw_links_cascaded"] = raw["links_left"] == plan["links_left"]
     raw_rate = raw["deleted"] / raw["seconds"]
@@ -394,12 +174,12 @@ def _bench(options: argparse.Namespace, target: Target, now: dt.datetime) -> dic
     figures = {
         "engine_seconds": round(seconds, 2),
         "engine_records_per_s": round(rate),
-        "engine_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "engine_cpu_seconds": round(engine.cpu_seconds, 2),
         "engine_peak_rss_mb": round(rss, 1),
         "cli_startup_seconds": round(startup_seconds, 2),
         "raw_delete_seconds": round(raw["seconds"], 2),
         "raw_delete_rows_per_s": round(raw_rate),
-        "raw_delete_peak_rss_mb": round(raw_usage.ru_maxrss / 1024, 1),
+        "raw_delete_peak_rss_mb": round(raw_child.peak_rss_mb, 1),
         "throughput_ratio": round(ratio, 3),
         "floor_rows_per_s": round(floor_rate),
         "floor_ratio": round(floor_rate / raw_rate, 3),
@@ -419,13 +199,26 @@ def _bench(options: argparse.Namespace, target: Target, now: dt.datetime) -> dic
     return result
 
 
-def _terminated(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)  # so that the scratch databases and files are removed
+def child(options: argparse.Namespace, expired: int) -> None:
+    """The child modes (bench/purge_children.py, bench/purge_floor.py): the app lives there."""
+    if options.raw_delete:
+        raw_delete(options.raw_delete, options.ids)
+    elif options.floor:
+        from purge_floor import floor_delete  # bench/ is this script's folder
+
+        floor_delete(options.floor, options.ids)
+    else:
+        target = make_target(
+            options.database, options.folder, options.postgres_url, options.pg_database
+        )
+        if options.prepare:
+            prepare(target, expired, dt.datetime.fromisoformat(options.prepare))
+        else:
+            check(target)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=DEFAULT_RECORDS, help="expired records")
     parser.add_argument("--databases", default=",".join(DATABASES), help="sqlite,postgresql")
     parser.add_argument("--postgres-url", default=POSTGRES_URL, help="an admin connection")
     parser.add_argument("--profile", type=Path, help="cProfile the engine into PATH.<database>")
@@ -438,35 +231,24 @@ def main() -> None:
     parser.add_argument("--raw-delete", help=argparse.SUPPRESS)  # database URL
     parser.add_argument("--floor", help=argparse.SUPPRESS)  # database URL
     parser.add_argument("--ids", type=Path, help=argparse.SUPPRESS)
-    options = parser.parse_args()
-    if options.raw_delete:
-        raw_delete(options.raw_delete, options.ids)
-        return
-    if options.floor:
-        from purge_floor import floor_delete  # bench/ is this script's folder
-
-        floor_delete(options.floor, options.ids)
-        return
-    if options.prepare or options.check:
-        target = make_target(options, options.database, options.folder)
-        if options.prepare:
-            prepare(target, options.records, dt.datetime.fromisoformat(options.prepare))
-        else:
-            check(target)
+    options, expired = parse_size(parser, DEFAULT_RECORDS, "expired records; as many are kept")
+    if options.raw_delete or options.floor or options.prepare or options.check:
+        child(options, expired)
         return
     names = [n.strip() for n in options.databases.split(",") if n.strip()]
     if not names or set(names) - set(DATABASES):
         parser.error(f"--databases: a comma-separated list of {', '.join(DATABASES)}")
-    signal.signal(signal.SIGTERM, _terminated)
+    exit_on_sigterm()
+    load = load_average()
     # This process stays small (stdlib and psycopg only; the data, the checks and the app live in
     # children): a child's ru_maxrss starts from its parent's high-water mark (fork/vfork, exec).
     started = time.perf_counter()
     now = dt.datetime.now(dt.UTC)
-    figures: dict[str, Any] = {"expired_records": options.records, "kept_records": options.records}
+    figures: dict[str, Any] = {"size": expired, "expired_records": expired, "kept_records": expired}
     versions: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="auditor-purge-bench-") as tmp:
         for name in names:
-            result = bench_database(options, name, Path(tmp) / name, now)
+            result = bench_database(options, expired, name, Path(tmp) / name, now)
             plan = result.pop("_plan")
             figures.update(subjects=SUBJECTS, holds=plan["holds"], batch=plan["batch"])
             figures["raw_batch"] = RAW_BATCH
@@ -482,13 +264,14 @@ def main() -> None:
             "parent_peak_rss_mb": round(
                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
             ),
-            "python": platform.python_version(),
-            "sqlite": versions.get("sqlite", sqlite3.sqlite_version),
-            "postgresql": versions.get("postgresql"),
-            "cpus": os.cpu_count(),
+            **machine(
+                load,
+                sqlite=versions.get("sqlite", sqlite3.sqlite_version),
+                postgresql=versions.get("postgresql"),
+            ),
         }
     )
-    print(json.dumps(figures))
+    print_figures(figures)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
-"""The data of bench/purge.py: clients, people and records in id order, and what the purge
-must do with each (stdlib only: the parent process imports it and must stay small)."""
+"""The generated data of bench/purge.py: people and records in id order, and each one's fate.
+
+What the purge must do with each record (dispose of it, or keep it: not due, or held), and what
+it must leave behind. Stdlib only at import: the parent process imports it and must stay small.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,11 @@ import array
 import datetime as dt
 import hashlib
 import random
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from common import FIRST, LAST, client_code
 
 CLIENTS = 50
 SUBJECTS = 20_000
@@ -29,48 +33,6 @@ HELD_RECORDS = 4
 SECOND_SUBJECT = 0.05  # records naming a second person of the same client
 EXPIRED_ONLY = 20  # one person in 20 has only expired records (removed once they are gone)
 
-FIRST = (
-    "alex",
-    "sam",
-    "jordan",
-    "marie",
-    "luc",
-    "priya",
-    "chen",
-    "fatima",
-    "noah",
-    "olivia",
-    "jean",
-    "sofia",
-    "omar",
-    "emma",
-    "liam",
-    "ava",
-    "ethan",
-    "mia",
-    "lucas",
-    "zoe",
-)
-LAST = (
-    "tremblay",
-    "gagnon",
-    "roy",
-    "cote",
-    "bouchard",
-    "smith",
-    "brown",
-    "wilson",
-    "martin",
-    "lee",
-    "patel",
-    "nguyen",
-    "singh",
-    "campbell",
-    "morin",
-    "lavoie",
-    "fortin",
-    "khan",
-)
 TICKET_SUMMARIES = (
     "Printer offline on floor 2",
     "Outlook keeps asking for password",
@@ -98,19 +60,11 @@ LOG_EVENTS = (
 SKUS = (("MSP-SEAT", 8900), ("M365-BP", 2640), ("BKP-1TB", 4500), ("HOUR-T1", 11000))
 
 
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
 def read_ids(path: Path) -> array.array[int]:
     """Record ids written with ``array.tobytes`` (the ids to dispose of, the held ones)."""
     ids = array.array("q")
     ids.frombytes(path.read_bytes())
     return ids
-
-
-def client_code(index: int) -> str:
-    return f"client-{index + 1:02d}"
 
 
 # -- the data ------------------------------------------------------------------------------------

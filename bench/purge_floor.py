@@ -1,6 +1,7 @@
-"""The floor of bench/purge.py: the raw batched DELETE plus one disposition row per deleted
-record, written with the engine's own bulk insert (COPY on PostgreSQL, one executemany on
-SQLite), in the same transaction, with nothing read, evaluated or digested.
+"""The floor of bench/purge.py: the raw batched DELETE plus one disposition row per record.
+
+The rows are written with the engine's own bulk insert (COPY on PostgreSQL, one executemany on
+SQLite), in the same transaction as the DELETE, with nothing read, evaluated or digested.
 
 No engine that writes an R20 disposition row per record can beat this, so ``<db>_floor_ratio``
 (its rows/s over the raw delete's) is the highest ``<db>_throughput_ratio`` the purge could
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-BATCH = 1000
+from purge_children import RAW_BATCH as BATCH  # the raw baseline's transactions
 
 
 def disposition_row(record_id: int, now: dt.datetime) -> dict[str, Any]:

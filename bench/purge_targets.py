@@ -1,5 +1,7 @@
-"""The databases of bench/purge.py: an SQLite file or a scratch PostgreSQL database, loaded in
-bulk, copied for the baselines, queried for the checks."""
+"""The databases of bench/purge.py: an SQLite file or a scratch PostgreSQL database.
+
+Each is loaded in bulk, copied for the baselines, polled and queried for the checks.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from purge_data import SUBJECTS, Dataset, client_code, log
+from common import client_code, log
+from purge_data import SUBJECTS, Dataset
 
 LOAD_CHUNK = 20_000
 Copy = bool | str  # which copy of a database: the engine's, the raw baseline's, the floor's
@@ -287,3 +290,10 @@ class PostgresTarget(Target):
 
     def version(self) -> str:
         return str(self.scalar("SHOW server_version"))
+
+
+def make_target(name: str, folder: Path, postgres_url: str, pg_database: str) -> Target:
+    """The target called ``name`` ("sqlite" or "postgresql"), its files in ``folder``."""
+    if name == "sqlite":
+        return SQLiteTarget(folder)
+    return PostgresTarget(folder, postgres_url, pg_database)
