@@ -7,14 +7,15 @@ from typing import Any
 
 from flask import Flask
 
-__version__ = "0.1.0"
+from auditor.version import __version__
+
 __all__ = ["__version__", "create_app"]
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Load config, init the database, register error handlers, blueprints and CLI groups."""
     from auditor import config, db, errors, observability, scheduler
-    from auditor.cli import register_commands
+    from auditor.cli.registry import register_commands
     from auditor.paths import templates_dir
     from auditor.views import blueprints
 

@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
-from auditor import __version__
 from auditor.errors import PROBLEM_MEDIA_TYPE
+from auditor.version import __version__
 from auditor.views.api import Endpoint
 
 REF = "#/components/schemas/{model}"

@@ -1,13 +1,19 @@
-"""The ``auditor`` command: Flask's CLI (run, shell, routes) plus the project's command groups."""
+"""The ``auditor`` command: Flask's own commands (run, shell, routes) and the project's groups.
+
+``auditor --help``, ``auditor GROUP --help``, ``auditor instance init`` and ``auditor keys
+generate`` need no configuration; a command that touches data loads the configuration (and
+stops with a message and exit status 2 when it is incomplete).
+"""
 
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 from flask import Flask
 from flask.cli import FlaskGroup
+
+from auditor.cli.registry import ALL
 
 
 def _create_app() -> Flask:
@@ -21,57 +27,25 @@ def _create_app() -> Flask:
         sys.exit(2)
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
-def main() -> None:
-    """auditor: PIPEDA compliance and data-retention auditing for MSPs."""
+class _Main(FlaskGroup):
+    """Flask's group (it gives ``run``, ``shell`` and ``routes`` their app), with every command
+    registered on it, so listing them loads no app, and without Flask's --app, --env-file and
+    --debug: the configuration comes from AUDITOR_* settings only (docs/operator-guide.md)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.commands)
 
 
-def register_commands(app: Flask) -> None:
-    """The command groups that need the app (its config and database)."""
-    from auditor.cli import (
-        audit,
-        db,
-        demo,
-        holds,
-        inventory,
-        records,
-        requests,
-        retention,
-        users,
-        vault,
-    )
+main = _Main(
+    name="auditor",
+    help="auditor: PIPEDA compliance and data-retention auditing for MSPs.",
+    create_app=_create_app,
+    add_version_option=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+)
+main.params = [param for param in main.params if param.name not in ("env_file", "app", "debug")]
+for _group in ALL:
+    main.add_command(_group)
 
-    for group in (
-        db.db,
-        inventory.inventory,
-        records.records,
-        users.users,
-        users.tokens,
-        audit.audit,
-        demo.demo,
-        vault.vault,
-        holds.holds,
-        retention.retention,
-        requests.requests,
-    ):
-        app.cli.add_command(group)
-    from auditor.cli.scheduler import scheduler
-
-    app.cli.add_command(scheduler)
-
-
-def _add_standalone() -> None:
-    from auditor.cli.instance import instance
-    from auditor.cli.keys import keys
-
-    main.add_command(instance)
-    main.add_command(keys)  # standalone: 'keys generate' must work before any key is configured
-
-
-_add_standalone()
-
-
-def fail(message: str, code: int = 1) -> Any:
-    """Print an error and exit non-zero: no traceback, nothing personal."""
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(code)
+__all__ = ["main"]

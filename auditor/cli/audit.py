@@ -7,29 +7,23 @@ from pathlib import Path
 import click
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
-from auditor.cli import fail
-from auditor.cli.common import handle_errors, session
+from auditor.cli import groups
+from auditor.cli.common import command, fail
 from auditor.keys import audit_origin, audit_public_key, audit_signing_key
 from auditor.services import audit as service
 from auditor.services.context import Actor
 from crypto.note import public_key_pem, verifier_key
 
 
-@click.group(cls=AppGroup)
-def audit() -> None:
-    """The audit trail."""
-
-
-@audit.command("verify")
+@command(groups.audit, "verify")
 @click.option(
     "--public-key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="PEM public key to check checkpoints with (default: the configured key's)",
 )
-@handle_errors
-def verify(public_key: Path | None) -> None:
+def verify(session: Session, public_key: Path | None) -> None:
     """Recompute the hash chain and Merkle tree; check every signed checkpoint.
 
     Exits 0 on an intact log; otherwise 1, naming the first bad sequence number."""
@@ -42,7 +36,7 @@ def verify(public_key: Path | None) -> None:
         if not isinstance(loaded, Ed25519PublicKey):
             fail("the public key is not an Ed25519 key")
         key = loaded
-    report = service.verify(session(), public_key=key, origin=audit_origin())
+    report = service.verify(session, public_key=key, origin=audit_origin())
     if not report.ok:
         where = (
             ""
@@ -57,23 +51,20 @@ def verify(public_key: Path | None) -> None:
     )
 
 
-@audit.command("checkpoint")
-@handle_errors
-def checkpoint() -> None:
+@command(groups.audit, "checkpoint")
+def checkpoint(session: Session, actor: Actor) -> None:
     """Sign the current tree head (C2SP tlog-checkpoint) and store it."""
-    db = session()
     row = service.create_checkpoint(
-        db, signing_key=audit_signing_key(), origin=audit_origin(), actor=Actor.cli()
+        session, signing_key=audit_signing_key(), origin=audit_origin(), actor=actor
     )
-    db.commit()
+    session.commit()
     click.echo(row.note, nl=False)
 
 
-@audit.command("public-key")
+@command(groups.audit, "public-key")
 @click.option(
     "--format", "fmt", type=click.Choice(["pem", "vkey"]), default="pem", show_default=True
 )
-@handle_errors
 def public_key(fmt: str) -> None:
     """Print the checkpoint verification key (PEM, or the note 'vkey' form)."""
     key = audit_signing_key().public_key()

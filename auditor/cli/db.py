@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
 from auditor import migrate
-from auditor.cli import fail
+from auditor.cli import groups
+from auditor.cli.common import command, fail
 from auditor.db import get_database
 
 
-@click.group(cls=AppGroup)
-def db() -> None:
-    """Database schema (Alembic migrations)."""
-
-
-@db.command("upgrade")
+@command(groups.db, "upgrade")
 @click.argument("revision", default="head")
 def upgrade(revision: str) -> None:
     """Migrate the schema up to REVISION (default: the latest)."""
@@ -25,7 +20,7 @@ def upgrade(revision: str) -> None:
     click.echo(f"database at revision {migrate.current_revision(engine)}")
 
 
-@db.command("downgrade")
+@command(groups.db, "downgrade")
 @click.argument("revision")
 @click.option("--yes", is_flag=True, help="really downgrade (drops tables and data)")
 def downgrade(revision: str, yes: bool) -> None:
@@ -34,14 +29,13 @@ def downgrade(revision: str, yes: bool) -> None:
     if not yes:
         fail(
             f"would downgrade from {migrate.current_revision(engine)} to {revision}; "
-            "pass --yes to do it",
-            1,
+            "pass --yes to do it"
         )
     migrate.downgrade(engine, revision)
     click.echo(f"database at revision {migrate.current_revision(engine)}")
 
 
-@db.command("current")
+@command(groups.db, "current")
 def current() -> None:
     """Show the schema revision of the database and of this code."""
     engine = get_database(current_app).engine

@@ -4,29 +4,23 @@ from __future__ import annotations
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
 from auditor import demo as msp
-from auditor.cli.common import handle_errors, session
+from auditor.cli import groups
+from auditor.cli.common import command
 from auditor.keys import master_key_ring
 from auditor.schemas.users import TokenIn
 from auditor.services import users
 from auditor.services.context import Actor
 
 
-@click.group(cls=AppGroup)
-def demo() -> None:
-    """Demonstration data."""
-
-
-@demo.command("load")
+@command(groups.demo, "load")
 @click.option("--token/--no-token", default=True, help="print a new admin API token at the end")
-@handle_errors
-def load(token: bool) -> None:
+def load(session: Session, actor: Actor, token: bool) -> None:
     """Load the demo MSP (idempotent: a second run changes nothing)."""
-    db = session()
-    actor = Actor.cli()
-    result = msp.load(db, actor=actor, ring=master_key_ring())
+    actor = actor
+    result = msp.load(session, actor=actor, ring=master_key_ring())
     if result.received == 0:
         click.echo("demo records: left alone (a purge has run: they would come back)")
     else:
@@ -36,15 +30,15 @@ def load(token: bool) -> None:
         )
     secret = None
     if token:
-        admin = users.find_user(db, msp.USERS[0][0])
+        admin = users.find_user(session, msp.USERS[0][0])
         secret, _ = users.create_token(
-            db,
+            session,
             admin.id,
             TokenIn(name="demo", expires_in_days=30),
             actor=actor,
             default_ttl_days=current_app.config["TOKEN_TTL_DAYS"],
         )
-    db.commit()
+    session.commit()
     if secret:
         click.echo(f"admin API token for {msp.USERS[0][0]} (valid 30 days; shown once):")
         click.echo(secret)

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
-from auditor.cli.common import handle_errors, session
+from auditor.cli import groups
+from auditor.cli.common import choice, command
 from auditor.schemas.common import parse
-from auditor.schemas.holds import HoldIn, HoldOut, HoldQuery, HoldRelease
+from auditor.schemas.holds import (
+    HoldIn,
+    HoldKind,
+    HoldOut,
+    HoldQuery,
+    HoldRelease,
+    HoldScope,
+    HoldStatus,
+    PlaceableKind,
+)
 from auditor.services import holds as holds_service
 from auditor.services.context import Actor
-
-
-@click.group(cls=AppGroup)
-def holds() -> None:
-    """Retention holds: keep a subject's, client's, system's, category's or record's data."""
 
 
 def _line(out: HoldOut) -> str:
@@ -24,11 +29,11 @@ def _line(out: HoldOut) -> str:
     return f"{out.id:>6}  {out.status:8} {out.kind:13} {out.scope}:{out.value}{reference}{until}"
 
 
-@holds.command("place")
+@command(groups.holds, "place")
 @click.option(
     "--scope",
     required=True,
-    type=click.Choice(["subject", "client", "system", "category", "record"]),
+    type=choice(HoldScope),
 )
 @click.option(
     "--value",
@@ -40,44 +45,46 @@ def _line(out: HoldOut) -> str:
     "--kind",
     default="legal",
     show_default=True,
-    type=click.Choice(["legal", "breach", "cra_objection"]),
+    type=choice(PlaceableKind),
 )
 @click.option("--reference", help="the matter, breach or CRA file")
-@handle_errors
-def place(scope: str, value: str, reason: str, kind: str, reference: str | None) -> None:
+def place(
+    session: Session,
+    actor: Actor,
+    scope: str,
+    value: str,
+    reason: str,
+    kind: str,
+    reference: str | None,
+) -> str:
     """Place a hold: nothing in its scope is disposed of until it is released."""
-    db = session()
     data = parse(
         HoldIn,
         {"kind": kind, "scope": scope, "value": value, "reason": reason, "reference": reference},
         what="hold",
     )
-    hold = holds_service.place(db, data, actor=Actor.cli())
-    db.commit()
-    click.echo(f"hold {hold.id} placed: {hold.kind} on {hold.scope} {hold.scope_value}")
+    hold = holds_service.place(session, data, actor=actor)
+    return f"hold {hold.id} placed: {hold.kind} on {hold.scope} {hold.scope_value}"
 
 
-@holds.command("release")
+@command(groups.holds, "release")
 @click.argument("hold_id", type=int)
 @click.option("--reason", required=True, help="why the hold is no longer needed")
-@handle_errors
-def release(hold_id: int, reason: str) -> None:
+def release(session: Session, actor: Actor, hold_id: int, reason: str) -> str:
     """Release hold HOLD_ID, recording who, when and why."""
-    db = session()
     data = parse(HoldRelease, {"reason": reason}, what="release")
-    hold = holds_service.release(db, hold_id, reason=data.reason, actor=Actor.cli())
-    db.commit()
-    click.echo(f"hold {hold.id} released by {hold.released_by}")
+    hold = holds_service.release(session, hold_id, reason=data.reason, actor=actor)
+    return f"hold {hold.id} released by {hold.released_by}"
 
 
-@holds.command("list")
-@click.option("--status", type=click.Choice(["active", "released", "lapsed"]))
-@click.option("--kind", type=click.Choice(["legal", "recourse", "breach", "cra_objection"]))
-@click.option("--scope", type=click.Choice(["subject", "client", "system", "category", "record"]))
+@command(groups.holds, "list")
+@click.option("--status", type=choice(HoldStatus))
+@click.option("--kind", type=choice(HoldKind))
+@click.option("--scope", type=choice(HoldScope))
 @click.option("--value", help="the scope value")
 @click.option("--reference")
-@handle_errors
 def list_(
+    session: Session,
     status: str | None,
     kind: str | None,
     scope: str | None,
@@ -85,7 +92,6 @@ def list_(
     reference: str | None,
 ) -> None:
     """List holds (every page), oldest first."""
-    db = session()
     query = parse(
         HoldQuery,
         {"status": status, "kind": kind, "scope": scope, "value": value, "reference": reference},
@@ -95,7 +101,7 @@ def list_(
     shown = 0
     while True:
         page = holds_service.list_holds(
-            db,
+            session,
             status=query.status,
             kind=query.kind,
             scope=query.scope,
@@ -114,12 +120,11 @@ def list_(
         click.echo("no holds")
 
 
-@holds.command("show")
+@command(groups.holds, "show")
 @click.argument("hold_id", type=int)
-@handle_errors
-def show(hold_id: int) -> None:
+def show(session: Session, hold_id: int) -> None:
     """Show hold HOLD_ID with its reasons."""
-    out = holds_service.to_out(holds_service.get(session(), hold_id))
+    out = holds_service.to_out(holds_service.get(session, hold_id))
     click.echo(_line(out))
     click.echo(f"placed by {out.created_by} at {out.placed_at:%Y-%m-%d %H:%M} UTC")
     click.echo(f"reason: {out.reason}")

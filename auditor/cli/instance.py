@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from auditor.cli import groups
+from auditor.cli.common import command
 from auditor.config import INSTANCE_MASTER_KEY_FILE, INSTANCE_SECRET_FILES
 from crypto.digest import new_digest_key
 from crypto.keys import dump_key_ring, new_key_ring
@@ -23,12 +25,7 @@ def _write_secret(path: Path, content: bytes) -> bool:
     return True
 
 
-@click.group()
-def instance() -> None:
-    """The instance folder: database file and generated secrets."""
-
-
-@instance.command("init")
+@command(groups.instance, "init", app=False)
 @click.option(
     "--path",
     "path",

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
-from auditor.cli.common import handle_errors, session
+from auditor.cli import groups
+from auditor.cli.common import command
 from auditor.services import datamap
 from auditor.services.context import Actor
 from auditor.services.errors import MalformedRequest
@@ -20,25 +21,18 @@ def _print_summary(summary: dict[str, dict[str, int]]) -> None:
         click.echo(f"{section:15} " + "  ".join(f"{k} {v}" for k, v in counts.items()))
 
 
-@click.group(cls=AppGroup)
-def inventory() -> None:
-    """The data inventory (data map)."""
-
-
-@inventory.command("load-defaults")
+@command(groups.inventory, "load-defaults")
 @click.option("--overwrite", is_flag=True, help="reset existing entries to the policy's values")
-@handle_errors
-def load_defaults(overwrite: bool) -> None:
+def load_defaults(session: Session, actor: Actor, overwrite: bool) -> None:
     """Load the purposes, categories, third parties and retention schedule of the policy.
 
     Entries that already exist are kept as edited unless --overwrite is given."""
-    db = session()
-    summary = datamap.load_defaults(db, actor=Actor.cli(), overwrite=overwrite)
-    db.commit()
+    summary = datamap.load_defaults(session, actor=actor, overwrite=overwrite)
+    session.commit()
     _print_summary(summary)
 
 
-@inventory.command("export")
+@command(groups.inventory, "export")
 @click.option(
     "-o",
     "--output",
@@ -46,13 +40,11 @@ def load_defaults(overwrite: bool) -> None:
     help="file to write (default: standard output)",
 )
 @click.option("--without-subjects", is_flag=True, help="leave data subjects (personal data) out")
-@handle_errors
-def export(output: Path | None, without_subjects: bool) -> None:
+def export(session: Session, actor: Actor, output: Path | None, without_subjects: bool) -> None:
     """Write the whole data map as JSON (the shape 'inventory import' reads)."""
-    db = session()
-    document = datamap.export(db, actor=Actor.cli(), include_subjects=not without_subjects)
+    document = datamap.export(session, actor=actor, include_subjects=not without_subjects)
     text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-    db.commit()
+    session.commit()
     if output is None:
         sys.stdout.write(text)
     else:
@@ -60,17 +52,15 @@ def export(output: Path | None, without_subjects: bool) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
-@inventory.command("import")
+@command(groups.inventory, "import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--keep-existing", is_flag=True, help="only add what is missing")
-@handle_errors
-def import_(file: Path, keep_existing: bool) -> None:
+def import_(session: Session, actor: Actor, file: Path, keep_existing: bool) -> None:
     """Read a data map written by 'inventory export': all of it, or nothing if anything is wrong."""
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedRequest(f"{file} is not a JSON file ({type(exc).__name__}).") from None
-    db = session()
-    summary = datamap.import_document(db, data, actor=Actor.cli(), overwrite=not keep_existing)
-    db.commit()
+    summary = datamap.import_document(session, data, actor=actor, overwrite=not keep_existing)
+    session.commit()
     _print_summary(summary)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import os
 from pathlib import Path
-from typing import NoReturn
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
-from auditor.cli.common import handle_errors, session
+from auditor.cli import groups
+from auditor.cli.common import command, fail
 from auditor.keys import load_ring
 from auditor.services import vault as vault_service
 from auditor.services.context import Actor
@@ -33,16 +33,6 @@ YES = click.option("--yes", is_flag=True, help="do it (without: a dry run that c
 BATCH = click.option(
     "--batch", type=click.IntRange(1), default=vault_service.DEFAULT_BATCH, show_default=True
 )
-
-
-@click.group(cls=AppGroup)
-def keys() -> None:
-    """Vault keys: master key versions and client keys."""
-
-
-def fail(message: str) -> NoReturn:
-    """An error on stderr and exit status 1, like every command's (no traceback)."""
-    raise click.ClickException(message)
 
 
 def _ring() -> MasterKeyRing:
@@ -68,7 +58,7 @@ def _versions(counts: dict[int, int]) -> str:
     return ", ".join(f"{n} under version {v}" for v, n in sorted(counts.items())) or "none"
 
 
-@keys.command("generate", with_appcontext=False)
+@command(groups.keys, "generate", app=False)
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -106,16 +96,14 @@ def generate(output: Path | None, print_: bool) -> None:
     click.echo(f"set AUDITOR_MASTER_KEY_FILE={output}; keep a copy outside the database backups")
 
 
-@keys.command("rotate")
+@command(groups.keys, "rotate")
 @YES
-@handle_errors
-def rotate(yes: bool) -> None:
+def rotate(session: Session, actor: Actor, yes: bool) -> None:
     """Add a master key version to the key ring file and make it current."""
     path = _ring_file()
     ring = read_key_ring_file(path)
-    db = session()
     if not yes:
-        counts = vault_service.client_keys_by_master(db)
+        counts = vault_service.client_keys_by_master(session)
         click.echo(
             f"dry run: would add master key version {ring.versions[-1] + 1} to {path} and make "
             f"it current (now {ring.current}); client keys to re-wrap then: {_versions(counts)}"
@@ -123,9 +111,9 @@ def rotate(yes: bool) -> None:
         click.echo("pass --yes to do it")
         return
     rotated = vault_service.rotate_master(
-        db, ring, actor=Actor.cli(), save=lambda new: write_key_ring_file(path, new)
+        session, ring, actor=actor, save=lambda new: write_key_ring_file(path, new)
     )
-    db.commit()
+    session.commit()
     old = ", ".join(str(v) for v in ring.versions)
     click.echo(f"master key version {rotated.current} is now current in {path}")
     click.echo(
@@ -135,18 +123,15 @@ def rotate(yes: bool) -> None:
     )
 
 
-@keys.command("rewrap")
+@command(groups.keys, "rewrap")
 @YES
 @BATCH
-@handle_errors
-def rewrap(yes: bool, batch: int) -> None:
+def rewrap(session: Session, actor: Actor, yes: bool, batch: int) -> None:
     """Re-wrap every client key under the current master version (secrets are untouched).
 
     Resumable and idempotent: each batch is committed; a second run finds nothing to do."""
-    ring, db = _ring(), session()
-    result = vault_service.rewrap_client_keys(
-        db, ring, actor=Actor.cli(), batch=batch, dry_run=True
-    )
+    ring = _ring()
+    result = vault_service.rewrap_client_keys(session, ring, actor=actor, batch=batch, dry_run=True)
     total = sum(result.pending.values())
     if not total:
         click.echo(f"every client key is already under master key version {ring.current}")
@@ -159,27 +144,25 @@ def rewrap(yes: bool, batch: int) -> None:
         return
     with click.progressbar(length=total, label="re-wrapping client keys") as bar:
         result = vault_service.rewrap_client_keys(
-            db, ring, actor=Actor.cli(), batch=batch, progress=bar.update
+            session, ring, actor=actor, batch=batch, progress=bar.update
         )
     click.echo(
         f"re-wrapped {result.rewrapped} client key(s) under master key version {ring.current}"
     )
-    left = vault_service.client_keys_by_master(db)
+    left = vault_service.client_keys_by_master(session)
     left.pop(ring.current, None)
     if left:
         click.echo(f"still to re-wrap (written meanwhile): {_versions(left)}; run it again")
 
 
-@keys.command("rotate-client")
+@command(groups.keys, "rotate-client")
 @click.argument("client")
 @YES
 @BATCH
-@handle_errors
-def rotate_client(client: str, yes: bool, batch: int) -> None:
+def rotate_client(session: Session, actor: Actor, client: str, yes: bool, batch: int) -> None:
     """Rotate CLIENT's key (its code): a new version, every data key re-wrapped under it,
     old versions deleted once unused. Resumes an interrupted rotation."""
-    db = session()
-    plan = vault_service.plan_client_rotation(db, client)
+    plan = vault_service.plan_client_rotation(session, client)
     what = (
         f"resume the rotation to client key version {plan.new_version}"
         if plan.resumes
@@ -194,7 +177,7 @@ def rotate_client(client: str, yes: bool, batch: int) -> None:
     ring = _ring()
     with click.progressbar(length=plan.pending, label=f"re-wrapping {plan.code}") as bar:
         result = vault_service.rotate_client(
-            db, ring, client, actor=Actor.cli(), batch=batch, progress=bar.update
+            session, ring, client, actor=actor, batch=batch, progress=bar.update
         )
     deleted = ", ".join(map(str, result.deleted_versions)) or "none"
     click.echo(
@@ -206,11 +189,10 @@ def rotate_client(client: str, yes: bool, batch: int) -> None:
         click.echo(f"version(s) {kept} still used by secrets written meanwhile; run it again")
 
 
-@keys.command("status")
-@handle_errors
-def status() -> None:
+@command(groups.keys, "status")
+def status(session: Session) -> None:
     """Per master version: client keys it wraps; per client: key version, age and secrets."""
-    report = vault_service.key_status(session(), _ring())
+    report = vault_service.key_status(session, _ring())
     click.echo(f"master key versions (current: {report.current_master})")
     click.echo(f"  {'version':>7}  {'client keys':>11}  {'in ring':7}  canary")
     for m in report.masters:
@@ -229,16 +211,15 @@ def status() -> None:
         )
 
 
-@keys.command("retire")
+@command(groups.keys, "retire")
 @click.argument("version", type=click.IntRange(1))
 @YES
-@handle_errors
-def retire(version: int, yes: bool) -> None:
+def retire(session: Session, actor: Actor, version: int, yes: bool) -> None:
     """Retire master key VERSION: delete its canary, then drop it from the key ring file.
 
     Refused for the current version and while any client key is wrapped under it."""
-    ring, db = _ring(), session()
-    plan = vault_service.retire_master(db, ring, version, actor=Actor.cli(), dry_run=True)
+    ring = _ring()
+    plan = vault_service.retire_master(session, ring, version, actor=actor, dry_run=True)
     path = _ring_file() if plan.in_ring else None
     if not yes:
         where = f" and remove it from {path}" if path else ""
@@ -247,8 +228,8 @@ def retire(version: int, yes: bool) -> None:
             f"canary{where}; pass --yes to do it"
         )
         return
-    vault_service.retire_master(db, ring, version, actor=Actor.cli())
-    db.commit()
+    vault_service.retire_master(session, ring, version, actor=actor)
+    session.commit()
     if path is not None:
         write_key_ring_file(path, read_key_ring_file(path).drop_version(version))
     where = f" and removed from {path}" if path else ""

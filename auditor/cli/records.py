@@ -9,21 +9,17 @@ from typing import IO
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
-from auditor.cli.common import handle_errors, report, session
+from auditor.cli import groups
+from auditor.cli.common import command, report
 from auditor.services import record_files
 from auditor.services.context import Actor
 from auditor.services.errors import FieldError, ValidationFailed
 from auditor.services.ingest import Ingestor
 
 
-@click.group(cls=AppGroup)
-def records() -> None:
-    """Records held about people."""
-
-
-@records.command("import")
+@command(groups.records, "import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="default: from the suffix"
@@ -38,15 +34,20 @@ def records() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="where --skip-invalid writes rejected rows (default: FILE.rejected.<ext>)",
 )
-@handle_errors
-def import_(file: Path, fmt: str | None, skip_invalid: bool, rejects: Path | None) -> None:
+def import_(
+    session: Session,
+    actor: Actor,
+    file: Path,
+    fmt: str | None,
+    skip_invalid: bool,
+    rejects: Path | None,
+) -> None:
     """Import records from FILE, upserting on (system, external_id).
 
     Rejected rows are reported with their line number and reason. Without --skip-invalid one bad
     row means nothing is imported."""
     fmt = record_files.detect_format(file, fmt)
     config = current_app.config
-    db = session()
     rejects_path = rejects or file.with_name(
         file.name + f".rejected.{'csv' if fmt == 'csv' else 'jsonl'}"
     )
@@ -69,8 +70,8 @@ def import_(file: Path, fmt: str | None, skip_invalid: bool, rejects: Path | Non
             )
 
     ingestor = Ingestor(
-        db,
-        actor=Actor.cli(),
+        session,
+        actor=actor,
         pan_policy=config["PAN_POLICY"],
         skip_invalid=skip_invalid,
         batch_size=config["INGEST_BATCH_SIZE"],
@@ -95,7 +96,7 @@ def import_(file: Path, fmt: str | None, skip_invalid: bool, rejects: Path | Non
                     ingestor.add(parsed.number, parsed.data)
         result = ingestor.finish()
     except ValidationFailed:
-        db.rollback()
+        session.rollback()
         raise
     finally:
         gc.unfreeze()
@@ -103,7 +104,7 @@ def import_(file: Path, fmt: str | None, skip_invalid: bool, rejects: Path | Non
             reject_out.close()
         if reasons_out is not None:
             reasons_out.close()
-    db.commit()
+    session.commit()
     click.echo(
         f"received {result.received}: inserted {result.inserted}, updated {result.updated}, "
         f"unchanged {result.unchanged}, rejected {result.rejected}; "

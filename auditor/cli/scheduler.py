@@ -8,23 +8,17 @@ from types import FrameType
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
 from auditor import scheduler as runner
-from auditor.cli import fail
-from auditor.cli.common import handle_errors, session
+from auditor.cli import groups
+from auditor.cli.common import command, fail
 from auditor.db import get_database, utcnow
 from auditor.models import JobRun
 from auditor.services import jobs
 
 
-@click.group(cls=AppGroup)
-def scheduler() -> None:
-    """Scheduled jobs: purge, deadline checks, audit checkpoints."""
-
-
-@scheduler.command("run")
-@handle_errors
+@command(groups.scheduler, "run")
 def run() -> None:
     """Run the scheduler until SIGTERM or Ctrl-C.
 
@@ -49,9 +43,8 @@ def run() -> None:
     runner.serve(app, stop)
 
 
-@scheduler.command("run-once")
+@command(groups.scheduler, "run-once")
 @click.argument("job", type=click.Choice(jobs.JOB_IDS))
-@handle_errors
 def run_once(job: str) -> None:
     """Run JOB now, recorded like a scheduled run (exit 1 if it fails)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -64,23 +57,21 @@ def run_once(job: str) -> None:
         raise SystemExit(1)
 
 
-@scheduler.command("status")
+@command(groups.scheduler, "status")
 @click.option("--job", type=click.Choice(jobs.JOB_IDS), help="only this job's runs")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@handle_errors
-def status(job: str | None, limit: int) -> None:
+def status(session: Session, job: str | None, limit: int) -> None:
     """The job table, the latest run of every job and the recent runs.
 
     Exits 1 when the latest run of a job failed: usable as a monitoring check."""
-    db = session()
-    latest = jobs.latest_runs(db)
+    latest = jobs.latest_runs(session)
     click.echo("jobs:")
     for spec in runner.job_table(current_app.config):
         last = latest.get(spec.id)
         seen = f"last {last.outcome}, scheduled {_at(last)}" if last else "never run"
         click.echo(f"  {spec.id:<20} {spec.when:<12} {seen}")
     click.echo("recent runs:")
-    runs = jobs.list_runs(db, job=job, limit=limit)
+    runs = jobs.list_runs(session, job=job, limit=limit)
     for job_run in runs:
         click.echo("  " + _describe(job_run))
     if not runs:

@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
-from auditor.cli.common import handle_errors, session
+from auditor.cli import groups
+from auditor.cli.common import command
 from auditor.keys import master_key_ring
 from auditor.schemas.common import parse
 from auditor.schemas.vault_admin import AcknowledgementIn, HandoverIn
@@ -19,12 +20,7 @@ from auditor.services.context import Actor
 from auditor.services.errors import ValidationFailed
 
 
-@click.group(cls=AppGroup)
-def vault() -> None:
-    """The credentials vault: import, hand-over and purge, grants, reports."""
-
-
-@vault.command("import")
+@command(groups.vault, "import")
 @click.argument("client")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="import the good rows (default: all or nothing)")
@@ -33,23 +29,23 @@ def vault() -> None:
     is_flag=True,
     help="keep notes as plain, unencrypted metadata (default: sealed as separate note secrets)",
 )
-@handle_errors
-def import_(client: str, file: Path, skip_invalid: bool, plain_notes: bool) -> None:
+def import_(
+    session: Session, actor: Actor, client: str, file: Path, skip_invalid: bool, plain_notes: bool
+) -> None:
     """Import CLIENT's credentials from FILE, a Bitwarden, LastPass, Passportal or IT Glue CSV.
 
     Bad rows are reported with their line number; without --skip-invalid nothing is imported."""
-    db = session()
     with file.open("rb") as fh:
         result = vault_service.import_csv(
-            db,
+            session,
             master_key_ring(),
             client,
             fh,
-            actor=Actor.cli(),
+            actor=actor,
             skip_invalid=skip_invalid,
             plain_notes=plain_notes,
         )
-    db.commit()
+    session.commit()
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(result.kinds.items())) or "none"
     click.echo(
         f"{result.shape} export: {result.rows} row(s), {result.imported} secret(s) ({kinds})"
@@ -72,7 +68,7 @@ def _write_private(path: Path, data: bytes) -> None:
         out.write(data)
 
 
-@vault.command("handover")
+@command(groups.vault, "handover")
 @click.argument("client")
 @click.option("--recipient", required=True, help="who at the client receives the file")
 @click.option("--method", required=True, help="how the file travels (e.g. 'USB key in person')")
@@ -82,25 +78,25 @@ def _write_private(path: Path, data: bytes) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="the .kdbx file to create (mode 0600)",
 )
-@handle_errors
-def handover_(client: str, recipient: str, method: str, output: Path) -> None:
+def handover_(
+    session: Session, actor: Actor, client: str, recipient: str, method: str, output: Path
+) -> None:
     """Export CLIENT's credentials as a KeePass (KDBX 4) file for hand-over at termination.
 
     The passphrase is printed once, alone on the last line: give it to the recipient through
     another channel than the file, then record their acknowledgement ('vault acknowledge')."""
-    db = session()
     data = parse(HandoverIn, {"recipient": recipient, "method": method}, what="hand-over")
     content, passphrase, row = vault_service.export_handover(
-        db,
+        session,
         master_key_ring(),
         client,
         recipient=data.recipient,
         method=data.method,
-        actor=Actor.cli(),
+        actor=actor,
     )
     _write_private(output, content)
     try:
-        db.commit()
+        session.commit()
     except BaseException:
         output.unlink(missing_ok=True)  # no hand-over recorded: no file either
         raise
@@ -113,7 +109,7 @@ def handover_(client: str, recipient: str, method: str, output: Path) -> None:
     click.echo(passphrase)
 
 
-@vault.command("acknowledge")
+@command(groups.vault, "acknowledge")
 @click.argument("handover_id", type=int)
 @click.option("--by", "by", required=True, help="who at the client confirmed receipt")
 @click.option("--note", default="", help="how they confirmed (signed form, email, call)")
@@ -123,10 +119,10 @@ def handover_(client: str, recipient: str, method: str, output: Path) -> None:
     type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d"]),
     help="when they confirmed, e.g. 2026-03-01T14:00+00:00 (default: now; a date means 00:00 UTC)",
 )
-@handle_errors
-def acknowledge(handover_id: int, by: str, note: str, at: dt.datetime | None) -> None:
+def acknowledge(
+    session: Session, actor: Actor, handover_id: int, by: str, note: str, at: dt.datetime | None
+) -> str:
     """Record the client's acknowledgement of hand-over HANDOVER_ID (needed before the purge)."""
-    db = session()
     moment = dt.datetime.now(dt.UTC) if at is None else at
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
@@ -137,40 +133,35 @@ def acknowledge(handover_id: int, by: str, note: str, at: dt.datetime | None) ->
         what="acknowledgement",
     )
     row = vault_service.record_acknowledgement(
-        db,
+        session,
         handover_id,
         acknowledged_at=data.acknowledged_at,
         acknowledgement=data.acknowledgement,
-        actor=Actor.cli(),
+        actor=actor,
     )
-    db.commit()
-    click.echo(f"hand-over {row.id} acknowledged on {row.acknowledged_at:%Y-%m-%d %H:%M} UTC")
+    return f"hand-over {row.id} acknowledged on {row.acknowledged_at:%Y-%m-%d %H:%M} UTC"
 
 
-@vault.command("purge")
+@command(groups.vault, "purge")
 @click.argument("client")
 @click.option("--yes", is_flag=True, help="really destroy (default: a dry run)")
-@handle_errors
-def purge(client: str, yes: bool) -> None:
+def purge(session: Session, actor: Actor, client: str, yes: bool) -> None:
     """Crypto-shred CLIENT's vault after an acknowledged hand-over (R16); a dry run by default."""
-    db = session()
-    summary = vault_service.purge_client_vault(db, client, actor=Actor.cli(), dry_run=not yes)
-    db.commit()
+    summary = vault_service.purge_client_vault(session, client, actor=actor, dry_run=not yes)
+    session.commit()
     click.echo(summary.message)
     if summary.dry_run and summary.secrets + summary.client_key_versions:
         click.echo("Nothing was destroyed; run again with --yes to purge.")
 
 
-@vault.command("report")
+@command(groups.vault, "report")
 @click.argument("email")
-@handle_errors
-def report(email: str) -> None:
+def report(session: Session, actor: Actor, email: str) -> None:
     """List the secrets the user revealed that have not changed since (rotate them at
     off-boarding)."""
-    db = session()
-    user = users.find_user(db, email)
-    rows = vault_service.revealed_unchanged(db, user.id, actor=Actor.cli())
-    db.commit()
+    user = users.find_user(session, email)
+    rows = vault_service.revealed_unchanged(session, user.id, actor=actor)
+    session.commit()
     if not rows:
         click.echo(f"user {user.id}: no revealed secret is unchanged since")
     for row in rows:
@@ -181,27 +172,21 @@ def report(email: str) -> None:
         )
 
 
-@vault.command("grant")
+@command(groups.vault, "grant")
 @click.argument("email")
 @click.argument("client")
-@handle_errors
-def grant(email: str, client: str) -> None:
+def grant(session: Session, actor: Actor, email: str, client: str) -> str:
     """Give a user access to CLIENT's vault (admins and officers reach every client)."""
-    db = session()
-    user = users.find_user(db, email)
-    vault_service.grant(db, user.id, client, actor=Actor.cli())
-    db.commit()
-    click.echo(f"user {user.id} may use the vault of {client}")
+    user = users.find_user(session, email)
+    vault_service.grant(session, user.id, client, actor=actor)
+    return f"user {user.id} may use the vault of {client}"
 
 
-@vault.command("revoke")
+@command(groups.vault, "revoke")
 @click.argument("email")
 @click.argument("client")
-@handle_errors
-def revoke(email: str, client: str) -> None:
+def revoke(session: Session, actor: Actor, email: str, client: str) -> str:
     """Withdraw a user's access to CLIENT's vault."""
-    db = session()
-    user = users.find_user(db, email)
-    vault_service.revoke_grant(db, user.id, client, actor=Actor.cli())
-    db.commit()
-    click.echo(f"user {user.id} no longer has the vault of {client}")
+    user = users.find_user(session, email)
+    vault_service.revoke_grant(session, user.id, client, actor=actor)
+    return f"user {user.id} no longer has the vault of {client}"

@@ -7,7 +7,7 @@ they live in these rows only, never in audit events or logs (those carry the req
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     CheckConstraint,
@@ -24,8 +24,10 @@ from auditor.db import Base, JSONType, utcnow
 from auditor.models.inventory import Organization, System, TimestampMixin
 from auditor.models.subjects import DataSubject
 
-TYPES = ("access", "correction", "deletion", "consent_withdrawal", "portability")
-STATUSES = (
+#: the kinds of request an individual can make (R1-R13, R30)
+RequestType = Literal["access", "correction", "deletion", "consent_withdrawal", "portability"]
+#: the states of a request (services/requests/states.py holds the transitions between them)
+RequestStatus = Literal[
     "received",
     "verifying",
     "in_progress",
@@ -34,9 +36,11 @@ STATUSES = (
     "partially_refused",
     "refused",
     "withdrawn",
-)
-CHANNELS = ("email", "web_form", "mail", "phone", "in_person", "client_forwarded")
-DOCUMENT_KINDS = (
+]
+#: how a request reached the MSP
+Channel = Literal["email", "web_form", "mail", "phone", "in_person", "client_forwarded"]
+#: the documents of a request's file
+DocumentKind = Literal[
     "written_request",
     "correspondence",
     "identity_evidence",
@@ -45,7 +49,11 @@ DOCUMENT_KINDS = (
     "response",
     "refusal_letter",
     "other",
-)
+]
+TYPES: tuple[str, ...] = get_args(RequestType)
+STATUSES: tuple[str, ...] = get_args(RequestStatus)
+CHANNELS: tuple[str, ...] = get_args(Channel)
+DOCUMENT_KINDS: tuple[str, ...] = get_args(DocumentKind)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:

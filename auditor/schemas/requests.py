@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from auditor.models.requests import Channel, DocumentKind, RequestStatus, RequestType
 from auditor.schemas.common import (
     AwareDatetime,
     Code,
@@ -19,18 +20,6 @@ from auditor.schemas.common import (
 )
 from auditor.schemas.subjects import ConsentMethod, IdentifierIn
 
-RequestType = Literal["access", "correction", "deletion", "consent_withdrawal", "portability"]
-RequestStatus = Literal[
-    "received",
-    "verifying",
-    "in_progress",
-    "extended",
-    "completed",
-    "partially_refused",
-    "refused",
-    "withdrawn",
-]
-Channel = Literal["email", "web_form", "mail", "phone", "in_person", "client_forwarded"]
 RespondTo = Literal["individual", "client"]
 VerificationMethod = Literal[
     "matched_known_contact", "government_id_sighted", "client_confirmed", "account_login", "other"
@@ -45,16 +34,6 @@ RefusalGround = Literal[
     "formal_dispute_resolution",
 ]
 TaskActionKind = Literal["unmodified", "deleted", "corrected", "redacted"]
-DocumentKind = Literal[
-    "written_request",
-    "correspondence",
-    "identity_evidence",
-    "extension_notice",
-    "fee_estimate",
-    "response",
-    "refusal_letter",
-    "other",
-]
 MediaType = Literal[
     "application/pdf",
     "text/plain",

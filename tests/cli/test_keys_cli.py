@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from auditor import create_app
-from auditor.cli.keys import keys
+from auditor.cli.groups import keys
 from auditor.db import get_database
 from auditor.models import AuditEvent, ClientKey, MasterKeyCanary, Secret
 from auditor.schemas.vault import SecretIn

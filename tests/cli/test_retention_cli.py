@@ -86,7 +86,7 @@ def test_demo_plan_shows_due_dispositions_and_the_terminated_client(runner):
 
 
 def test_empty_plan_sections_say_none():
-    from auditor.cli.retention import _none_when_empty
+    from auditor.cli.retention.rules import _none_when_empty
 
     lines = ["Blocked:", "", "Not computable:", "  rule x v1: missing: 2", "Credentials:"]
     assert _none_when_empty(lines) == [

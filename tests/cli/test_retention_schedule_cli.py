@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from auditor.cli import retention_schedule
+from auditor.cli.retention import schedule as retention_schedule
 from auditor.models import AuditEvent
 from auditor.schemas.holds import HoldIn
 from auditor.services import holds

@@ -14,6 +14,7 @@ from auditor.models import AuditEvent, ClientKey, MasterKeyCanary, Secret
 from auditor.schemas.vault import SecretIn
 from auditor.services.errors import Conflict, NotFound, ValidationFailed
 from auditor.services.vault import bulk as vault_bulk
+from auditor.services.vault import client_rotation
 from auditor.services.vault import keys as vault_keys
 from auditor.services.vault import rotation as vault_rotation
 from auditor.services.vault import store as vault
@@ -151,7 +152,7 @@ def test_rotate_client_rewraps_every_secret_and_keeps_the_value_bytes(session, r
     other_before = blobs(session, "qc-client")
     before = blobs(session, "acme")
     batches: list[int] = []
-    result = vault_rotation.rotate_client(
+    result = client_rotation.rotate_client(
         session, ring, "acme", actor=ACTOR, batch=10, progress=batches.append
     )
     assert batches == [10, 10, 5]
@@ -191,7 +192,7 @@ def test_an_interrupted_client_rotation_resumes_and_rewraps_each_secret_once(ses
         raise Interrupted
 
     with pytest.raises(Interrupted):
-        vault_rotation.rotate_client(
+        client_rotation.rotate_client(
             session, ring, "acme", actor=ACTOR, batch=10, progress=crash_after_first_batch
         )
     session.rollback()
@@ -200,9 +201,9 @@ def test_an_interrupted_client_rotation_resumes_and_rewraps_each_secret_once(ses
     assert sorted(versions) == [1] * 15 + [2] * 10  # the first batch was committed
     reveal_all(session, ring, expected)  # readable mid-rotation: both versions are kept
 
-    plan = vault_rotation.plan_client_rotation(session, "acme")
+    plan = client_rotation.plan_client_rotation(session, "acme")
     assert (plan.current_version, plan.new_version, plan.resumes, plan.pending) == (2, 2, True, 15)
-    result = vault_rotation.rotate_client(session, ring, "acme", actor=ACTOR, batch=10)
+    result = client_rotation.rotate_client(session, ring, "acme", actor=ACTOR, batch=10)
     assert (result.plan.resumes, result.rewrapped, result.deleted_versions) == (True, 15, (1,))
 
     done = blobs(session, "acme")
@@ -236,7 +237,7 @@ def test_an_old_version_still_named_by_a_secret_is_kept_and_the_next_run_finishe
         )
         session.commit()
 
-    result = vault_rotation.rotate_client(
+    result = client_rotation.rotate_client(
         session, ring, "acme", actor=ACTOR, batch=3, progress=write_an_old_blob_behind_the_cursor
     )
     assert (result.deleted_versions, result.kept_versions) == ((), (1,))
@@ -244,7 +245,7 @@ def test_an_old_version_still_named_by_a_secret_is_kept_and_the_next_run_finishe
     reveal_all(session, ring, expected)  # nothing shredded that a secret still needs
     assert events(session, "keys.shred_client_key") == []
 
-    again = vault_rotation.rotate_client(session, ring, "acme", actor=ACTOR)
+    again = client_rotation.rotate_client(session, ring, "acme", actor=ACTOR)
     assert (again.plan.resumes, again.rewrapped, again.deleted_versions) == (True, 1, (1,))
     assert session.scalars(select(ClientKey.version)).all() == [2]
     reveal_all(session, ring, expected)
@@ -252,9 +253,9 @@ def test_an_old_version_still_named_by_a_secret_is_kept_and_the_next_run_finishe
 
 def test_rotate_client_refuses_a_client_without_a_key(session, ring):
     with pytest.raises(NotFound, match="has no vault key yet"):
-        vault_rotation.rotate_client(session, ring, "qc-client", actor=ACTOR)
+        client_rotation.rotate_client(session, ring, "qc-client", actor=ACTOR)
     with pytest.raises(NotFound):
-        vault_rotation.plan_client_rotation(session, "no-such-client")
+        client_rotation.plan_client_rotation(session, "no-such-client")
 
 
 def test_rotate_client_after_a_master_rotation_wraps_the_new_key_under_the_new_master(
@@ -262,7 +263,7 @@ def test_rotate_client_after_a_master_rotation_wraps_the_new_key_under_the_new_m
 ):
     expected = store(session, ring, "acme", 4)
     rotated = rotate(session, ring)
-    vault_rotation.rotate_client(session, rotated, "acme", actor=ACTOR)
+    client_rotation.rotate_client(session, rotated, "acme", actor=ACTOR)
     [row] = session.scalars(select(ClientKey)).all()
     assert (row.version, row.master_version) == (2, 2)
     reveal_all(session, rotated, expected)
@@ -307,7 +308,7 @@ def test_status_counts_client_keys_per_master_version_and_secrets_per_client(ses
     rotated = rotate(session, ring)
     vault_rotation.rewrap_client_keys(session, rotated, actor=ACTOR)  # both under master 2
     with pytest.raises(Interrupted):
-        vault_rotation.rotate_client(
+        client_rotation.rotate_client(
             session, rotated, "acme", actor=ACTOR, batch=10, progress=_raise
         )
     session.rollback()
@@ -358,7 +359,7 @@ def test_audit_events_of_key_operations_hold_counts_and_no_key_material(session,
     expected = store(session, ring, "acme", 3)
     rotated = rotate(session, ring)
     vault_rotation.rewrap_client_keys(session, rotated, actor=ACTOR)
-    vault_rotation.rotate_client(session, rotated, "acme", actor=ACTOR)
+    client_rotation.rotate_client(session, rotated, "acme", actor=ACTOR)
     vault_rotation.retire_master(session, rotated, 1, actor=ACTOR)
     session.commit()
     secrets_of_keys = [base64.b64encode(rotated.key_bytes(v)).decode() for v in rotated.versions]

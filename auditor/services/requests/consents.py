@@ -14,7 +14,7 @@ must be of the right type, open and verified (``require_verified``).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from auditor.models import (
     SubjectIdentifier,
 )
 from auditor.reports.filters import long_date
+from auditor.schemas.subjects import ConsentMethod
 from auditor.services import audit
 from auditor.services.context import Actor
 from auditor.services.errors import Conflict, FieldError, ValidationFailed
@@ -46,7 +47,7 @@ CHANNEL_METHODS = {
     "in_person": "verbal",
     "client_forwarded": "other",
 }
-METHODS = ("web_form", "email", "verbal", "paper", "contract", "other")
+METHODS: tuple[str, ...] = get_args(ConsentMethod)
 
 # R13: what a withdrawal means for the individual, in plain language (the API answer and the
 # confirmation letter both show it); "{date}" is the effective date

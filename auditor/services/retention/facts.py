@@ -44,7 +44,6 @@ from retention import (
     BillingRule,
     Decision,
     Event,
-    InvalidDefinition,
     Outcome,
     RecordFacts,
     Trigger,
@@ -119,18 +118,6 @@ def iter_batches(session: Session, batch: int) -> Iterator[Sequence[Row[Any]]]:
         after = rows[-1].id
 
 
-def load_rules(session: Session) -> tuple[dict[str, AnyRule], dict[str, str]]:
-    """The current rule per code, and the codes of stored rules that no longer parse."""
-    rules: dict[str, AnyRule] = {}
-    broken: dict[str, str] = {}
-    for row in retention_rules.current_rules(session):
-        try:
-            rules[row.code] = retention_rules.to_rule(row)
-        except InvalidDefinition as exc:
-            broken[row.code] = str(exc)
-    return rules, broken
-
-
 def last_transaction_on(row: Any) -> dt.date | None:
     """A record's latest related transaction (R17): the later of its document date and the UTC
     date of its event, whichever it has."""
@@ -160,7 +147,7 @@ class Evaluator:
         self.executing = executing_on is not None
         self.holds_on = max(as_of, executing_on or as_of)
         self.ignored_holds: frozenset[str] = frozenset()
-        self.rules, self.broken = load_rules(session)
+        self.rules, self.broken = retention_rules.parsed_rules(session)
         self.holds: list[PolicyHold] = []
         self.refresh_holds()
         self.categories = dict(session.execute(select(DataCategory.id, DataCategory.code)).all())

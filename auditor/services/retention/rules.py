@@ -315,3 +315,15 @@ def revise_rule(
     old.superseded_at = now
     session.flush()
     return _add(session, rule, actor=actor, now=now, action="retention.rule_revise")
+
+
+def parsed_rules(session: Session) -> tuple[dict[str, AnyRule], dict[str, str]]:
+    """The current rule per code, and the codes of stored rules that no longer parse."""
+    rules: dict[str, AnyRule] = {}
+    broken: dict[str, str] = {}
+    for row in current_rules(session):
+        try:
+            rules[row.code] = to_rule(row)
+        except InvalidDefinition as exc:
+            broken[row.code] = str(exc)
+    return rules, broken

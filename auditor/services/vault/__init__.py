@@ -3,8 +3,8 @@ every reveal audited; the keys behind them; the hand-over and purge at terminati
 
 - ``store``: secrets (create, read, list, update, delete, reveal) and technicians' client grants.
 - ``bulk``, ``importer``: many secrets at once; the CSV exports of common password managers.
-- ``keys``, ``status``, ``rotation``: master-key canaries and client key versions, the key status
-  report, master and client key rotation (docs/crypto-format.md).
+- ``keys``, ``status``, ``rotation``, ``client_rotation``: master-key canaries and client key
+  versions, the key status report, master and client key rotation (docs/crypto-format.md).
 - ``handover``, ``purge``: the KDBX hand-over with its acknowledgement, then the crypto-shred.
 - ``reveal_report``: what a departing technician revealed that has not changed since.
 """
@@ -12,6 +12,7 @@ every reveal audited; the keys behind them; the hand-over and purge at terminati
 from __future__ import annotations
 
 from auditor.services.vault.bulk import store_many
+from auditor.services.vault.client_rotation import plan_client_rotation, rotate_client
 from auditor.services.vault.handover import (
     export_handover,
     handover_out,
@@ -23,10 +24,8 @@ from auditor.services.vault.purge import purge_client_vault, purge_readiness
 from auditor.services.vault.reveal_report import revealed_unchanged
 from auditor.services.vault.rotation import (
     DEFAULT_BATCH,
-    plan_client_rotation,
     retire_master,
     rewrap_client_keys,
-    rotate_client,
     rotate_master,
 )
 from auditor.services.vault.status import client_keys_by_master, key_status

@@ -1,5 +1,5 @@
-"""Vault key rotation: master versions (rotate, re-wrap client keys, retire), client key rotation
-and the key status report (docs/crypto-format.md, section 9).
+"""Master key rotation: add a master version, re-wrap every client key under it, retire the old
+one (docs/crypto-format.md, section 9). Client keys rotate in ``client_rotation``.
 
 Long operations commit once per batch, each batch with its own audit event, so an interrupted run
 keeps its progress and the next run picks up what is left. No key material reaches an audit
@@ -13,16 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, exists, func, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from auditor.models import ClientKey, MasterKeyCanary, Organization, Secret
+from auditor.models import ClientKey, MasterKeyCanary, Secret
 from auditor.services import audit
 from auditor.services.context import Actor
 from auditor.services.errors import Conflict, NotFound
 from auditor.services.vault import keys as vault_keys
 from auditor.services.vault.status import client_keys_by_master
-from auditor.services.vault.store import VALUE_FIELD
 from crypto import envelope
 from crypto.keys import MasterKeyRing
 
@@ -33,11 +32,11 @@ _client_keys = cast(Table, ClientKey.__table__)
 _secrets = cast(Table, Secret.__table__)
 
 
-def _client_id(organization_id: int) -> str:
+def client_id(organization_id: int) -> str:
     return str(organization_id)  # the client id in every AAD (services/vault.py)
 
 
-def _check_ring(session: Session, ring: MasterKeyRing) -> None:
+def check_ring(session: Session, ring: MasterKeyRing) -> None:
     """Refuse to wrap anything with a ring that does not match the stored canaries; store the
     canary of a ring version that has none yet (a freshly rotated one)."""
     try:
@@ -46,7 +45,7 @@ def _check_ring(session: Session, ring: MasterKeyRing) -> None:
         raise Conflict(f"The master key ring does not match the database: {exc}") from None
 
 
-def _expire(session: Session, model: type) -> None:
+def expire(session: Session, model: type) -> None:
     """Bulk updates bypass the identity map: drop what it holds of `model`."""
     for obj in list(session.identity_map.values()):
         if isinstance(obj, model):
@@ -69,7 +68,7 @@ def rotate_master(
     version's canary and the audit event are added to the session; the caller commits. Client
     keys stay under their old versions until rewrap_client_keys.
     """
-    _check_ring(session, ring)
+    check_ring(session, ring)
     rotated = ring.add_version()
     save(rotated)
     vault_keys.check_master_keys(session, rotated)  # stores the new version's canary
@@ -115,7 +114,7 @@ def rewrap_client_keys(
     pending = {v: n for v, n in client_keys_by_master(session).items() if v != current}
     if dry_run or not pending:
         return RewrapResult(current, pending, 0, dry_run)
-    _check_ring(session, ring)
+    check_ring(session, ring)
     statement = (
         update(_client_keys)
         .where(_client_keys.c.id == bindparam("b_id"))
@@ -137,7 +136,7 @@ def rewrap_client_keys(
             {
                 "b_id": row.id,
                 "b_wrapped": envelope.rewrap_client_key(
-                    ring, _client_id(row.organization_id), bytes(row.wrapped)
+                    ring, client_id(row.organization_id), bytes(row.wrapped)
                 ),
             }
             for row in rows
@@ -160,7 +159,7 @@ def rewrap_client_keys(
         done, after = done + len(rows), rows[-1].id
         if progress is not None:
             progress(len(rows))
-    _expire(session, ClientKey)
+    expire(session, ClientKey)
     return RewrapResult(current, pending, done, False)
 
 
@@ -210,200 +209,3 @@ def retire_master(
         details={"master_version": version, "had_canary": canary is not None},
     )
     return result
-
-
-# -- client keys ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClientRotationPlan:
-    organization_id: int
-    code: str
-    current_version: int
-    new_version: int
-    resumes: bool  # the newest version already exists: a rotation left unfinished
-    pending: int  # secrets still to re-wrap
-
-
-@dataclass(frozen=True)
-class ClientRotation:
-    plan: ClientRotationPlan
-    rewrapped: int
-    deleted_versions: tuple[int, ...]  # old key rows no secret used any more: crypto-shredded
-    kept_versions: tuple[int, ...]  # old rows still named by a secret (written meanwhile)
-
-
-def _organization(session: Session, client: int | str) -> Organization:
-    if isinstance(client, int):
-        org = session.get(Organization, client)
-    else:
-        org = session.scalar(select(Organization).where(Organization.code == client))
-    if org is None:
-        raise NotFound("No organization with that code.")
-    return org
-
-
-def _stale(session: Session, organization_id: int, version: int) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Secret)
-            .where(Secret.organization_id == organization_id, Secret.client_key_version != version)
-        )
-        or 0
-    )
-
-
-def plan_client_rotation(session: Session, client: int | str) -> ClientRotationPlan:
-    """What rotate_client would do: resume an unfinished rotation, or start a new version."""
-    org = _organization(session, client)
-    newest = vault_keys.current_version(session, org.id)
-    if newest is None:
-        raise NotFound(f"Client {org.code} has no vault key yet: there is nothing to rotate.")
-    stale = _stale(session, org.id, newest)
-    if stale:
-        return ClientRotationPlan(org.id, org.code, newest, newest, True, stale)
-    total = session.scalar(
-        select(func.count()).select_from(Secret).where(Secret.organization_id == org.id)
-    )
-    return ClientRotationPlan(org.id, org.code, newest, newest + 1, False, total or 0)
-
-
-def rotate_client(
-    session: Session,
-    ring: MasterKeyRing,
-    client: int | str,
-    *,
-    actor: Actor,
-    batch: int = DEFAULT_BATCH,
-    progress: Progress | None = None,
-) -> ClientRotation:
-    """Rotate one client's key: a new version, every data key re-wrapped under it in committed
-    batches (value bytes 68+ unchanged), then the old versions' rows deleted once unused.
-
-    Resumable: when the newest version already has secrets on older versions (an interrupted
-    run), that rotation is finished instead of adding yet another version.
-    """
-    _check_ring(session, ring)
-    plan = plan_client_rotation(session, client)
-    org_id, new_version = plan.organization_id, plan.new_version
-    if not plan.resumes:
-        vault_keys.add_version(session, ring, org_id)
-        audit.record(
-            session,
-            actor=actor,
-            action="keys.rotate_client",
-            object_type="client_key",
-            object_id=new_version,
-            organization_id=org_id,
-            details={
-                "client_key_version": new_version,
-                "previous_version": plan.current_version,
-                "secrets_to_rewrap": plan.pending,
-            },
-        )
-        session.commit()  # the new version exists before any secret names it
-    keys = vault_keys.all_keys(session, ring, org_id)
-    new_key = keys.pop(new_version)
-    rewrapped = _rewrap_secrets(session, org_id, keys, new_key, plan, actor, batch, progress)
-    deleted, kept = _shred_unused(session, org_id, new_version, actor)
-    return ClientRotation(plan, rewrapped, deleted, kept)
-
-
-def _rewrap_secrets(
-    session: Session,
-    organization_id: int,
-    old: dict[int, envelope.ClientKey],
-    new: envelope.ClientKey,
-    plan: ClientRotationPlan,
-    actor: Actor,
-    batch: int,
-    progress: Progress | None,
-) -> int:
-    statement = (
-        update(_secrets)
-        .where(_secrets.c.id == bindparam("b_id"))
-        .values(value=bindparam("b_value"), client_key_version=new.version)
-    )
-    rewrap, done, after = envelope.rewrap, 0, 0
-    while True:
-        rows = session.execute(
-            select(Secret.id, Secret.ref, Secret.value)
-            .where(
-                Secret.organization_id == organization_id,
-                Secret.client_key_version != new.version,
-                Secret.id > after,
-            )
-            .order_by(Secret.id)
-            .limit(batch)
-        ).all()
-        if not rows:
-            break
-        params = [
-            {
-                "b_id": id_,
-                "b_value": rewrap(bytes(value), old, new, secret_id=ref, field=VALUE_FIELD),
-            }
-            for id_, ref, value in rows
-        ]
-        session.execute(statement, params)
-        done, after = done + len(rows), rows[-1].id
-        audit.record(
-            session,
-            actor=actor,
-            action="keys.rewrap_secrets",
-            object_type="client_key",
-            object_id=new.version,
-            organization_id=organization_id,
-            details={
-                "client_key_version": new.version,
-                "rewrapped": len(rows),
-                "resumed": plan.resumes,
-            },
-        )
-        session.commit()
-        if progress is not None:
-            progress(len(rows))
-    _expire(session, Secret)
-    return done
-
-
-def _shred_unused(
-    session: Session, organization_id: int, version: int, actor: Actor
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Delete the client's older key rows that no secret names any more (crypto-shredding)."""
-    older = ClientKey.version < version
-    candidates = session.scalars(
-        select(ClientKey.version).where(ClientKey.organization_id == organization_id, older)
-    ).all()
-    if not candidates:
-        return (), ()
-    used = exists().where(
-        Secret.organization_id == ClientKey.organization_id,
-        Secret.client_key_version == ClientKey.version,
-    )
-    session.execute(
-        delete(ClientKey).where(ClientKey.organization_id == organization_id, older, ~used),
-        execution_options={"synchronize_session": False},
-    )
-    kept = tuple(
-        session.scalars(
-            select(ClientKey.version)
-            .where(ClientKey.organization_id == organization_id, older)
-            .order_by(ClientKey.version)
-        ).all()
-    )
-    deleted = tuple(sorted(set(candidates) - set(kept)))
-    if deleted:
-        audit.record(
-            session,
-            actor=actor,
-            action="keys.shred_client_key",
-            object_type="client_key",
-            object_id=version,
-            organization_id=organization_id,
-            details={"deleted_versions": list(deleted), "client_key_version": version},
-        )
-    session.commit()
-    _expire(session, ClientKey)
-    return deleted, kept

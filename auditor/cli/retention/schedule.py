@@ -8,9 +8,10 @@ import sys
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
-from auditor.cli.common import handle_errors, session
+from auditor.cli import groups
+from auditor.cli.common import command
 from auditor.services import retention as retention_service
 from auditor.services.context import Actor
 
@@ -21,7 +22,7 @@ def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-@click.command("schedule")
+@command(groups.retention, "schedule")
 @click.option("--start", type=DAY, help="first day of the schedule (today, UTC)")
 @click.option(
     "--months",
@@ -38,9 +39,14 @@ def stdout_is_terminal() -> bool:
     show_default=True,
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True))
-@with_appcontext
-@handle_errors
-def schedule(start: dt.datetime | None, months: int, fmt: str, output: str | None) -> None:
+def schedule(
+    session: Session,
+    actor: Actor,
+    start: dt.datetime | None,
+    months: int,
+    fmt: str,
+    output: str | None,
+) -> None:
     """What the retention rules make due in each coming month, and what holds and review keep back.
 
     Nothing is changed. A PDF (the JSON attached) goes to -o FILE, or to a pipe; exporting it is
@@ -48,14 +54,11 @@ def schedule(start: dt.datetime | None, months: int, fmt: str, output: str | Non
     day = start.date() if start else dt.datetime.now(dt.UTC).date()
     if fmt == "pdf" and not output and stdout_is_terminal():
         raise click.UsageError("A PDF is not for a terminal: write it with -o FILE (or pipe it).")
-    db = session()
     if fmt == "pdf":
-        data = retention_service.export_schedule_pdf(
-            db, start=day, months=months, actor=Actor.cli()
-        )
-        db.commit()
+        data = retention_service.export_schedule_pdf(session, start=day, months=months, actor=actor)
+        session.commit()
     else:
-        forecast = retention_service.forecast_schedule(db, start=day, months=months).to_dict()
+        forecast = retention_service.forecast_schedule(session, start=day, months=months).to_dict()
         text = json.dumps(forecast, indent=2) if fmt == "json" else to_table(forecast)
         data = (text + "\n").encode()
     if output:

@@ -6,19 +6,24 @@ from __future__ import annotations
 import datetime as dt
 
 import click
-from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.orm import Session
 
-from auditor.cli.common import handle_errors, session
+from auditor.cli import groups
+from auditor.cli.common import choice, command, group
 from auditor.schemas.common import parse
-from auditor.schemas.retention import ReviewDecision, ReviewOut, ReviewQuery
+from auditor.schemas.retention import ReviewDecision, ReviewOut, ReviewQuery, ReviewStatus
 from auditor.services import retention as retention_service
 from auditor.services.context import Actor
 from auditor.services.errors import FieldError, ValidationFailed
 
 DAY = click.DateTime(["%Y-%m-%d"])
-STATUSES = click.Choice(["open", "approved", "extended", "rejected"])
+STATUSES = choice(ReviewStatus)
 PAGE = 500
 SHOWN_IDS = 100
+
+review = group(
+    "review", "Open, show and decide disposition review batches.", parent=groups.retention
+)
 
 
 def _line(out: ReviewOut) -> str:
@@ -30,18 +35,15 @@ def _line(out: ReviewOut) -> str:
     )
 
 
-@click.command("reviews")
+@command(groups.retention, "reviews")
 @click.option("--status", type=STATUSES, help="only batches of this status")
-@with_appcontext
-@handle_errors
-def reviews(status: str | None) -> None:
+def reviews(session: Session, status: str | None) -> None:
     """List disposition review batches (every page), oldest first."""
-    db = session()
     query = parse(ReviewQuery, {"status": status}, what="filter")
     after: int | None = None
     shown = 0
     while True:
-        page = retention_service.list_reviews(db, status=query.status, after=after, limit=PAGE)
+        page = retention_service.list_reviews(session, status=query.status, after=after, limit=PAGE)
         for row in page:
             click.echo(_line(ReviewOut.model_validate(row)))
         shown += len(page)
@@ -52,31 +54,23 @@ def reviews(status: str | None) -> None:
         click.echo("no review batches")
 
 
-@click.group("review", cls=AppGroup)
-def review() -> None:
-    """Open, show and decide disposition review batches."""
-
-
-@review.command("open")
+@command(review, "open")
 @click.option("--as-of", type=DAY, help="the day the records are due on (today); past days only")
-@handle_errors
-def open_(as_of: dt.datetime | None) -> None:
+def open_(session: Session, actor: Actor, as_of: dt.datetime | None) -> None:
     """Put the due records waiting for a review in batches, one per rule version (idempotent)."""
     day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
-    db = session()
-    opened = retention_service.open_review_batches(db, as_of=day, actor=Actor.cli())
-    db.commit()
+    opened = retention_service.open_review_batches(session, as_of=day, actor=actor)
+    session.commit()
     click.echo(f"{len(opened)} review batch(es) opened for {day}")
     for row in opened:
         click.echo(_line(ReviewOut.model_validate(row)))
 
 
-@review.command("show")
+@command(review, "show")
 @click.argument("review_id", type=int)
-@handle_errors
-def show(review_id: int) -> None:
+def show(session: Session, review_id: int) -> None:
     """Show batch REVIEW_ID: its decision, counts and first record ids."""
-    out = retention_service.review_detail(session(), review_id, first=SHOWN_IDS)
+    out = retention_service.review_detail(session, review_id, first=SHOWN_IDS)
     click.echo(_line(out))
     click.echo(f"opened by {out.created_by} at {out.created_at:%Y-%m-%d %H:%M} UTC")
     if out.justification:
@@ -92,22 +86,23 @@ def show(review_id: int) -> None:
     click.echo("record ids: " + (" ".join(map(str, out.record_ids)) or "none") + more)
 
 
-@review.command("decide")
+@command(review, "decide")
 @click.argument("review_id", type=int)
 @click.option("--approve", is_flag=True, help="the purge may dispose of the batch's records")
 @click.option("--extend-until", type=DAY, help="keep the records until this day, then review")
 @click.option("--reject", is_flag=True, help="keep the records (under this rule version)")
 @click.option("--justification", required=True, help="why (recorded with who and when)")
 @click.option("--transfer-reference", help="with --approve: the transfer made, when required")
-@handle_errors
 def decide(
+    session: Session,
+    actor: Actor,
     review_id: int,
     approve: bool,
     extend_until: dt.datetime | None,
     reject: bool,
     justification: str,
     transfer_reference: str | None,
-) -> None:
+) -> str:
     """Decide batch REVIEW_ID: exactly one of --approve, --extend-until DATE, --reject."""
     chosen = [
         name
@@ -133,7 +128,5 @@ def decide(
         },
         what="decision",
     )
-    db = session()
-    row = retention_service.decide_review(db, review_id, **data.model_dump(), actor=Actor.cli())
-    db.commit()
-    click.echo(f"review {row.id} {row.status} by {row.decided_by}: {row.item_count} record(s)")
+    row = retention_service.decide_review(session, review_id, **data.model_dump(), actor=actor)
+    return f"review {row.id} {row.status} by {row.decided_by}: {row.item_count} record(s)"

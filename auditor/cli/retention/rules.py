@@ -1,4 +1,5 @@
-"""``auditor retention``: the versioned retention rules and the disposition dry run."""
+"""``auditor retention rules`` and ``auditor retention plan``: the versioned retention rules and
+the disposition dry run."""
 
 from __future__ import annotations
 
@@ -10,28 +11,33 @@ from typing import Any
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.orm import Session
 
-from auditor.cli import retention_review, retention_run, retention_schedule
-from auditor.cli.common import handle_errors, session
+from auditor.cli import common, groups
+from auditor.cli.common import command
 from auditor.services import retention as retention_service
 from auditor.services.context import Actor
 
 
-@click.group(cls=AppGroup)
-def retention() -> None:
-    """Retention rules (versioned) and the disposition plan (dry run)."""
-
-
-@retention.group("rules", invoke_without_command=True)
 @click.pass_context
-@with_appcontext
-@handle_errors
-def rules(ctx: click.Context) -> None:
+def _list_when_alone(ctx: click.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_rules)
+
+
+rules = common.group(
+    "rules",
+    "The retention rules: with no command, list the current version of each.",
+    parent=groups.retention,
+    invoke_without_command=True,
+    callback=_list_when_alone,
+)
+
+
+@command(rules, "list")
+def list_rules(session: Session) -> None:
     """List the current version of every retention rule."""
-    if ctx.invoked_subcommand is not None:
-        return
-    rows = retention_service.current_rules(session())
+    rows = retention_service.current_rules(session)
     for row in rows:
         review = " (review)" if row.requires_review else ""
         summary = _summary(row.definition)
@@ -60,23 +66,21 @@ def _summary(definition: dict[str, Any]) -> str:
     return f"{start} + {_period(definition.get('period'))}{extra}"
 
 
-@rules.command("load-defaults")
-@handle_errors
-def load_defaults() -> None:
+@command(rules, "load-defaults")
+def load_defaults(session: Session, actor: Actor) -> None:
     """Create version 1 of the policy's default rules (existing rules are left alone)."""
-    db = session()
     created = retention_service.load_default_rules(
-        db,
-        actor=Actor.cli(),
+        session,
+        actor=actor,
         fiscal_year_end=current_app.config["RETENTION_FISCAL_YEAR_END"],
     )
-    db.commit()
+    session.commit()
     click.echo(f"{len(created)} rule(s) created")
     for row in created:
         click.echo(f"  {row.code} v{row.version}")
 
 
-@retention.command("plan")
+@command(groups.retention, "plan")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="the day to plan for (today)")
 @click.option(
     "--format",
@@ -85,11 +89,10 @@ def load_defaults() -> None:
     default="table",
     show_default=True,
 )
-@handle_errors
-def plan(as_of: dt.datetime | None, fmt: str) -> None:
+def plan(session: Session, as_of: dt.datetime | None, fmt: str) -> None:
     """Dry run: what would be disposed of, and what is blocked and why. Nothing is changed."""
     day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
-    report = retention_service.plan_disposition(session(), as_of=day)
+    report = retention_service.plan_disposition(session, as_of=day)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif fmt == "csv":
@@ -184,12 +187,3 @@ def _none_when_empty(lines: list[str]) -> list[str]:
         if line.endswith(":") and not line.startswith(" ") and not following.startswith("  "):
             out.append("  none")
     return out
-
-
-retention.add_command(retention_run.run)
-retention.add_command(retention_run.runs)
-retention.add_command(retention_run.certificate)
-retention.add_command(retention_run.report)
-retention.add_command(retention_review.reviews)
-retention.add_command(retention_review.review)
-retention.add_command(retention_schedule.schedule)

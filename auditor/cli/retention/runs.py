@@ -11,10 +11,11 @@ from typing import Any
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
 from auditor import keys
-from auditor.cli.common import handle_errors, session
+from auditor.cli import groups
+from auditor.cli.common import command
 from auditor.services import retention as retention_service
 from auditor.services.context import Actor
 from crypto.digest import key_id
@@ -22,14 +23,19 @@ from crypto.digest import key_id
 DAY = click.DateTime(["%Y-%m-%d"])
 
 
-@click.command("run")
-@with_appcontext
+@command(groups.retention, "run")
 @click.option("--as-of", type=DAY, help="the day to dispose for (today); past days only")
 @click.option("--yes", is_flag=True, help="really dispose; without it this is a dry run")
 @click.option("--batch", type=click.IntRange(1, 100_000), help="records per transaction")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@handle_errors
-def run(as_of: dt.datetime | None, yes: bool, batch: int | None, fmt: str) -> None:
+def run(
+    session: Session,
+    actor: Actor,
+    as_of: dt.datetime | None,
+    yes: bool,
+    batch: int | None,
+    fmt: str,
+) -> None:
     """Execute the retention plan: dispose of every due record, in batches, with proof.
 
     Without --yes nothing changes: the plan's totals are printed. Each batch is one transaction
@@ -39,9 +45,8 @@ def run(as_of: dt.datetime | None, yes: bool, batch: int | None, fmt: str) -> No
     day = as_of.date() if as_of else today
     if day > today:
         raise click.BadParameter("cannot dispose for a day in the future", param_hint="--as-of")
-    db = session()
     if not yes:
-        report = retention_service.plan_disposition(db, as_of=day, ids_cap=0)
+        report = retention_service.plan_disposition(session, as_of=day, ids_cap=0)
         click.echo(
             f"Dry run for {day}: {report.due_count} record(s) would be disposed; "
             f"{sum(g.count for g in report.blocked.values())} blocked. "
@@ -57,9 +62,9 @@ def run(as_of: dt.datetime | None, yes: bool, batch: int | None, fmt: str) -> No
             click.echo(f"\r{checked} checked, {disposed} disposed", nl=False, err=True)
 
     result = retention_service.execute_purge(
-        db,
+        session,
         as_of=day,
-        actor=Actor.cli(),
+        actor=actor,
         digest_key=keys.disposition_key(),
         trigger="cli",
         batch=batch or int(current_app.config["PURGE_BATCH_SIZE"]),
@@ -84,13 +89,11 @@ def run(as_of: dt.datetime | None, yes: bool, batch: int | None, fmt: str) -> No
     click.echo(f"Certificate: auditor retention certificate {result.run_id}")
 
 
-@click.command("runs")
-@with_appcontext
+@command(groups.retention, "runs")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@handle_errors
-def runs(limit: int) -> None:
+def runs(session: Session, limit: int) -> None:
     """The latest purge runs, newest first."""
-    rows = retention_service.list_runs(session(), limit=limit)
+    rows = retention_service.list_runs(session, limit=limit)
     for row in rows:
         finished = row.finished_at.isoformat(timespec="seconds") if row.finished_at else "-"
         disposed = row.counts.get("disposed", "-")
@@ -103,40 +106,37 @@ def runs(limit: int) -> None:
         click.echo("no purge runs yet")
 
 
-@click.command("certificate")
-@with_appcontext
+@command(groups.retention, "certificate")
 @click.argument("run_id", type=int)
 @click.option("--format", "fmt", type=click.Choice(["json", "pdf"]), default="json")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True))
-@handle_errors
-def certificate(run_id: int, fmt: str, output: str | None) -> None:
+def certificate(session: Session, actor: Actor, run_id: int, fmt: str, output: str | None) -> None:
     """A run's disposition certificate (JSON, or PDF with the JSON attached)."""
-    db = session()
     digest_key_id = key_id(keys.disposition_key())
     if fmt == "json":
-        run_row = retention_service.get_run(db, run_id)
-        cert = retention_service.run_certificate(db, run_row, digest_key_id=digest_key_id)
+        run_row = retention_service.get_run(session, run_id)
+        cert = retention_service.run_certificate(session, run_row, digest_key_id=digest_key_id)
         data = json.dumps(cert, indent=2).encode()
     else:
         if output is None and sys.stdout.isatty():
             raise click.UsageError("a PDF goes to a file: add -o FILE.pdf")
         data = retention_service.export_certificate_pdf(
-            db, run_id, digest_key_id=digest_key_id, actor=Actor.cli()
+            session, run_id, digest_key_id=digest_key_id, actor=actor
         )
-        db.commit()  # the export's audit event
+        session.commit()  # the export's audit event
     _write(data, output, binary=fmt == "pdf")
 
 
-@click.command("report")
-@with_appcontext
+@command(groups.retention, "report")
 @click.option("--from", "start", type=DAY, required=True, help="first day (UTC), inclusive")
 @click.option("--to", "end", type=DAY, required=True, help="last day (UTC), exclusive")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True))
-@handle_errors
-def report(start: dt.datetime, end: dt.datetime, fmt: str, output: str | None) -> None:
+def report(
+    session: Session, start: dt.datetime, end: dt.datetime, fmt: str, output: str | None
+) -> None:
     """Every disposition of a period and the query that selected them (R22)."""
-    data = retention_service.disposition_report(session(), start=start.date(), end=end.date())
+    data = retention_service.disposition_report(session, start=start.date(), end=end.date())
     if fmt == "json":
         _write(json.dumps(data, indent=2).encode(), output, binary=False)
         return

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
 from auditor import keys
-from auditor.cli.common import handle_errors, session
+from auditor.cli import groups
+from auditor.cli.common import command
 from auditor.services.context import Actor
 from auditor.services.requests.access import portability as request_portability
 from auditor.services.requests.access import report as request_pdf
@@ -24,24 +25,23 @@ def _write(path: Path, data: bytes) -> None:
     click.echo(f"  {path} ({len(data):,} bytes)")
 
 
-@click.command("access-report")
+@command(groups.requests, "access-report")
 @click.argument("reference")
 @click.option("-o", "--output", type=FILE, required=True, help="the PDF to write")
 @click.option("--json", "json_path", type=FILE, help="also write the package as JSON")
-@with_appcontext
-@handle_errors
-def access_report(reference: str, output: Path, json_path: Path | None) -> None:
+def access_report(
+    session: Session, actor: Actor, reference: str, output: Path, json_path: Path | None
+) -> None:
     """The access report of request REFERENCE as PDF/A-3b, its JSON package attached."""
-    db = session()
     pdf, package = request_pdf.export_access_report(
-        db,
+        session,
         reference,
-        actor=Actor.cli(),
+        actor=actor,
         signing_key=keys.audit_signing_key(),
         origin=keys.audit_origin(),
         settings=current_app.config,
     )
-    db.commit()  # the export's audit event, severings and checkpoint
+    session.commit()  # the export's audit event, severings and checkpoint
     summary, trail = package.head["records_summary"], package.head["audit"]
     checkpoint = trail["checkpoint"]
     click.echo(
@@ -54,22 +54,21 @@ def access_report(reference: str, output: Path, json_path: Path | None) -> None:
         _write(json_path, package.to_json())
 
 
-@click.command("portability")
+@command(groups.requests, "portability")
 @click.argument("reference")
 @click.option("--json", "json_path", type=FILE, help="write the JSON export here")
 @click.option("--csv", "csv_path", type=FILE, help="write the CSV export here")
-@with_appcontext
-@handle_errors
-def portability(reference: str, json_path: Path | None, csv_path: Path | None) -> None:
+def portability(
+    session: Session, actor: Actor, reference: str, json_path: Path | None, csv_path: Path | None
+) -> None:
     """The portability export (R30, Québec) of request REFERENCE as JSON and/or CSV."""
     if json_path is None and csv_path is None:
         raise click.UsageError("give --json FILE, --csv FILE or both")
     form = "both" if json_path and csv_path else ("json" if json_path else "csv")
-    db = session()
     json_data, csv_data = request_portability.export_portability(
-        db, reference, actor=Actor.cli(), form=form
+        session, reference, actor=actor, form=form
     )
-    db.commit()
+    session.commit()
     click.echo(f"portability export of {reference.strip()}:")
     if json_path is not None:
         _write(json_path, json_data)

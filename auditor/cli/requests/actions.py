@@ -11,16 +11,17 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
 from auditor import keys
-from auditor.cli.common import handle_errors, session
+from auditor.cli import groups
+from auditor.cli.common import choice, command
 from auditor.models import RequestCorrection
+from auditor.schemas.subjects import ConsentMethod
 from auditor.services import requests as requests_service
 from auditor.services.context import Actor
 from auditor.services.errors import FieldError, ValidationFailed
 from auditor.services.requests import DeletionResult
-from auditor.services.requests import consents as request_consents
 
 SETTINGS = ("ORGANIZATION_NAME", "ORGANIZATION_CONTACT", "PRIVACY_OFFICER")
 
@@ -50,46 +51,42 @@ def _show(correction: RequestCorrection) -> None:
         click.echo(f"  notify {party['name']}{contact} ({', '.join(party['categories'])})")
 
 
-@click.command("correct")
-@with_appcontext
+@command(groups.requests, "correct")
 @click.argument("reference")
 @click.option("--field", required=True, help="display_name, email, phone, or a content path")
 @click.option("--value", required=True, help="the corrected value")
 @click.option("--record", "record_id", type=int, help="the record whose content is corrected")
-@handle_errors
-def correct(reference: str, field: str, value: str, record_id: int | None) -> None:
+def correct(
+    session: Session, actor: Actor, reference: str, field: str, value: str, record_id: int | None
+) -> None:
     """Apply a correction (R10): the old value is kept; prints the third parties to notify."""
-    db = session()
     correction = requests_service.apply_correction(
-        db, reference, field=field, new_value=value, record_id=record_id, actor=Actor.cli()
+        session, reference, field=field, new_value=value, record_id=record_id, actor=actor
     )
-    db.commit()
+    session.commit()
     _show(correction)
 
 
-@click.command("reject-correction")
-@with_appcontext
+@command(groups.requests, "reject-correction")
 @click.argument("reference")
 @click.option("--field", required=True)
 @click.option("--record", "record_id", type=int)
 @click.option("--reason", required=True, help="why the value stays as it is")
 @click.option("--statement", required=True, help="the individual's statement of disagreement")
 @click.option("--requested", help="the value the individual asked for")
-@handle_errors
-def reject_correction(reference: str, **options: object) -> None:
+def reject_correction(session: Session, actor: Actor, reference: str, **options: object) -> None:
     """Reject a correction (R11): the statement becomes a dispute note on the subject."""
-    db = session()
     correction = requests_service.reject_correction(
-        db,
+        session,
         reference,
         field=str(options["field"]),
         record_id=options["record_id"],  # type: ignore[arg-type]
         reason=str(options["reason"]),
         statement=str(options["statement"]),
         requested_value=options["requested"],  # type: ignore[arg-type]
-        actor=Actor.cli(),
+        actor=actor,
     )
-    db.commit()
+    session.commit()
     _show(correction)
 
 
@@ -105,17 +102,14 @@ def _lines(result: DeletionResult) -> None:
         )
 
 
-@click.command("delete")
-@with_appcontext
+@command(groups.requests, "delete")
 @click.argument("reference")
 @click.option("--yes", is_flag=True, help="really delete; without it this is a dry run")
-@handle_errors
-def delete(reference: str, yes: bool) -> None:
+def delete(session: Session, actor: Actor, reference: str, yes: bool) -> None:
     """Carry out a deletion request (R12): delete what nothing requires, keep the rest with its
     basis and date. Without --yes nothing changes: what would happen is listed."""
-    db = session()
     if not yes:
-        plan = requests_service.plan_deletion(db, reference)
+        plan = requests_service.plan_deletion(session, reference)
         click.echo(
             f"Dry run for {reference}: {len(plan.deleted)} record(s) would be deleted, "
             f"{len(plan.kept)} kept; marketing consents to withdraw: {plan.consents_withdrawn}; "
@@ -125,9 +119,9 @@ def delete(reference: str, yes: bool) -> None:
         click.echo("Nothing was changed; add --yes to delete.")
         return
     result = requests_service.execute_deletion(
-        db,
+        session,
         reference,
-        actor=Actor.cli(),
+        actor=actor,
         digest_key=keys.disposition_key(),
         signing_key=keys.audit_signing_key(),
         origin=keys.audit_origin(),
@@ -141,71 +135,65 @@ def delete(reference: str, yes: bool) -> None:
     _lines(result)
 
 
-@click.command("withdraw-consent")
-@with_appcontext
+@command(groups.requests, "withdraw-consent")
 @click.argument("reference")
 @click.option("--purpose", required=True, help="the purpose code, e.g. marketing")
 @click.option("--effective", help="when it takes effect: a date or ISO time (default now)")
-@click.option(
-    "--method", type=click.Choice(request_consents.METHODS), help="default: from the channel"
-)
-@handle_errors
+@click.option("--method", type=choice(ConsentMethod), help="default: from the channel")
 def withdraw_consent(
-    reference: str, purpose: str, effective: str | None, method: str | None
+    session: Session,
+    actor: Actor,
+    reference: str,
+    purpose: str,
+    effective: str | None,
+    method: str | None,
 ) -> None:
     """Withdraw the subject's consent for a purpose (R13); the original consent is kept."""
-    db = session()
     consents = requests_service.withdraw_consent(
-        db,
+        session,
         reference,
         purpose_code=purpose,
         effective_at=_moment(effective, "--effective"),
         method=method,
-        actor=Actor.cli(),
+        actor=actor,
     )
-    db.commit()
+    session.commit()
     out = requests_service.withdrawal_out(consents)
     click.echo(f"consent to {out['purpose']} withdrawn, effective {out['effective_at']}")
     click.echo(out["implications"])
 
 
-@click.command("letter")
-@with_appcontext
+@command(groups.requests, "letter")
 @click.argument("reference")
 @click.argument("kind", type=click.Choice(list(requests_service.LETTER_KINDS)))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@handle_errors
-def letter(reference: str, kind: str, output: Path) -> None:
+def letter(session: Session, actor: Actor, reference: str, kind: str, output: Path) -> None:
     """Write a letter about a request as PDF/A-3b (its data attached)."""
-    db = session()
     config = current_app.config
     written = requests_service.write_letter(
-        db,
+        session,
         reference,
         kind,
-        actor=Actor.cli(),
+        actor=actor,
         settings={name: config.get(name) for name in SETTINGS},
         signing_key=keys.audit_signing_key() if config.get("AUDIT_SIGNING_KEY") else None,
         origin=keys.audit_origin(),
     )
-    db.commit()  # the export is audited before the file exists (R32)
+    session.commit()  # the export is audited before the file exists (R32)
     output.write_bytes(written.pdf)
     click.echo(f"{kind} of {reference} written to {output} ({len(written.pdf)} bytes)")
 
 
-@click.command("marketing-export")
-@with_appcontext
+@command(groups.requests, "marketing-export")
 @click.option("--as-of", "as_of", help="a date or ISO time (default now)")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
-@handle_errors
-def marketing_export(as_of: str | None, fmt: str) -> None:
+def marketing_export(session: Session, actor: Actor, as_of: str | None, fmt: str) -> None:
     """The marketing list: subjects with an active marketing consent and their emails (audited).
     Subjects who withdrew are left out from the withdrawal's effective date."""
-    db = session()
     recipients = requests_service.export_marketing(
-        db, as_of=_moment(as_of, "--as-of"), actor=Actor.cli()
+        session, as_of=_moment(as_of, "--as-of"), actor=actor
     )
-    db.commit()
+    session.commit()
     if fmt == "json":
         click.echo(json.dumps(recipients, indent=2))
         return
@@ -216,6 +204,3 @@ def marketing_export(as_of: str | None, fmt: str) -> None:
         for email in entry["emails"] or [""]:
             writer.writerow([entry["subject"], email])
     click.echo(buffer.getvalue(), nl=False)
-
-
-COMMANDS = (correct, reject_correction, delete, withdraw_consent, letter, marketing_export)
