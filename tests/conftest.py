@@ -1,4 +1,6 @@
-"""Fixtures: a migrated database per run, one rolled-back transaction per test, app/client/runner.
+"""Fixtures: a migrated database per run, one rolled-back transaction per test, app/client/runner;
+the fixed clock, the officer, the key ring and the data most tests start from (tests.factories
+builds it).
 
 AUDITOR_TEST_DATABASE_URL selects PostgreSQL (postgresql+psycopg://...); otherwise a SQLite file.
 """
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Connection, Engine
@@ -19,14 +22,13 @@ from sqlalchemy.orm import Session
 
 from auditor import create_app, migrate
 from auditor.db import get_database, make_engine
-from crypto.note import generate_private_key_pem
+from auditor.models import Organization
+from auditor.services.context import Actor
+from crypto.keys import MasterKeyRing
 from tests import factories
+from tests.factories import app_settings
 
 PG_URL = os.environ.get("AUDITOR_TEST_DATABASE_URL", "")
-SIGNING_KEY_PEM = generate_private_key_pem().decode()
-SECRET_KEY = "test-secret-key-" + "x" * 32
-DISPOSITION_KEY = "ZGlzcG9zaXRpb24ta2V5LWZvci10ZXN0cy0wMDAwMDA="  # 32 bytes, tests only
-MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LWZvci10aGUtdGVzdC1ydW4="  # 32 bytes, base64; tests only
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -80,20 +82,6 @@ def connection(engine: Engine) -> Iterator[Connection]:
             outer.rollback()
 
 
-def app_settings(database_url: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": SECRET_KEY,
-        "AUDIT_SIGNING_KEY": SIGNING_KEY_PEM,
-        "DISPOSITION_KEY": DISPOSITION_KEY,
-        "MASTER_KEY": MASTER_KEY,
-        "CHECK_KEYS_AT_START": False,  # tests call the check themselves, inside their transaction
-        "LOG_JSON": True,
-        **extra,
-    }
-
-
 @pytest.fixture
 def app(database_url: str, connection: Connection) -> Iterator[Flask]:
     app = create_app(app_settings(database_url))
@@ -124,13 +112,93 @@ def session(connection: Connection) -> Iterator[Session]:
 
 @pytest.fixture
 def now() -> dt.datetime:
-    return dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+    """The suite's fixed clock: 22 November 2026, noon UTC (``factories.NOW``)."""
+    return factories.NOW
+
+
+@pytest.fixture
+def officer() -> Actor:
+    """The privacy officer (user 7) the services act for."""
+    return factories.OFFICER
+
+
+@pytest.fixture
+def keyring() -> MasterKeyRing:
+    """The test app's vault master key ring (one throwaway version)."""
+    return factories.keyring()
+
+
+@pytest.fixture
+def digest_key() -> bytes:
+    """The key of the disposition records' keyed digests (the test app's DISPOSITION_KEY)."""
+    return factories.DIGEST_KEY
+
+
+@pytest.fixture
+def signing_key() -> Ed25519PrivateKey:
+    """The test app's audit signing key."""
+    return factories.signing_key()
 
 
 @pytest.fixture
 def inventory(session: Session) -> factories.Inventory:
     """The policy defaults plus two clients and three systems."""
     return factories.inventory(session)
+
+
+@pytest.fixture
+def rules(session: Session, inventory: factories.Inventory) -> None:
+    """The default retention rules (version 1), loaded at the fixed clock and committed, so that
+    a purge rolling back a failed batch keeps them. Nothing is returned: a test reads the rules
+    from the database (keeping the rows would keep them in the session's identity map, stale
+    after an update in SQL)."""
+    factories.default_rules(session)
+    session.commit()
+
+
+@pytest.fixture
+def reviewed_rules(session: Session, inventory: factories.Inventory) -> None:
+    """The default rules, with ticket history revised to require a review (version 2)."""
+    factories.default_rules(session, ticket_history={"requires_review": True})
+    session.commit()
+
+
+@pytest.fixture
+def transfer_rules(session: Session, inventory: factories.Inventory) -> None:
+    """The default rules, with ticket history revised to be transferred (to an archive, say)
+    then deleted, after a review (version 2)."""
+    changes = {"action": "transfer_then_delete", "requires_review": True}
+    factories.default_rules(session, ticket_history=changes)
+    session.commit()
+
+
+@pytest.fixture
+def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the record batches the retention engine reads, in order (a spy)."""
+    from auditor.services.retention import facts
+
+    sizes: list[int] = []
+    original = facts.iter_batches
+
+    def spy(db: Session, batch: int) -> Iterator[Any]:
+        for rows in original(db, batch):
+            sizes.append(len(rows))
+            yield rows
+
+    monkeypatch.setattr(facts, "iter_batches", spy)
+    return sizes
+
+
+@pytest.fixture
+def beta(session: Session, inventory: factories.Inventory) -> Organization:
+    """A second client, beta, with an agreement in force."""
+    return factories.active_client(session, code="beta")
+
+
+@pytest.fixture
+def oldco(session: Session, inventory: factories.Inventory) -> Organization:
+    """A terminated client holding four credentials (``factories.CREDENTIALS``)."""
+    return factories.oldco(session)
 
 
 @pytest.fixture

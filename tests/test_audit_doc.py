@@ -12,9 +12,9 @@ from auditor.services import audit
 from auditor.services.context import Actor
 from crypto import merkle
 from crypto.note import Checkpoint, sign_note, verifier_key
-from tests.audit_tamper import (
+from tests.factories import ORIGIN
+from tests.factories.audit_log import (
     DOC,
-    ORIGIN,
     doc_block,
     doc_line,
     doc_row,

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 # the log under test is set up with the project's fixtures and SQL tampering helpers
-from tests.audit_tamper import (
+from tests.factories.audit_log import (
     CHECKPOINT_TAMPERS,
     TAMPERS,
     build_log,

@@ -27,11 +27,11 @@ from auditor.services import audit, users
 from auditor.services.context import Actor
 from auditor.services.errors import AuthenticationFailed
 from crypto import merkle
-from crypto.note import load_private_key, public_key_pem, verifier_key
+from crypto.note import public_key_pem, verifier_key
 from tests import factories
-from tests.audit_tamper import (
+from tests.factories import ORIGIN, app_settings
+from tests.factories.audit_log import (
     CHECKPOINT_TAMPERS,
-    ORIGIN,
     TAMPERS,
     build_log,
     drop_append_only_triggers,
@@ -44,7 +44,6 @@ from tests.audit_tamper import (
     stored_rows,
     verify_cli,
 )
-from tests.conftest import SIGNING_KEY_PEM, app_settings
 
 # --- R32: each action and its event commit together ------------------------------------------
 
@@ -264,23 +263,23 @@ def test_verify_on_an_intact_log_exits_0_with_size_root_and_checkpoints(session,
     assert result.stderr == ""
 
 
-def test_verify_with_the_right_public_key_file_passes(session, runner, tmp_path):
+def test_verify_with_the_right_public_key_file_passes(session, runner, tmp_path, signing_key):
     build_log(session, 3)
     assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
     pem = tmp_path / "audit.pem"
-    pem.write_bytes(public_key_pem(load_private_key(SIGNING_KEY_PEM).public_key()))
+    pem.write_bytes(public_key_pem(signing_key.public_key()))
     result = verify_cli(runner, "--public-key", str(pem))
     assert result.exit_code == 0
     assert result.stdout.endswith(", 1 checkpoints verified\n")
 
 
-def test_checkpoint_command_prints_a_note_the_public_key_opens(session, runner):
+def test_checkpoint_command_prints_a_note_the_public_key_opens(session, runner, signing_key):
     build_log(session, 3)
     root = audit.tree_head(session)[1]
     note = runner.invoke(args=["audit", "checkpoint"]).stdout
     vkey = runner.invoke(args=["audit", "public-key", "--format", "vkey"]).stdout.strip()
     pem = runner.invoke(args=["audit", "public-key"]).stdout
-    key = load_private_key(SIGNING_KEY_PEM).public_key()
+    key = signing_key.public_key()
     assert vkey == verifier_key(ORIGIN, key)
     assert pem.encode() == public_key_pem(key)
     lines = note.split("\n")

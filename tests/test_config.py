@@ -125,7 +125,7 @@ def test_the_suite_reads_neither_the_developers_instance_folder_nor_their_settin
     isolated_environment: Path, database_url: str
 ):
     """``make run`` writes secrets into ./instance; a test app must not pick them up."""
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "CHECK_KEYS_AT_START": False})
     assert Path(app.instance_path) == isolated_environment
     assert list(isolated_environment.iterdir()) == []
     assert app.config["AUDIT_SIGNING_KEY"] is None and app.config["MASTER_KEY_FILE"] is None

@@ -22,29 +22,19 @@ from auditor import create_app, migrate, scheduler
 from auditor.db import get_database, get_session, make_engine
 from auditor.models import Disposition, JobRun, PurgeRun, Record
 from auditor.services import datamap, jobs
-from auditor.services.context import Actor
-from auditor.services.ingest import Ingestor
-from auditor.services.retention import rules
 from tests import factories
-from tests.conftest import (
-    DISPOSITION_KEY,
-    MASTER_KEY,
-    PG_URL,
-    SECRET_KEY,
-    SIGNING_KEY_PEM,
-    app_settings,
-)
+from tests.factories import OPERATOR, app_settings, process_environment
 
-OPERATOR = Actor(name="cli:test", role="admin")
 AS_OF = "2026-11-22"
 RECORDS = 3000
 
 
-def _fresh_database(tmp_path: Path) -> str:
-    """A database of its own (the child process cannot see the test's rolled-back transaction)."""
-    if not PG_URL:
+def _fresh_database(tmp_path: Path, test_database_url: str) -> str:
+    """A database of its own (the child process cannot see the test's rolled-back transaction):
+    a SQLite file, or a new database beside the PostgreSQL test database."""
+    if test_database_url.startswith("sqlite"):
         return f"sqlite:///{tmp_path / 'crash.db'}"
-    url = make_url(PG_URL)
+    url = make_url(test_database_url)
     name = f"{url.database}_crash_{os.getpid()}"
     admin = url.set(drivername="postgresql", database="postgres").render_as_string(False)
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -73,37 +63,21 @@ def _load(database_url: str) -> set[int]:
         datamap.load_defaults(session, actor=OPERATOR)
         factories.organization(session, code="acme")
         factories.system(session, code="psa")
-        rules.load_default_rules(session, actor=OPERATOR)
-        ingestor = Ingestor(session, actor=OPERATOR, source="test")
-        for n in range(RECORDS):
-            ingestor.add(
-                n + 1,
-                factories.record(
-                    external_id=f"T-{n}",
-                    email=f"person{n % 50}@example.com",
-                    created_at="2015-01-10T10:00:00Z",
-                    closed_at="2015-02-01T10:00:00Z",
-                ),
-            )
-        ingestor.finish()
+        factories.default_rules(session, now=None)
+        tickets = (
+            factories.old_ticket(external_id=f"T-{n}", email=f"person{n % 50}@example.com")
+            for n in range(RECORDS)
+        )
+        ids = set(factories.ingest(session, *tickets).values())
         session.commit()
-        ids = set(session.scalars(select(Record.id)))
     get_database(app).engine.dispose()
     return ids
 
 
 def _purge_process(database_url: str, tmp_path: Path, batch: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "AUDITOR_DATABASE_URL": database_url,
-        "AUDITOR_INSTANCE_PATH": str(tmp_path / "instance"),
-        "AUDITOR_SECRET_KEY": SECRET_KEY,
-        "AUDITOR_AUDIT_SIGNING_KEY": SIGNING_KEY_PEM,
-        "AUDITOR_DISPOSITION_KEY": DISPOSITION_KEY,
-        "AUDITOR_MASTER_KEY": MASTER_KEY,
-        "AUDITOR_CHECK_KEYS_AT_START": "false",
-        "AUDITOR_PURGE_BATCH_SIZE": str(batch),
-    }
+    env = process_environment(
+        database_url=database_url, instance=tmp_path / "instance", PURGE_BATCH_SIZE=batch
+    )
     command = [sys.executable, "-c", "from auditor.cli import main; main()"]
     command += ["retention", "run", "--yes", "--as-of", AS_OF]
     with (tmp_path / "purge.log").open("ab") as log:
@@ -116,8 +90,8 @@ def _count(engine, *where) -> int:
 
 
 @pytest.mark.slow
-def test_a_purge_killed_mid_run_completes_when_run_again(tmp_path):
-    database_url = _fresh_database(tmp_path)
+def test_a_purge_killed_mid_run_completes_when_run_again(tmp_path, database_url):
+    database_url = _fresh_database(tmp_path, database_url)
     try:
         expected = _load(database_url)
         engine = make_engine(database_url)
@@ -161,16 +135,8 @@ def test_a_purge_killed_mid_run_completes_when_run_again(tmp_path):
         _drop(database_url)
 
 
-def test_the_scheduled_purge_job_runs_the_engine(app, session, inventory):
-    rules.load_default_rules(session, actor=OPERATOR)
-    ingestor = Ingestor(session, actor=OPERATOR, source="test")
-    ingestor.add(
-        1,
-        factories.record(
-            external_id="T-old", created_at="2015-01-10T10:00:00Z", closed_at="2015-02-01T10:00:00Z"
-        ),
-    )
-    ingestor.finish()
+def test_the_scheduled_purge_job_runs_the_engine(app, session, rules):
+    factories.ingest(session, factories.old_ticket(external_id="T-old"))
     session.commit()
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     run = scheduler.run_job(app, jobs.PURGE, now)

@@ -6,7 +6,6 @@ import io
 import json
 import logging
 import socket
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,7 @@ from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
 from auditor import reports
-
-NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+from tests.factories import NOW, attached_json, pdf_text
 
 REPORT = """{% extends "_base.html" %}{% import "_macros.html" as m %}
 {% block body %}
@@ -27,18 +25,6 @@ REPORT = """{% extends "_base.html" %}{% import "_macros.html" as m %}
 {{ m.kv_table(facts) }}
 {{ m.data_table(["Record", "Rule", "Due"], rows) }}
 {% endblock %}"""
-
-
-# Helpers other tests may import (`from tests.test_reports import attached_json, pdf_text`).
-def pdf_text(pdf: bytes) -> str:
-    """All the text of a PDF, page after page."""
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-
-
-def attached_json(pdf: bytes, name: str) -> Any:
-    """The JSON file ``name`` embedded in a PDF, parsed."""
-    (data,) = PdfReader(io.BytesIO(pdf)).attachments[name]
-    return json.loads(data)
 
 
 def render(source: str, *, title: str = "Retention plan", **kwargs: Any) -> bytes:

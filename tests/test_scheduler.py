@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import subprocess
 import sys
@@ -23,8 +22,7 @@ from auditor.models import AuditEvent, JobRun
 from auditor.services import audit, jobs
 from auditor.services.context import Actor
 from auditor.services.errors import ValidationFailed
-from crypto.note import load_private_key
-from tests.conftest import DISPOSITION_KEY, MASTER_KEY, SECRET_KEY, SIGNING_KEY_PEM
+from tests.factories import process_environment
 
 
 def settings(**extra):
@@ -195,12 +193,13 @@ def test_failed_run_keeps_a_domain_errors_message(app, session, now, monkeypatch
     assert stored.error == "ValidationFailed: The retention rules are not loaded."
 
 
-def test_checkpoint_job_signs_a_verifiable_checkpoint(app, session, now):
+def test_checkpoint_job_signs_a_verifiable_checkpoint(app, session, now, signing_key):
     run = scheduler.run_job(app, jobs.CHECKPOINT, now)
     assert run is not None and run.outcome == "success"
     assert run.counts == {"tree_size": 0}
-    key = load_private_key(SIGNING_KEY_PEM).public_key()
-    report = audit.verify(session, public_key=key, origin=app.config["AUDIT_LOG_ORIGIN"])
+    report = audit.verify(
+        session, public_key=signing_key.public_key(), origin=app.config["AUDIT_LOG_ORIGIN"]
+    )
     assert (report.ok, report.checkpoints_checked) == (True, 1)
     actors = session.scalars(select(AuditEvent.actor)).all()
     assert actors == ["system:audit.checkpoint"]
@@ -282,19 +281,13 @@ JOB = jobs.DEADLINES  # a placeholder job: the processes commit nothing but thei
 
 
 def _start(tmp_path: Path, database_url: str, name: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "AUDITOR_DATABASE_URL": database_url,
-        "AUDITOR_INSTANCE_PATH": str(tmp_path),
-        "AUDITOR_SECRET_KEY": SECRET_KEY,
-        "AUDITOR_AUDIT_SIGNING_KEY": SIGNING_KEY_PEM,
-        "AUDITOR_DISPOSITION_KEY": DISPOSITION_KEY,
-        "AUDITOR_MASTER_KEY": MASTER_KEY,
-        "AUDITOR_CHECK_KEYS_AT_START": "false",
-        "AUDITOR_SCHEDULER_JOBS": JOB,
-        "AUDITOR_SCHEDULER_TEST_INTERVAL_SECONDS": "1",
-        "AUDITOR_SCHEDULER_LOCK_POLL_SECONDS": "1",
-    }
+    env = process_environment(
+        database_url=database_url,
+        instance=tmp_path,
+        SCHEDULER_JOBS=JOB,
+        SCHEDULER_TEST_INTERVAL_SECONDS=1,
+        SCHEDULER_LOCK_POLL_SECONDS=1,
+    )
     command = [sys.executable, "-c", "from auditor.cli import main; main()", "scheduler", "run"]
     with (tmp_path / f"{name}.log").open("wb") as log:  # the child keeps its own descriptor
         return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)

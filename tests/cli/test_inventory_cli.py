@@ -9,6 +9,7 @@ from sqlalchemy import select
 from auditor import demo
 from auditor.models import DataCategory
 from auditor.services.context import Actor
+from tests.factories import app_settings
 
 
 def test_load_defaults_loads_the_policy_schedule_and_keeps_edits(runner, session):
@@ -60,7 +61,6 @@ def test_import_into_an_empty_database_recreates_the_map(app, runner, session, t
     # a fresh schema in another database
     from auditor import create_app, migrate
     from auditor.db import get_database
-    from tests.conftest import app_settings
 
     other = create_app(app_settings(f"sqlite:///{tmp_path / 'other.db'}"))
     migrate.upgrade(get_database(other).engine)

@@ -17,8 +17,7 @@ from auditor.models import AuditEvent, ClientKey, MasterKeyCanary, Secret
 from auditor.schemas.vault import SecretIn
 from auditor.services.vault import bulk, store
 from crypto.keys import read_key_ring_file, ring_from_base64, write_key_ring_file
-from tests.conftest import MASTER_KEY, app_settings
-from tests.factories import ACTOR
+from tests.factories import ACTOR, MASTER_KEY, app_settings
 
 
 def mode(path):
@@ -26,10 +25,10 @@ def mode(path):
 
 
 @pytest.fixture
-def ring_file(tmp_path):
+def ring_file(tmp_path, keyring):
     """The key ring file of the app under test, holding the test key as version 1."""
     path = tmp_path / "master-keys"
-    write_key_ring_file(path, ring_from_base64(MASTER_KEY))
+    write_key_ring_file(path, keyring)
     return path
 
 
@@ -50,14 +49,13 @@ def ring_runner(database_url, connection, ring_file, tmp_path):
 
 
 @pytest.fixture
-def secrets(session, inventory):
+def secrets(session, inventory, keyring):
     """Three secrets of acme and one of qc-client, sealed with the test key; {ref: value}."""
-    ring = ring_from_base64(MASTER_KEY)
     stored = {}
     for client, count in (("acme", 3), ("qc-client", 1)):
         values = [f"{client}-value-{n}" for n in range(count)]
         items = [SecretIn.model_validate({"name": v, "value": v}) for v in values]
-        refs = bulk.store_many(session, ring, client, items, actor=ACTOR)
+        refs = bulk.store_many(session, keyring, client, items, actor=ACTOR)
         stored.update(zip(refs, values, strict=True))
     session.commit()
     return stored
@@ -122,7 +120,9 @@ def test_rotate_refuses_a_key_from_the_environment_without_showing_it(runner, se
     assert actions(session) == []
 
 
-def test_rotate_rewrap_retire_through_the_ring_file(ring_runner, ring_file, session, secrets):
+def test_rotate_rewrap_retire_through_the_ring_file(
+    ring_runner, ring_file, session, secrets, keyring
+):
     original = ring_file.read_bytes()
     dry = invoke(ring_runner, "rotate")
     assert dry.exit_code == 0, dry.output
@@ -137,7 +137,7 @@ def test_rotate_rewrap_retire_through_the_ring_file(ring_runner, ring_file, sess
     assert mode(ring_file) == 0o600
     ring = read_key_ring_file(ring_file)
     assert (ring.versions, ring.current) == ((1, 2), 2)
-    assert ring.key_bytes(1) == ring_from_base64(MASTER_KEY).key_bytes(1)
+    assert ring.key_bytes(1) == keyring.key_bytes(1)
     assert session.get(MasterKeyCanary, 2) is not None
     for version in ring.versions:
         assert base64.b64encode(ring.key_bytes(version)).decode() not in rotated.output
@@ -196,7 +196,7 @@ def test_a_tampered_ring_file_is_refused_without_echoing_it(ring_runner, ring_fi
 # -- client keys and status -------------------------------------------------------------------
 
 
-def test_rotate_client_is_a_dry_run_until_yes(runner, session, secrets):
+def test_rotate_client_is_a_dry_run_until_yes(runner, session, secrets, keyring):
     dry = invoke(runner, "rotate-client", "acme")
     assert dry.exit_code == 0, dry.output
     assert "dry run: would add client key version 2 (now 1) for acme" in dry.output
@@ -212,10 +212,9 @@ def test_rotate_client_is_a_dry_run_until_yes(runner, session, secrets):
     acme = [ref for ref, value in secrets.items() if value.startswith("acme")]
     versions = session.scalars(select(Secret.client_key_version).where(Secret.ref.in_(acme)))
     assert set(versions) == {2}
-    ring = ring_from_base64(MASTER_KEY)
     for ref in acme:
         assert (
-            store.reveal_secret(session, ring, ref, "after rotation", actor=ACTOR)[0]
+            store.reveal_secret(session, keyring, ref, "after rotation", actor=ACTOR)[0]
             == secrets[ref]
         )
     assert actions(session) == [

@@ -20,24 +20,21 @@ from auditor.models import (
     RequestCorrection,
     RequestItem,
 )
-from auditor.schemas.requests import VerificationIn
-from auditor.services.requests import workflow
-from tests.services.actions_helpers import EMAIL, load_rules, person, record
-from tests.services.request_helpers import OFFICER
-from tests.services.request_helpers import open_request as open_at
-from tests.test_reports import pdf_text
+from tests.factories import (
+    EMAIL,
+    default_rules,
+    pdf_text,
+    person,
+    request_for,
+    subject_record,
+)
 
 UTC = dt.UTC
 
 
 def make_request(session, subject, type_, *, verified=True):
-    now = utcnow()
-    request = open_at(
-        session, now=now, type=type_, subject=subject.ref, received_at=now - dt.timedelta(days=3)
-    )
-    if verified:
-        data = VerificationIn(method="matched_known_contact", verified_at=now)
-        workflow.verify(session, request.reference, data, actor=OFFICER, now=now)
+    """A request about ``subject`` received three days ago by the app's clock (the real one)."""
+    request = request_for(session, subject=subject, type=type_, verified=verified, now=utcnow())
     session.commit()
     return request
 
@@ -53,7 +50,9 @@ def subject(session, inventory):
 
 
 def test_correct_and_reject(runner, session, subject):
-    record(session, subject, category="personal_contact", content={"name": "Amélie"})
+    subject_record(
+        session, subject=subject, category="personal_contact", content={"name": "Amélie"}
+    )
     ref = make_request(session, subject, "correction").reference
     done = runner.invoke(
         args=["requests", "correct", ref, "--field", "display_name", "--value", "Amélie Roy"]
@@ -97,15 +96,15 @@ def test_a_bad_correction_exits_1_and_writes_nothing(runner, session, subject, a
 
 
 def test_delete_is_a_dry_run_without_yes(runner, session, subject):
-    load_rules(session)
-    old = record(session, subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
+    default_rules(session)
+    old = subject_record(session, subject=subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
     old_id = old.id
-    invoice = record(
+    invoice = subject_record(
         session,
-        subject,
+        subject=subject,
         category="billing_records",
         system="billing",
-        created=utcnow() - dt.timedelta(days=100),
+        created_at=utcnow() - dt.timedelta(days=100),
         document_date=(utcnow() - dt.timedelta(days=100)).date(),
     )
     ref = make_request(session, subject, "deletion").reference
@@ -130,8 +129,8 @@ def test_delete_is_a_dry_run_without_yes(runner, session, subject):
 
 
 def test_delete_refuses_an_unverified_request(runner, session, subject):
-    load_rules(session)
-    record(session, subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
+    default_rules(session)
+    subject_record(session, subject=subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
     ref = make_request(session, subject, "deletion", verified=False).reference
     failed(runner.invoke(args=["requests", "delete", ref, "--yes"]), "The identity")
     assert session.scalars(select(PurgeRun)).all() == []

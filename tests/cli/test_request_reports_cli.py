@@ -10,12 +10,11 @@ import json
 from sqlalchemy import select
 
 from auditor.models import AuditEvent
-from tests.services.access_helpers import EMAIL, scenario
-from tests.test_reports import attached_json, pdf_text
+from tests.factories import EMAIL, attached_json, pdf_text, scenario
 
 
 def test_access_report_writes_the_pdf_and_the_json(runner, session, inventory, tmp_path):
-    s = scenario(session, inventory)
+    s = scenario(session)
     session.commit()
     ref = s.request.reference
     pdf_path, json_path = tmp_path / "report.pdf", tmp_path / "package.json"
@@ -37,7 +36,7 @@ def test_access_report_writes_the_pdf_and_the_json(runner, session, inventory, t
 
 
 def test_access_report_refuses_an_unverified_request(runner, session, inventory, tmp_path):
-    s = scenario(session, inventory, verified=False)
+    s = scenario(session, verified=False)
     session.commit()
     output = tmp_path / "report.pdf"
     result = runner.invoke(
@@ -49,7 +48,7 @@ def test_access_report_refuses_an_unverified_request(runner, session, inventory,
 
 
 def test_portability_writes_json_and_csv(runner, session, inventory, tmp_path):
-    s = scenario(session, inventory, organization="qc-client", type="portability")
+    s = scenario(session, organization="qc-client", type="portability")
     session.commit()
     json_path, csv_path = tmp_path / "export.json", tmp_path / "export.csv"
     args = ["requests", "portability", s.request.reference]
@@ -65,7 +64,7 @@ def test_portability_writes_json_and_csv(runner, session, inventory, tmp_path):
 
 
 def test_portability_needs_an_output_and_a_quebec_subject(runner, session, inventory, tmp_path):
-    s = scenario(session, inventory)
+    s = scenario(session)
     session.commit()
     none = runner.invoke(args=["requests", "portability", s.request.reference])
     assert none.exit_code == 2 and "give --json FILE, --csv FILE or both" in none.output

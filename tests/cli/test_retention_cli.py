@@ -8,7 +8,7 @@ import io
 import json
 
 from auditor.services.retention import rules as retention_rules
-from tests.services.test_retention_plan import OFFICER, make
+from tests.factories import OFFICER, old_record
 
 
 def test_rules_load_defaults_then_list(runner, session, inventory):
@@ -26,15 +26,14 @@ def test_rules_load_defaults_then_list(runner, session, inventory):
     assert "fiscal year-end 12-31 of the last transaction + 6 y" in listed
 
 
-def _setup(session, inventory):
-    retention_rules.load_default_rules(session, actor=OFFICER)
-    due = make(session, inventory)
-    later = make(session, inventory, closed_at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC))
+def _setup(session):
+    due = old_record(session)
+    later = old_record(session, closed_at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC))
     return due, later
 
 
-def test_plan_json(runner, session, inventory):
-    due, _ = _setup(session, inventory)
+def test_plan_json(runner, session, rules):
+    due, _ = _setup(session)
     result = runner.invoke(args=["retention", "plan", "--as-of", "2026-11-22", "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -45,8 +44,8 @@ def test_plan_json(runner, session, inventory):
     assert data["not_yet_due"] == {"count": 1, "next_due_on": "2032-03-01"}
 
 
-def test_plan_csv(runner, session, inventory):
-    due, _ = _setup(session, inventory)
+def test_plan_csv(runner, session, rules):
+    due, _ = _setup(session)
     result = runner.invoke(args=["retention", "plan", "--as-of", "2026-11-22", "--format", "csv"])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.output)))
@@ -59,8 +58,8 @@ def test_plan_csv(runner, session, inventory):
     assert by_section["not_yet_due"]["reason"] == "2032-03-01"
 
 
-def test_plan_table(runner, session, inventory):
-    due, _ = _setup(session, inventory)
+def test_plan_table(runner, session, rules):
+    due, _ = _setup(session)
     result = runner.invoke(args=["retention", "plan", "--as-of", "2026-11-22"])
     assert result.exit_code == 0, result.output
     assert (

@@ -8,15 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from auditor.models import AuditEvent, DispositionReview
-from auditor.services.retention import rules
-from tests.services.test_purge import OFFICER, ingest, old_ticket
-
-
-@pytest.fixture
-def reviewed(session, inventory):
-    rules.load_default_rules(session, actor=OFFICER)
-    rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
-    session.commit()
+from tests.factories import ingest, old_ticket
 
 
 def invoke(runner, *args):
@@ -29,8 +21,10 @@ def open_one(runner, session):
     return session.scalars(select(DispositionReview).order_by(DispositionReview.id)).all()[-1]
 
 
-def test_open_list_show_and_approve(runner, session, reviewed):
-    ids = ingest(session, old_ticket("T-1"), old_ticket("T-2", email="b@example.com"))
+def test_open_list_show_and_approve(runner, session, reviewed_rules):
+    ids = ingest(
+        session, old_ticket(external_id="T-1"), old_ticket(external_id="T-2", email="b@example.com")
+    )
     assert "no review batches" in invoke(runner, "reviews").output
     opened = invoke(runner, "review", "open", "--as-of", "2026-11-22")
     assert opened.exit_code == 0, opened.output
@@ -60,8 +54,8 @@ def test_open_list_show_and_approve(runner, session, reviewed):
     assert "justification: Over 7 years" in invoke(runner, "review", "show", str(batch.id)).output
 
 
-def test_extend_and_reject(runner, session, reviewed):
-    ingest(session, old_ticket("T-1"))
+def test_extend_and_reject(runner, session, reviewed_rules):
+    ingest(session, old_ticket(external_id="T-1"))
     first = open_one(runner, session)
     until = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()
     result = invoke(
@@ -77,7 +71,7 @@ def test_extend_and_reject(runner, session, reviewed):
     assert result.exit_code == 0, result.output
     session.refresh(first)
     assert (first.status, str(first.extend_until)) == ("extended", until)
-    ingest(session, old_ticket("T-2", email="b@example.com"))
+    ingest(session, old_ticket(external_id="T-2", email="b@example.com"))
     second = open_one(runner, session)
     result = invoke(runner, "review", "decide", str(second.id), "--reject", "--justification", "No")
     assert result.exit_code == 0, result.output
@@ -98,8 +92,8 @@ def test_extend_and_reject(runner, session, reviewed):
         (["--reject", "--transfer-reference", "Box", "--justification", "x"], "only with"),
     ],
 )
-def test_decide_errors_exit_1_and_write_nothing(runner, session, reviewed, args, message):
-    ingest(session, old_ticket("T-1"))
+def test_decide_errors_exit_1_and_write_nothing(runner, session, reviewed_rules, args, message):
+    ingest(session, old_ticket(external_id="T-1"))
     batch = open_one(runner, session)
     decisions = select(AuditEvent).where(AuditEvent.action == "retention.review_decide")
     result = invoke(runner, "review", "decide", str(batch.id), *args)
@@ -110,11 +104,11 @@ def test_decide_errors_exit_1_and_write_nothing(runner, session, reviewed, args,
     assert session.scalars(decisions).all() == []
 
 
-def test_unknown_or_decided_batches_exit_1(runner, session, reviewed):
+def test_unknown_or_decided_batches_exit_1(runner, session, reviewed_rules):
     missing = invoke(runner, "review", "show", "999999")
     assert missing.exit_code == 1
     assert "Error: No disposition review batch with that id." in missing.output
-    ingest(session, old_ticket("T-1"))
+    ingest(session, old_ticket(external_id="T-1"))
     batch = open_one(runner, session)
     args = ["review", "decide", str(batch.id), "--reject", "--justification", "No"]
     assert invoke(runner, *args).exit_code == 0
@@ -123,7 +117,7 @@ def test_unknown_or_decided_batches_exit_1(runner, session, reviewed):
     assert "Error: The review batch is already decided (rejected)." in twice.output
 
 
-def test_open_refuses_a_future_day(runner, reviewed):
+def test_open_refuses_a_future_day(runner, reviewed_rules):
     day = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)).isoformat()
     result = invoke(runner, "review", "open", "--as-of", day)
     assert result.exit_code == 1 and "as_of: must be on or before" in result.output

@@ -10,11 +10,11 @@ import json
 from sqlalchemy import func, select
 
 from auditor.models import Disposition, PurgeRun, Record
-from tests.services.test_purge import ingest, new_ticket, old_ticket, rules  # noqa: F401
+from tests.factories import ingest, new_ticket, old_ticket
 
 
-def test_run_without_yes_is_a_dry_run(runner, session, rules):  # noqa: F811
-    ingest(session, old_ticket("T-1"), new_ticket("T-2"))
+def test_run_without_yes_is_a_dry_run(runner, session, rules):
+    ingest(session, old_ticket(external_id="T-1"), new_ticket(external_id="T-2"))
     result = runner.invoke(args=["retention", "run", "--as-of", "2026-11-22"])
     assert result.exit_code == 0, result.output
     assert "1 record(s) would be disposed" in result.output
@@ -23,8 +23,8 @@ def test_run_without_yes_is_a_dry_run(runner, session, rules):  # noqa: F811
     assert session.scalar(select(func.count()).select_from(PurgeRun)) == 0
 
 
-def test_run_yes_disposes_and_prints_the_certificate_reference(runner, session, rules):  # noqa: F811
-    ingest(session, old_ticket("T-1"), new_ticket("T-2"))
+def test_run_yes_disposes_and_prints_the_certificate_reference(runner, session, rules):
+    ingest(session, old_ticket(external_id="T-1"), new_ticket(external_id="T-2"))
     result = runner.invoke(args=["retention", "run", "--yes", "--as-of", "2026-11-22"])
     assert result.exit_code == 0, result.output
     run_id = session.scalar(select(PurgeRun.id))
@@ -41,8 +41,8 @@ def test_run_yes_disposes_and_prints_the_certificate_reference(runner, session, 
     assert data["audit"]["checkpoint"]["tree_size"] >= data["audit"]["run_completed_seq"]
 
 
-def test_run_refuses_a_future_day_and_unknown_run(runner, session, rules):  # noqa: F811
-    ingest(session, old_ticket("T-1"))
+def test_run_refuses_a_future_day_and_unknown_run(runner, session, rules):
+    ingest(session, old_ticket(external_id="T-1"))
     future = runner.invoke(args=["retention", "run", "--yes", "--as-of", "2999-01-01"])
     assert future.exit_code != 0 and "future" in future.output
     assert session.scalar(select(func.count()).select_from(Record)) == 1
@@ -50,8 +50,8 @@ def test_run_refuses_a_future_day_and_unknown_run(runner, session, rules):  # no
     assert missing.exit_code == 1 and "No purge run with that id." in missing.output
 
 
-def test_report_json_and_csv_state_the_query(runner, session, rules, tmp_path):  # noqa: F811
-    ingest(session, old_ticket("T-1"))
+def test_report_json_and_csv_state_the_query(runner, session, rules, tmp_path):
+    ingest(session, old_ticket(external_id="T-1"))
     runner.invoke(args=["retention", "run", "--yes", "--as-of", "2026-11-22"])
     day = session.scalar(select(Disposition.created_at)).date()
     period = ["--from", day.isoformat(), "--to", "2999-01-01"]

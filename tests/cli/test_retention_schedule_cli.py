@@ -14,19 +14,27 @@ from auditor.schemas.holds import HoldIn
 from auditor.services import holds
 from auditor.services.retention import forecast as retention_forecast
 from auditor.services.retention import rules as retention_rules
-from tests.services.test_retention_forecast import START, _review, ticket
-from tests.services.test_retention_plan import OFFICER, _terminated_client_with_secret, at, make
-from tests.test_reports import attached_json, pdf_text
+from tests.factories import AS_OF as START
+from tests.factories import (
+    OFFICER,
+    at,
+    attached_json,
+    closed_ticket,
+    old_record,
+    pdf_text,
+    review,
+    sealed_secret,
+    terminated_client,
+)
 
 ARGS = ["retention", "schedule", "--start", "2026-11-22"]
 
 
 @pytest.fixture
-def records(session, inventory):
-    retention_rules.load_default_rules(session, actor=OFFICER, now=at(2026, 11, 1))
-    ticket(session, inventory, dt.date(2010, 1, 2))
-    ticket(session, inventory, dt.date(2019, 12, 10))
-    ticket(session, inventory, dt.date(2024, 1, 1))
+def records(session, rules):
+    closed_ticket(session, closed=dt.date(2010, 1, 2))
+    closed_ticket(session, closed=dt.date(2019, 12, 10))
+    closed_ticket(session, closed=dt.date(2024, 1, 1))
     session.commit()
 
 
@@ -98,18 +106,18 @@ def test_schedule_refuses_bad_options(runner, option, value):
 def test_schedule_table_names_holds_reviews_and_what_cannot_be_computed(
     runner, session, inventory, records
 ):
-    held = ticket(session, inventory, dt.date(2019, 12, 20))
+    held = closed_ticket(session, closed=dt.date(2019, 12, 20))
     hold = holds.place(
         session,
         HoldIn(scope="record", value=str(held.id), reason="Audit"),  # type: ignore[call-arg]
         actor=OFFICER,
         now=at(2026, 11, 1),
     )
-    rejected = ticket(session, inventory, dt.date(2011, 5, 5))
+    rejected = closed_ticket(session, closed=dt.date(2011, 5, 5))
     retention_rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
-    _review(session, [rejected.id], status="rejected", decided_by="user:7")
-    make(session, inventory, category="business_technical")
-    _terminated_client_with_secret(session)
+    review(session, record_ids=[rejected.id], status="rejected", decided_by="user:7")
+    old_record(session, category="business_technical")
+    sealed_secret(session, organization=terminated_client(session))
     session.commit()
     result = runner.invoke(args=ARGS)
     assert result.exit_code == 0, result.output

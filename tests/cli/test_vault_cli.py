@@ -12,10 +12,8 @@ from sqlalchemy import func, select
 from auditor.models import ClientKey, Disposition, Handover, Secret, VaultGrant
 from auditor.services.context import Actor
 from auditor.services.vault import store
-from crypto.keys import ring_from_base64
 from tests import factories
-from tests.conftest import MASTER_KEY
-from tests.crypto.test_kdbx import entries_of, export_xml, needs_keepassxc, open_kdbx
+from tests.factories.kdbx import entries_of, export_xml, needs_keepassxc, open_kdbx
 
 CSV = (
     "name,login_username,login_password,login_uri,notes\n"
@@ -165,7 +163,7 @@ def test_acknowledge_takes_a_time(runner, session, imported, tmp_path):
     assert early.exit_code == 1 and "before the file was exported" in early.output
 
 
-def test_report_grant_and_revoke(runner, session, imported):
+def test_report_grant_and_revoke(runner, session, imported, keyring):
     tech = factories.user(session, role="technician", email="tech@msp.example")
     session.commit()
     granted = runner.invoke(args=["vault", "grant", "tech@msp.example", "acme"])
@@ -173,10 +171,9 @@ def test_report_grant_and_revoke(runner, session, imported):
     assert session.get(VaultGrant, {"user_id": tech.id, "organization_id": imported.client.id})
     empty = runner.invoke(args=["vault", "report", "tech@msp.example"])
     assert "no revealed secret is unchanged since" in empty.output
-    ring = ring_from_base64(MASTER_KEY)
     ref = session.scalar(select(Secret.ref).where(Secret.name == "Firewall"))
     actor = Actor(name=f"user:{tech.id}", user_id=tech.id, role="technician")
-    store.reveal_secret(session, ring, ref, "patching", actor=actor)
+    store.reveal_secret(session, keyring, ref, "patching", actor=actor)
     session.commit()
     listed = runner.invoke(args=["vault", "report", "tech@msp.example"])
     assert listed.exit_code == 0, listed.output

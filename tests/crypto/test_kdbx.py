@@ -7,24 +7,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import gzip
-import hashlib
-import hmac
-import os
 import re
 import secrets
-import shutil
 import struct
-import subprocess
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import hashes, padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
 from crypto.kdbx import (
@@ -36,15 +28,19 @@ from crypto.kdbx import (
     generate_passphrase,
     write_kdbx4,
 )
-
-KEEPASSXC = shutil.which("keepassxc-cli")
-needs_keepassxc = pytest.mark.skipif(
-    KEEPASSXC is None,
-    reason="keepassxc-cli not installed (Debian/Ubuntu: apt-get install -y keepassxc)",
+from tests.factories.kdbx import (
+    CHEAP,
+    WrongKey,
+    entries_of,
+    export_xml,
+    kdf_parameters,
+    keepassxc,
+    needs_keepassxc,
+    open_kdbx,
+    parse_header,
 )
 
-CHEAP = Argon2Parameters(memory_kib=64, iterations=1, parallelism=1)  # tests only
-NOW = dt.datetime(2025, 3, 14, 15, 9, 26, tzinfo=dt.UTC)
+WRITTEN_AT = dt.datetime(2025, 3, 14, 15, 9, 26, tzinfo=dt.UTC)
 PASSPHRASE = "mot-de-passe-élevé-🔑"
 SEED = base64.b32encode(bytes(range(20))).decode()
 LONG_NOTE = ("Ünïcødé <tag attr=\"v\"> & 'quotes' 🔑 ]]> line\n" * 60)[:2000]
@@ -81,129 +77,6 @@ SAMPLE = (
         otp=f"otpauth://totp/Acme:ops?secret={SEED}&issuer=Acme",
     ),
 )
-
-
-# --- an independent-of-the-writer reader: header, HMAC blocks, AES-CBC, gzip, inner stream -------
-
-
-class WrongKey(Exception):
-    pass
-
-
-def parse_header(data: bytes) -> tuple[bytes, dict[int, bytes]]:
-    assert data[:8] == bytes.fromhex("03d9a29a67fb4bb5")
-    pos, fields = 12, {}
-    while True:
-        field_id, size = struct.unpack_from("<BI", data, pos)
-        fields[field_id] = data[pos + 5 : pos + 5 + size]
-        pos += 5 + size
-        if field_id == 0:
-            return data[:pos], fields
-
-
-def parse_variant_dict(raw: bytes) -> dict[str, tuple[int, bytes]]:
-    assert struct.unpack_from("<H", raw)[0] == 0x0100
-    pos, out = 2, {}
-    while raw[pos] != 0:
-        kind, name_len = struct.unpack_from("<BI", raw, pos)
-        name = raw[pos + 5 : pos + 5 + name_len].decode()
-        pos += 5 + name_len
-        (value_len,) = struct.unpack_from("<I", raw, pos)
-        out[name] = (kind, raw[pos + 4 : pos + 4 + value_len])
-        pos += 4 + value_len
-    assert pos == len(raw) - 1
-    return out
-
-
-def kdf_parameters(fields: dict[int, bytes]) -> dict[str, Any]:
-    params = parse_variant_dict(fields[11])
-    assert {name: kind for name, (kind, _) in params.items()} == {
-        "$UUID": 0x42, "S": 0x42, "P": 0x04, "M": 0x05, "I": 0x05, "V": 0x04,
-    }  # fmt: skip
-    return {
-        "uuid": params["$UUID"][1].hex(),
-        "salt": params["S"][1],
-        "P": struct.unpack("<I", params["P"][1])[0],
-        "M": struct.unpack("<Q", params["M"][1])[0],
-        "I": struct.unpack("<Q", params["I"][1])[0],
-        "V": struct.unpack("<I", params["V"][1])[0],
-    }
-
-
-def block_key(index: int, key: bytes) -> bytes:
-    return hashlib.sha512(index.to_bytes(8, "little") + key).digest()
-
-
-def open_kdbx(data: bytes, passphrase: str) -> tuple[ET.Element, int]:
-    """The decrypted XML (protected values in clear) and the number of HMAC blocks."""
-    header, fields = parse_header(data)
-    kdf = kdf_parameters(fields)
-    composite = hashlib.sha256(hashlib.sha256(passphrase.encode()).digest()).digest()
-    transformed = Argon2id(
-        salt=kdf["salt"],
-        length=32,
-        iterations=kdf["I"],
-        lanes=kdf["P"],
-        memory_cost=kdf["M"] // 1024,
-    ).derive(composite)
-    seed = fields[4]
-    hmac_key = hashlib.sha512(seed + transformed + b"\x01").digest()
-    pos = len(header)
-    assert data[pos : pos + 32] == hashlib.sha256(header).digest()
-    expected = hmac.digest(block_key(2**64 - 1, hmac_key), header, "sha256")
-    if not hmac.compare_digest(data[pos + 32 : pos + 64], expected):
-        raise WrongKey
-    pos, index, ciphertext = pos + 64, 0, b""
-    while True:
-        mac, size = data[pos : pos + 32], struct.unpack_from("<i", data, pos + 32)[0]
-        chunk = data[pos + 36 : pos + 36 + size]
-        message = index.to_bytes(8, "little") + struct.pack("<i", size) + chunk
-        assert hmac.compare_digest(mac, hmac.digest(block_key(index, hmac_key), message, "sha256"))
-        pos, index, ciphertext = pos + 36 + size, index + 1, ciphertext + chunk
-        if size == 0:
-            break
-    assert pos == len(data)
-    key = hashlib.sha256(seed + transformed).digest()
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(fields[7])).decryptor()
-    unpadder = padding.PKCS7(128).unpadder()
-    padded = decryptor.update(ciphertext) + decryptor.finalize()
-    payload = gzip.decompress(unpadder.update(padded) + unpadder.finalize())
-    inner, pos = {}, 0
-    while True:
-        field_id, size = struct.unpack_from("<BI", payload, pos)
-        inner[field_id] = payload[pos + 5 : pos + 5 + size]
-        pos += 5 + size
-        if field_id == 0:
-            break
-    assert struct.unpack("<I", inner[1])[0] == 3 and len(inner[2]) == 64 and 3 not in inner
-    root = ET.fromstring(payload[pos:])
-    digest = hashlib.sha512(inner[2]).digest()
-    nonce = b"\x00\x00\x00\x00" + digest[32:44]
-    stream = Cipher(algorithms.ChaCha20(digest[:32], nonce), mode=None).decryptor()
-    for value in root.iter("Value"):
-        if value.get("Protected") == "True" and value.text:
-            value.text = stream.update(base64.b64decode(value.text)).decode()
-    return root, index
-
-
-def entries_of(root: ET.Element) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-
-    def walk(group: ET.Element, path: str) -> None:
-        for child in group:
-            if child.tag == "Entry":
-                strings = {
-                    s.findtext("Key"): s.findtext("Value") or "" for s in child.iter("String")
-                }
-                tags = {t for t in re.split("[;,]", child.findtext("Tags") or "") if t}
-                found[strings["Title"]] = {"group": path, "tags": tags, **strings}
-            elif child.tag == "Group":
-                walk(child, child.findtext("Name") or "")
-
-    top = root.find("Root/Group")
-    assert top is not None
-    walk(top, "")
-    return found
 
 
 def expected(entry: KdbxEntry) -> dict[str, Any]:
@@ -245,7 +118,7 @@ def test_generate_passphrase_draws_80_bits_from_a_256_word_list():
 
 
 def test_write_kdbx4_header_is_kdbx_4_0_with_argon2id_and_a_verifying_hmac():
-    data = write_kdbx4(SAMPLE, PASSPHRASE, database_name="Acme", now=NOW)
+    data = write_kdbx4(SAMPLE, PASSPHRASE, database_name="Acme", now=WRITTEN_AT)
     header, fields = parse_header(data)
     assert struct.unpack_from("<HH", data, 8) == (0, 4)
     assert fields[2] == bytes.fromhex("31c1f2e6bf714350be5805216afc5aff")
@@ -266,13 +139,15 @@ def test_write_kdbx4_header_is_kdbx_4_0_with_argon2id_and_a_verifying_hmac():
 
 
 def test_write_kdbx4_entries_round_trip_through_the_python_reader():
-    data = write_kdbx4(SAMPLE, PASSPHRASE, database_name='Client <A&B> "Ltd"', kdf=CHEAP, now=NOW)
+    data = write_kdbx4(
+        SAMPLE, PASSPHRASE, database_name='Client <A&B> "Ltd"', kdf=CHEAP, now=WRITTEN_AT
+    )
     root, _ = open_kdbx(data, PASSPHRASE)
     assert root.findtext("Meta/DatabaseName") == 'Client <A&B> "Ltd"'
     assert root.findtext("Root/Group/Name") == 'Client <A&B> "Ltd"'
     assert_same_entries(root, SAMPLE)
     seconds = struct.unpack("<q", base64.b64decode(root.findtext(".//Entry/Times/CreationTime")))[0]
-    assert dt.datetime(1, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds) == NOW
+    assert dt.datetime(1, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds) == WRITTEN_AT
     folders = [g.findtext("Name") for g in root.findall("Root/Group/Group")]
     assert folders == ["Servers", "Network"]
     for entry in SAMPLE:
@@ -344,31 +219,6 @@ def test_argon2_parameters_refuse_what_readers_reject(kwargs):
 # --- keepassxc-cli: an independent KDBX reader ---------------------------------------------------
 
 
-def keepassxc(tmp_path: Path, passphrase: str, *args: str) -> tuple[int, str, str]:
-    """Exit status, stdout and stderr (decoded without newline translation: CR survives)."""
-    assert KEEPASSXC is not None
-    home = tmp_path / "home"  # keepassxc-cli writes its settings under $HOME/.config
-    home.mkdir(exist_ok=True)
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
-    result = subprocess.run(
-        [KEEPASSXC, *args],
-        input=(passphrase + "\n").encode(),
-        capture_output=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    return result.returncode, result.stdout.decode(), result.stderr.decode()
-
-
-def export_xml(tmp_path: Path, path: Path, passphrase: str) -> ET.Element:
-    status, out, err = keepassxc(
-        tmp_path, passphrase, "export", "--quiet", "--format", "xml", str(path)
-    )
-    assert status == 0, err
-    return ET.fromstring(out.encode())
-
-
 def write(tmp_path: Path, data: bytes) -> Path:
     path = tmp_path / "handover.kdbx"
     path.write_bytes(data)
@@ -379,7 +229,7 @@ def write(tmp_path: Path, data: bytes) -> Path:
 @needs_keepassxc
 def test_keepassxc_opens_the_file_with_a_generated_passphrase_and_reads_every_field(tmp_path):
     passphrase = generate_passphrase()
-    data = write_kdbx4(SAMPLE, passphrase, database_name="Client <A&B> 🔑", now=NOW)
+    data = write_kdbx4(SAMPLE, passphrase, database_name="Client <A&B> 🔑", now=WRITTEN_AT)
     root = export_xml(tmp_path, write(tmp_path, data), passphrase)
     assert root.findtext("Meta/DatabaseName") == "Client <A&B> 🔑"
     assert_same_entries(root, SAMPLE)

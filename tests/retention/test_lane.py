@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from retention import BillingRule, Outcome, Period, RecordDate, Rule, Trigger, decide
 from retention.lane import Lane, supports
-from tests.retention.test_schedule import CREDENTIALS, TICKETS, any_rules, dates, records
+from tests.factories.rules import CREDENTIALS, TICKETS, any_rules, dates, records
 
 D = dt.date
 LOGS = Rule(

@@ -3,16 +3,14 @@ the ids they were given, values stored exactly as SQLAlchemy stores them."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import func, select
 
 from auditor.models import Disposition, Record
 from auditor.services.retention import bulk
 from tests import factories
-from tests.services.test_purge import OPERATOR, ingest
+from tests.factories import NOW, OPERATOR, ingest
 
-NOW = dt.datetime(2026, 11, 22, 12, 0, 0, 123456, tzinfo=dt.UTC)
+PRECISE = NOW.replace(microsecond=123456)  # stored to the microsecond
 
 
 def test_id_in_takes_more_ids_than_sqlite_takes_parameters(session, inventory):
@@ -25,7 +23,7 @@ def test_id_in_takes_more_ids_than_sqlite_takes_parameters(session, inventory):
 
 def _row(ref, evidence):
     return {
-        "created_at": NOW,
+        "created_at": PRECISE,
         "subject_type": "record",
         "subject_ref": ref,
         "organization_id": None,
@@ -60,7 +58,7 @@ def test_insert_rows_gives_each_row_its_id_and_stores_the_values(session):
     assert [d.id for d in stored] == ids
     assert [d.subject_ref for d in stored] == ["1", "2", "3"]
     assert [d.trigger_evidence for d in stored] == [r["trigger_evidence"] for r in rows]
-    assert all(d.holds_checked == SHARED and d.created_at == NOW for d in stored)
+    assert all(d.holds_checked == SHARED and d.created_at == PRECISE for d in stored)
     assert (stored[0].rule_version, stored[0].approver, stored[0].audit_seq) == (2, None, 41)
     assert bulk.insert_rows(session, Disposition.__table__, []) == []
     more = bulk.insert_rows(session, Disposition.__table__, [_row("4", {})])

@@ -3,66 +3,52 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
-import io
 import re
 import time
 
 import pytest
-from pypdf import PdfReader
 from sqlalchemy import select
 
 from auditor.models import AuditEvent, Organization
 from auditor.schemas.holds import HoldIn
 from auditor.services import holds
-from auditor.services.context import Actor
 from auditor.services.retention import forecast as retention_forecast
 from auditor.services.retention import pdf as disposition_pdf
-from auditor.services.retention import purge
-from auditor.services.retention import rules as retention_rules
 from crypto.digest import key_id
-from crypto.note import load_private_key
-from tests.conftest import DISPOSITION_KEY, SIGNING_KEY_PEM
-from tests.services.test_retention_forecast import START, ticket
-from tests.services.test_retention_plan import OFFICER, _terminated_client_with_secret, at, make
-from tests.test_reports import attached_json, pdf_text
+from tests import factories
+from tests.factories import AS_OF as START
+from tests.factories import (
+    DIGEST_KEY,
+    OFFICER,
+    at,
+    attached_json,
+    closed_ticket,
+    old_record,
+    sealed_secret,
+    signing,
+    terminated_client,
+)
+from tests.factories import flat_text as flat
 
-KEY = base64.b64decode(DISPOSITION_KEY)
-NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
-OPERATOR = Actor(name="cli:ops", role="admin")
 MONTHS_SHOWN = ["November 2026", "December 2026", "January 2027", "October 2027"]
 
 
 @pytest.fixture
-def rules(session, inventory):
-    return retention_rules.load_default_rules(session, actor=OFFICER, now=at(2026, 11, 1))
-
-
-def flat(pdf: bytes) -> str:
-    """The PDF's text with line breaks as spaces (table cells wrap)."""
-    return re.sub(r"\s+", " ", pdf_text(pdf))
-
-
-def pages(pdf: bytes) -> int:
-    return len(PdfReader(io.BytesIO(pdf)).pages)
-
-
-@pytest.fixture
 def schedule_data(session, inventory, rules):
-    ticket(session, inventory, dt.date(2010, 1, 2))
-    ticket(session, inventory, dt.date(2019, 12, 10))
-    ticket(session, inventory, dt.date(2020, 1, 3))
-    make(session, inventory, category="security_logs", system=inventory.siem)
-    make(session, inventory, category="business_technical")
+    closed_ticket(session, closed=dt.date(2010, 1, 2))
+    closed_ticket(session, closed=dt.date(2019, 12, 10))
+    closed_ticket(session, closed=dt.date(2020, 1, 3))
+    old_record(session, category="security_logs", system="siem")
+    old_record(session, category="business_technical")
     hold = holds.place(
         session,
         HoldIn(scope="system", value="siem", reason="Breach BR-7"),  # type: ignore[call-arg]
         actor=OFFICER,
         now=at(2026, 11, 1),
     )
-    _terminated_client_with_secret(session)
+    sealed_secret(session, organization=terminated_client(session))
     return retention_forecast.forecast_schedule(session, start=START).to_dict(), hold
 
 
@@ -111,29 +97,21 @@ def test_schedule_pdf_says_none_for_empty_sections(session):
 
 
 def run_purge(session, *, signed=True):
-    signing = {"signing_key": load_private_key(SIGNING_KEY_PEM), "origin": "test/audit"}
-    return purge.execute_purge(
-        session,
-        as_of=NOW.date(),
-        actor=OPERATOR,
-        digest_key=KEY,
-        now=lambda: NOW,
-        **(signing if signed else {}),
-    )
+    return factories.run_purge(session, **(signing(origin="test/audit") if signed else {}))
 
 
 def test_certificate_pdf_shows_the_run_its_counts_digest_and_checkpoint(session, inventory, rules):
-    ticket(session, inventory, dt.date(2010, 1, 2))
-    ticket(session, inventory, dt.date(2011, 1, 2))
-    make(session, inventory, category="security_logs", system=inventory.siem)
-    held = ticket(session, inventory, dt.date(2012, 1, 2))
+    closed_ticket(session, closed=dt.date(2010, 1, 2))
+    closed_ticket(session, closed=dt.date(2011, 1, 2))
+    old_record(session, category="security_logs", system="siem")
+    held = closed_ticket(session, closed=dt.date(2012, 1, 2))
     holds.place(
         session,
         HoldIn(scope="record", value=str(held.id), reason="Audit"),  # type: ignore[call-arg]
         actor=OFFICER,
         now=at(2026, 11, 1),
     )
-    _terminated_client_with_secret(session)
+    sealed_secret(session, organization=terminated_client(session))
     session.commit()
     result = run_purge(session)
     cert = result.certificate
@@ -164,7 +142,7 @@ def test_certificate_pdf_shows_the_run_its_counts_digest_and_checkpoint(session,
     assert f"ids {summary['first_id']} to {summary['last_id']}" in text
     assert summary["digest"] in text
     assert "sha256 of canonical lines in id order (docs/disposition.md)" in text
-    assert cert["digest_key_id"] == key_id(KEY) and key_id(KEY) in text
+    assert cert["digest_key_id"] == key_id(DIGEST_KEY) and key_id(DIGEST_KEY) in text
     assert "ticket_history 1 ticket_history record delete 2" in text
     assert "security_logs 1 security_logs record delete 1" in text
     assert "delete 3" in text  # by method
@@ -222,7 +200,7 @@ def test_exports_are_audited_with_the_pdf_digest(session, inventory, rules):
     assert "Msp" in flat(pdf)
     result = run_purge(session, signed=False)
     pdf = disposition_pdf.export_certificate_pdf(
-        session, result.run_id, digest_key_id=key_id(KEY), actor=OFFICER
+        session, result.run_id, digest_key_id=key_id(DIGEST_KEY), actor=OFFICER
     )
     event = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
     assert (event.object_type, event.object_id) == ("purge_run", str(result.run_id))

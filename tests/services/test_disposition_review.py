@@ -13,26 +13,12 @@ from auditor.schemas.holds import HoldIn
 from auditor.services import holds
 from auditor.services.context import Actor
 from auditor.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from auditor.services.retention import reviews, rules
-from tests.services.test_purge import (
-    AS_OF,
-    NOW,
-    OFFICER,
-    dispositions,
-    ingest,
-    new_ticket,
-    old_ticket,
-    run,
-)
+from auditor.services.retention import reviews
+from auditor.services.retention import rules as retention_rules
+from tests.factories import AS_OF, NOW, OFFICER, TECH, dispositions, ingest, new_ticket, old_ticket
+from tests.factories import run_purge as run
 
 OPENER = Actor.system("retention.purge")
-
-
-@pytest.fixture
-def review_rules(session, inventory):
-    rules.load_default_rules(session, actor=OFFICER, now=NOW)
-    rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
-    session.commit()
 
 
 def open_now(session, **kwargs):
@@ -57,8 +43,13 @@ def review_events(session, action):
     return session.scalars(query).all()
 
 
-def test_open_batches_puts_waiting_records_in_one_batch_per_rule_version(session, review_rules):
-    ids = ingest(session, old_ticket("T-1"), old_ticket("T-2"), new_ticket("T-3"))
+def test_open_batches_puts_waiting_records_in_one_batch_per_rule_version(session, reviewed_rules):
+    ids = ingest(
+        session,
+        old_ticket(external_id="T-1"),
+        old_ticket(external_id="T-2"),
+        new_ticket(external_id="T-3"),
+    )
     (batch,) = open_now(session)
     assert (batch.rule, batch.rule_version, batch.status) == ("ticket_history", 2, "open")
     assert batch.item_count == 2 and batch.created_by == "system:retention.purge"
@@ -70,8 +61,8 @@ def test_open_batches_puts_waiting_records_in_one_batch_per_rule_version(session
     assert event.actor == "system:retention.purge"
 
 
-def test_open_batches_twice_opens_nothing_new(session, review_rules):
-    ingest(session, old_ticket("T-1"), old_ticket("T-2"))
+def test_open_batches_twice_opens_nothing_new(session, reviewed_rules):
+    ingest(session, old_ticket(external_id="T-1"), old_ticket(external_id="T-2"))
     assert len(open_now(session)) == 1
     assert open_now(session) == []
     assert session.scalar(select(func.count()).select_from(DispositionReview)) == 1
@@ -80,11 +71,13 @@ def test_open_batches_twice_opens_nothing_new(session, review_rules):
 
 
 def test_open_batches_splits_large_batches_and_inserts_in_chunks(
-    session, review_rules, monkeypatch
+    session, reviewed_rules, monkeypatch
 ):
     monkeypatch.setattr(reviews, "INSERT_CHUNK", 2)
     monkeypatch.setattr(reviews, "READ_BATCH", 3)
-    ids = ingest(session, *(old_ticket(f"T-{n}", email=f"p{n}@example.com") for n in range(7)))
+    ids = ingest(
+        session, *(old_ticket(external_id=f"T-{n}", email=f"p{n}@example.com") for n in range(7))
+    )
     opened = open_now(session, max_items=3)
     assert [b.item_count for b in opened] == [3, 3, 1]
     found = [i for b in opened for i in item_ids(session, b.id)]
@@ -93,12 +86,10 @@ def test_open_batches_splits_large_batches_and_inserts_in_chunks(
     assert [e.details["item_count"] for e in events] == [3, 3, 1]
 
 
-def test_open_batches_leaves_held_and_unreviewed_records_alone(session, inventory):
-    rules.load_default_rules(session, actor=OFFICER, now=NOW)
-    session.commit()
-    ingest(session, old_ticket("T-1"))
+def test_open_batches_leaves_held_and_unreviewed_records_alone(session, rules):
+    ingest(session, old_ticket(external_id="T-1"))
     assert open_now(session) == []  # no rule requires review
-    rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
+    retention_rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
     holds.place(
         session, HoldIn(scope="category", value="ticket_history", reason="Audit"), actor=OFFICER
     )
@@ -106,7 +97,7 @@ def test_open_batches_leaves_held_and_unreviewed_records_alone(session, inventor
     assert open_now(session) == []  # a hold beats everything, a review included
 
 
-def test_open_batches_refuses_a_future_day(session, review_rules):
+def test_open_batches_refuses_a_future_day(session, reviewed_rules):
     with pytest.raises(ValidationFailed) as caught:
         reviews.open_review_batches(
             session, as_of=AS_OF + dt.timedelta(days=1), actor=OPENER, now=NOW
@@ -114,8 +105,8 @@ def test_open_batches_refuses_a_future_day(session, review_rules):
     assert [e.field for e in caught.value.errors] == ["as_of"]
 
 
-def test_decide_approve_records_who_when_why_and_audits(session, review_rules):
-    ingest(session, old_ticket("T-1"))
+def test_decide_approve_records_who_when_why_and_audits(session, reviewed_rules):
+    ingest(session, old_ticket(external_id="T-1"))
     (batch,) = open_now(session)
     decided = decide(session, batch.id, justification="  Seven years are over  ")
     assert decided.status == "approved" and decided.decided_by == "user:7"
@@ -135,8 +126,10 @@ def test_decide_approve_records_who_when_why_and_audits(session, review_rules):
     assert "Seven" not in str(event.details)  # the free text stays out of the audit trail
 
 
-def test_decide_extend_and_reject(session, review_rules):
-    ingest(session, old_ticket("T-1"), old_ticket("T-2", email="o@example.com"))
+def test_decide_extend_and_reject(session, reviewed_rules):
+    ingest(
+        session, old_ticket(external_id="T-1"), old_ticket(external_id="T-2", email="o@example.com")
+    )
     (first,) = open_now(session, max_items=1)[:1]
     second = reviews.list_reviews(session, status="open")[-1]
     until = AS_OF + dt.timedelta(days=30)
@@ -161,9 +154,9 @@ def test_decide_extend_and_reject(session, review_rules):
     ],
 )
 def test_decide_refuses_invalid_decisions_and_changes_nothing(
-    session, review_rules, decision, fields, errors
+    session, reviewed_rules, decision, fields, errors
 ):
-    ingest(session, old_ticket("T-1"))
+    ingest(session, old_ticket(external_id="T-1"))
     (batch,) = open_now(session)
     with pytest.raises(ValidationFailed) as caught:
         decide(session, batch.id, decision, **fields)
@@ -173,13 +166,13 @@ def test_decide_refuses_invalid_decisions_and_changes_nothing(
     assert review_events(session, "retention.review_decide") == []
 
 
-def test_only_an_open_batch_is_decided_and_only_by_an_officer(session, review_rules):
-    ingest(session, old_ticket("T-1"))
+def test_only_an_open_batch_is_decided_and_only_by_an_officer(session, reviewed_rules):
+    ingest(session, old_ticket(external_id="T-1"))
     (batch,) = open_now(session)
     with pytest.raises(PermissionDenied):
         decide(session, batch.id, actor=Actor.system("retention.purge"))
     with pytest.raises(PermissionDenied):
-        decide(session, batch.id, actor=Actor(name="user:9", user_id=9, role="technician"))
+        decide(session, batch.id, actor=TECH)
     with pytest.raises(NotFound):
         decide(session, 999_999)
     decide(session, batch.id, "reject")
@@ -188,16 +181,8 @@ def test_only_an_open_batch_is_decided_and_only_by_an_officer(session, review_ru
     assert caught.value.detail == "The review batch is already decided (rejected)."
 
 
-def test_transfer_then_delete_needs_a_transfer_reference_to_approve(session, inventory):
-    rules.load_default_rules(session, actor=OFFICER, now=NOW)
-    rules.revise_rule(
-        session,
-        "ticket_history",
-        {"action": "transfer_then_delete", "requires_review": True},
-        actor=OFFICER,
-    )
-    session.commit()
-    ids = ingest(session, old_ticket("T-1"))
+def test_transfer_then_delete_needs_a_transfer_reference_to_approve(session, transfer_rules):
+    ids = ingest(session, old_ticket(external_id="T-1"))
     (batch,) = open_now(session)
     with pytest.raises(ValidationFailed) as caught:
         decide(session, batch.id)
@@ -210,10 +195,10 @@ def test_transfer_then_delete_needs_a_transfer_reference_to_approve(session, inv
     assert row.trigger_evidence["transfer_reference"] == "Archives box 12, signed receipt"
 
 
-def test_a_revised_rule_version_needs_a_new_batch(session, review_rules):
-    ids = ingest(session, old_ticket("T-1"))
+def test_a_revised_rule_version_needs_a_new_batch(session, reviewed_rules):
+    ids = ingest(session, old_ticket(external_id="T-1"))
     (old,) = open_now(session)
-    rules.revise_rule(session, "ticket_history", {"period": {"years": 8}}, actor=OFFICER)
+    retention_rules.revise_rule(session, "ticket_history", {"period": {"years": 8}}, actor=OFFICER)
     session.commit()
     with pytest.raises(Conflict):
         decide(session, old.id)  # the purge would ignore it: v3 governs now
@@ -222,12 +207,12 @@ def test_a_revised_rule_version_needs_a_new_batch(session, review_rules):
     assert decide(session, old.id, "reject").status == "rejected"  # closing the stale batch
 
 
-def test_purge_honours_each_decision(session, review_rules):
+def test_purge_honours_each_decision(session, reviewed_rules):
     ids = ingest(
         session,
-        old_ticket("T-1"),
-        old_ticket("T-2", email="b@example.com"),
-        old_ticket("T-3", email="c@example.com"),
+        old_ticket(external_id="T-1"),
+        old_ticket(external_id="T-2", email="b@example.com"),
+        old_ticket(external_id="T-3", email="c@example.com"),
     )
     assert run(session).blocked == {"pending review": 3}
     approve, extend, reject = open_now(session, max_items=1)
@@ -253,8 +238,10 @@ def test_purge_honours_each_decision(session, review_rules):
     assert item_ids(session, again.id) == [ids["T-2"]]  # the extension ran out: decide again
 
 
-def test_list_reviews_filters_and_pages(session, review_rules):
-    ingest(session, *(old_ticket(f"T-{n}", email=f"p{n}@example.com") for n in range(3)))
+def test_list_reviews_filters_and_pages(session, reviewed_rules):
+    ingest(
+        session, *(old_ticket(external_id=f"T-{n}", email=f"p{n}@example.com") for n in range(3))
+    )
     first, second, third = open_now(session, max_items=1)
     decide(session, second.id, "reject")
     assert [r.id for r in reviews.list_reviews(session, status="open")] == [first.id, third.id]
@@ -265,8 +252,10 @@ def test_list_reviews_filters_and_pages(session, review_rules):
         reviews.get_review(session, 999_999)
 
 
-def test_detail_lists_the_first_record_ids(session, review_rules):
-    ids = ingest(session, *(old_ticket(f"T-{n}", email=f"p{n}@example.com") for n in range(3)))
+def test_detail_lists_the_first_record_ids(session, reviewed_rules):
+    ids = ingest(
+        session, *(old_ticket(external_id=f"T-{n}", email=f"p{n}@example.com") for n in range(3))
+    )
     (batch,) = open_now(session)
     out = reviews.review_detail(session, batch.id, first=2)
     assert out.record_ids == sorted(ids.values())[:2] and out.record_ids_truncated
@@ -275,7 +264,7 @@ def test_detail_lists_the_first_record_ids(session, review_rules):
 
 
 @pytest.mark.postgres
-def test_openers_are_serialised_until_the_transaction_ends(session, review_rules, engine):
+def test_openers_are_serialised_until_the_transaction_ends(session, reviewed_rules, engine):
     """A second opener (the scheduler while an officer opens) waits instead of batching twice."""
     reviews.open_review_batches(session, as_of=AS_OF, actor=OPENER, now=NOW)  # not committed yet
     probe = text("SELECT pg_try_advisory_xact_lock(:key)")

@@ -11,18 +11,22 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from auditor.db import Base
-from auditor.models import AuditEvent, ClientKey, Disposition, Handover, Secret
-from auditor.schemas.vault import SecretIn, SecretUpdate
-from auditor.services.context import Actor
+from auditor.models import AuditEvent, Disposition, Handover, Secret
+from auditor.schemas.vault import SecretUpdate
 from auditor.services.errors import Conflict, HandoverRequired, ValidationFailed
-from auditor.services.vault import handover
 from auditor.services.vault import purge as vault_purge
 from auditor.services.vault import store as vault
-from crypto.keys import ring_from_base64
-from tests import factories
-from tests.conftest import MASTER_KEY
-from tests.crypto.test_kdbx import (
+from tests.factories import (
+    CREDENTIALS,
+    OFFICER,
+    database_text,
+    secret,
+    terminated_client,
+    vault_counts,
+)
+from tests.factories import acknowledge_handover as acknowledge
+from tests.factories import export_handover as export
+from tests.factories.kdbx import (
     CHEAP,
     entries_of,
     export_xml,
@@ -30,82 +34,11 @@ from tests.crypto.test_kdbx import (
     needs_keepassxc,
     open_kdbx,
 )
-
-OFFICER = Actor(name="user:42", user_id=42, role="privacy_officer")
-RING = ring_from_base64(MASTER_KEY)
-SEED = "JBSWY3DPEHPK3PXP"
-CREDENTIALS = [
-    {
-        "name": "Domain admin",
-        "kind": "password",
-        "username": "OLDCO\\administrator",
-        "url": "https://dc01.oldco.example",
-        "system": "psa",
-        "notes": "Rotated quarterly.\nSee runbook §4.",
-        "value": "Pässwört-<&>-🔑",
-    },
-    {"name": "Backup API", "kind": "api_key", "url": "https://backup.example", "value": "ak_9f3e"},
-    {"name": "Firewall MFA", "kind": "totp_seed", "username": "admin", "value": SEED},
-    {"name": "Alarm code", "kind": "note", "notes": "front door", "value": "1234\r\n5678"},
-]
-
-
-def terminated_client(session, code="oldco", termination=dt.date(2026, 10, 31)):
-    return factories.organization(
-        session,
-        code=code,
-        agreements=[
-            {
-                "reference": f"msa-{code}",
-                "status": "terminated",
-                "start_date": dt.date(2021, 1, 1),
-                "termination_date": termination,
-            }
-        ],
-    )
-
-
-def store(session, code, data):
-    return vault.create_secret(session, RING, code, SecretIn(**data), actor=OFFICER)
-
-
-@pytest.fixture
-def oldco(session, inventory):
-    org = terminated_client(session)
-    for data in CREDENTIALS:
-        store(session, "oldco", data)
-    store(session, "acme", {"name": "Acme router", "value": "acme-router-pw"})
-    return org
-
-
-def export(session, code="oldco", **kwargs):
-    return handover.export_handover(
-        session, RING, code, recipient="Dana Client, IT lead", method="USB in person",
-        actor=OFFICER, kdf=CHEAP, **kwargs,
-    )  # fmt: skip
-
-
-def acknowledge(session, row, **kwargs):
-    return handover.record_acknowledgement(
-        session,
-        row.id,
-        acknowledged_at=kwargs.pop("at", dt.datetime.now(dt.UTC)),
-        acknowledgement="Dana confirmed by signed receipt form",
-        actor=OFFICER,
-        **kwargs,
-    )
+from tests.factories.vault import SEED
 
 
 def purge(session, code="oldco", dry_run=False):
     return vault_purge.purge_client_vault(session, code, actor=OFFICER, dry_run=dry_run)
-
-
-def database_text(session) -> str:
-    """Every row of every table, as text: what an attacker with a database dump would read."""
-    rows = []
-    for table in Base.metadata.sorted_tables:
-        rows.extend(str(tuple(row)) for row in session.execute(table.select()))
-    return "\n".join(rows)
 
 
 # -- export ---------------------------------------------------------------------------------------
@@ -133,7 +66,7 @@ def test_export_handover_writes_every_credential_of_the_client_and_records_the_f
     assert (row.recipient, row.method, row.exported_by) == (
         "Dana Client, IT lead",
         "USB in person",
-        "user:42",
+        "user:7",
     )
     assert row.acknowledged_at is None
 
@@ -188,12 +121,12 @@ def test_export_keeps_the_passphrase_and_values_out_of_audit_logs_and_database(
 )
 def test_export_is_refused_unless_the_agreement_ended(session, oldco, code, message):
     with pytest.raises(Conflict, match=message):
-        export(session, code)
+        export(session, client=code)
     assert session.scalar(select(func.count()).select_from(Handover)) == 0
 
 
 def test_export_names_the_secret_a_keepass_file_cannot_carry(session, oldco):
-    bad = store(session, "oldco", {"name": "Bell", "notes": "ding\x07", "value": "hunter22"})
+    bad = secret(session, client="oldco", name="Bell", notes="ding\x07", value="hunter22")
     with pytest.raises(ValidationFailed) as caught:
         export(session)
     assert caught.value.errors[0].field == bad.ref
@@ -207,15 +140,15 @@ def test_export_names_the_secret_a_keepass_file_cannot_carry(session, oldco):
 def test_acknowledgement_is_recorded_once_and_audited_without_its_text(session, oldco):
     _, _, row = export(session)
     moment = row.exported_at + dt.timedelta(minutes=3)
-    acknowledge(session, row, at=moment)
-    assert row.acknowledged_at == moment and row.recorded_by == "user:42"
+    acknowledge(session, handover=row, at=moment)
+    assert row.acknowledged_at == moment and row.recorded_by == "user:7"
     assert row.acknowledgement == "Dana confirmed by signed receipt form"
     event = session.scalars(
         select(AuditEvent).where(AuditEvent.action == "vault.handover_acknowledge")
     ).one()
     assert event.details == {"acknowledged_at": moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
     with pytest.raises(Conflict, match="already acknowledged"):
-        acknowledge(session, row)
+        acknowledge(session, handover=row)
 
 
 @pytest.mark.parametrize(
@@ -227,7 +160,7 @@ def test_acknowledgement_cannot_predate_the_export_or_lie_in_the_future(
 ):
     _, _, row = export(session)
     with pytest.raises(ValidationFailed) as caught:
-        acknowledge(session, row, at=row.exported_at + offset)
+        acknowledge(session, handover=row, at=row.exported_at + offset)
     assert caught.value.errors[0].field == "acknowledged_at"
     assert message in caught.value.errors[0].message
     assert row.acknowledged_at is None
@@ -236,28 +169,16 @@ def test_acknowledgement_cannot_predate_the_export_or_lie_in_the_future(
 # -- purge ----------------------------------------------------------------------------------------
 
 
-def counts(session, organization_id):
-    secrets = session.scalar(
-        select(func.count()).select_from(Secret).where(Secret.organization_id == organization_id)
-    )
-    keys = session.scalar(
-        select(func.count())
-        .select_from(ClientKey)
-        .where(ClientKey.organization_id == organization_id)
-    )
-    return secrets, keys
-
-
 def test_purge_is_refused_while_the_agreement_is_active(session, inventory):
-    store(session, "acme", {"name": "Router", "value": "pw-router"})
+    secret(session, client="acme", name="Router", value="pw-router")
     with pytest.raises(Conflict, match="msa-1 is active"):
         purge(session, "acme")
-    assert counts(session, inventory.client.id) == (1, 1)
+    assert vault_counts(session, organization_id=inventory.client.id) == (1, 1)
 
 
 def test_purge_is_refused_before_the_termination_date(session, inventory):
-    terminated_client(session, "later", termination=dt.date.today() + dt.timedelta(days=30))
-    store(session, "later", {"name": "Router", "value": "pw-router"})
+    terminated_client(session, code="later", termination=dt.date.today() + dt.timedelta(days=30))
+    secret(session, client="later", name="Router", value="pw-router")
     with pytest.raises(Conflict, match="purged after that date"):
         purge(session, "later")
 
@@ -265,7 +186,7 @@ def test_purge_is_refused_before_the_termination_date(session, inventory):
 def test_purge_is_refused_without_a_handover(session, oldco):
     with pytest.raises(HandoverRequired, match="no hand-over of this client's credentials"):
         purge(session)
-    assert counts(session, oldco.id) == (4, 1)
+    assert vault_counts(session, organization_id=oldco.id) == (4, 1)
 
 
 def test_purge_is_refused_without_an_acknowledgement(session, oldco):
@@ -273,30 +194,32 @@ def test_purge_is_refused_without_an_acknowledgement(session, oldco):
     for dry_run in (True, False):
         with pytest.raises(HandoverRequired, match=f"hand-over {row.id} has no recorded ack"):
             purge(session, dry_run=dry_run)
-    assert counts(session, oldco.id) == (4, 1)
+    assert vault_counts(session, organization_id=oldco.id) == (4, 1)
 
 
 @pytest.mark.parametrize("change", ["value", "metadata", "new secret"])
-def test_purge_is_refused_when_a_secret_changed_after_the_export(session, oldco, change):
+def test_purge_is_refused_when_a_secret_changed_after_the_export(session, oldco, keyring, change):
     _, _, row = export(session)
-    acknowledge(session, row)
+    acknowledge(session, handover=row)
     first = session.scalars(select(Secret).where(Secret.organization_id == oldco.id)).first()
     if change == "value":
-        vault.update_secret(session, RING, first.ref, SecretUpdate(value="rotated!"), actor=OFFICER)
+        vault.update_secret(
+            session, keyring, first.ref, SecretUpdate(value="rotated!"), actor=OFFICER
+        )
     elif change == "metadata":
         vault.update_secret(
-            session, RING, first.ref, SecretUpdate(username="new-admin"), actor=OFFICER
+            session, keyring, first.ref, SecretUpdate(username="new-admin"), actor=OFFICER
         )
     else:
-        store(session, "oldco", {"name": "Late addition", "value": "late-pw"})
+        secret(session, client="oldco", name="Late addition", value="late-pw")
     with pytest.raises(HandoverRequired, match="added or changed after hand-over"):
         purge(session)
-    assert counts(session, oldco.id)[0] == 4 + (change == "new secret")
+    assert vault_counts(session, organization_id=oldco.id)[0] == 4 + (change == "new secret")
 
 
 def test_dry_run_reports_what_would_be_destroyed_and_writes_nothing(session, oldco):
     _, _, row = export(session)
-    acknowledge(session, row)
+    acknowledge(session, handover=row)
     events = session.scalar(select(func.count()).select_from(AuditEvent))
     summary = purge(session, dry_run=True)
     assert (summary.dry_run, summary.secrets, summary.client_key_versions) == (True, 4, 1)
@@ -305,21 +228,23 @@ def test_dry_run_reports_what_would_be_destroyed_and_writes_nothing(session, old
         f"Dry run: would crypto-shred 4 secret(s) and 1 client key version(s) of oldco "
         f"(hand-over {row.id})."
     )
-    assert counts(session, oldco.id) == (4, 1)
+    assert vault_counts(session, organization_id=oldco.id) == (4, 1)
     assert session.scalar(select(func.count()).select_from(Disposition)) == 0
     assert session.scalar(select(func.count()).select_from(AuditEvent)) == events
 
 
-def test_purge_crypto_shreds_the_client_vault_and_writes_a_disposition(session, oldco, inventory):
+def test_purge_crypto_shreds_the_client_vault_and_writes_a_disposition(
+    session, oldco, inventory, keyring
+):
     _, passphrase, row = export(session)
-    acknowledge(session, row)
-    before_acme = counts(session, inventory.client.id)
+    acknowledge(session, handover=row)
+    before_acme = vault_counts(session, organization_id=inventory.client.id)
     summary = purge(session)
     assert (summary.dry_run, summary.secrets, summary.client_key_versions) == (False, 4, 1)
-    assert counts(session, oldco.id) == (0, 0)
-    assert counts(session, inventory.client.id) == before_acme == (1, 1)
+    assert vault_counts(session, organization_id=oldco.id) == (0, 0)
+    assert vault_counts(session, organization_id=inventory.client.id) == before_acme == (1, 1)
     acme_ref = session.scalar(select(Secret.ref).where(Secret.organization_id != oldco.id))
-    assert vault.reveal_secret(session, RING, acme_ref, "after purge", actor=OFFICER)[0] == (
+    assert vault.reveal_secret(session, keyring, acme_ref, "after purge", actor=OFFICER)[0] == (
         "acme-router-pw"
     )
     disposition = session.get(Disposition, summary.disposition_id)
@@ -349,7 +274,7 @@ def test_purge_crypto_shreds_the_client_vault_and_writes_a_disposition(session, 
         "acknowledged_at": row.acknowledged_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     }
     assert disposition.holds_checked == [] and disposition.digest is None
-    assert disposition.executor == "user:42" and disposition.audit_seq == event.seq
+    assert disposition.executor == "user:7" and disposition.audit_seq == event.seq
     assert disposition.post_check == "0 secrets and 0 client keys remain"
     assert summary.message == (
         f"Crypto-shredded 4 secret(s) and 1 client key version(s) of oldco: "
@@ -365,7 +290,7 @@ def test_purge_crypto_shreds_the_client_vault_and_writes_a_disposition(session, 
 
 def test_purge_is_idempotent_a_second_run_finds_nothing(session, oldco):
     _, _, row = export(session)
-    acknowledge(session, row)
+    acknowledge(session, handover=row)
     first = purge(session)
     again = purge(session)
     assert (again.secrets, again.client_key_versions, again.disposition_id) == (0, 0, None)
@@ -384,7 +309,7 @@ def test_purge_is_idempotent_a_second_run_finds_nothing(session, oldco):
 
 def test_purge_leaves_everything_when_its_post_check_fails(session, oldco, monkeypatch):
     _, _, row = export(session)
-    acknowledge(session, row)
+    acknowledge(session, handover=row)
     real_counts = vault_purge._counts
 
     def racing(db, organization_id, *, lock=False):
@@ -394,13 +319,13 @@ def test_purge_leaves_everything_when_its_post_check_fails(session, oldco, monke
     monkeypatch.setattr(vault_purge, "_counts", racing)
     with pytest.raises(Conflict, match="added to this client's vault during the purge"):
         purge(session)
-    assert counts(session, oldco.id) == (4, 1)
+    assert vault_counts(session, organization_id=oldco.id) == (4, 1)
     assert session.scalar(select(func.count()).select_from(Disposition)) == 0
 
 
 def test_disposition_rows_cannot_be_changed_afterwards(session, oldco):
     _, _, row = export(session)
-    acknowledge(session, row)
+    acknowledge(session, handover=row)
     summary = purge(session)
     session.commit()
     with pytest.raises(DBAPIError, match="disposition is append-only"), session.begin_nested():

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from auditor.models import AuditEvent, DataCategory, Record
+from auditor.models import AuditEvent
 from auditor.schemas.holds import HoldIn
 from auditor.services import holds
 from auditor.services.context import Actor
@@ -15,10 +15,8 @@ from auditor.services.errors import Conflict, NotFound, PermissionDenied, Valida
 from auditor.services.retention import holds as hold_policy
 from retention import Outcome, Period, RecordDate, RecordFacts, Rule, Trigger, decide
 from tests import factories
+from tests.factories import NOW, OFFICER, TECH
 
-OFFICER = Actor(name="user:7", user_id=7, role="privacy_officer")
-TECH = Actor(name="user:9", user_id=9, role="technician")
-NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 TICKETS = Rule(
     id="tickets",
     category="ticket_history",
@@ -26,23 +24,6 @@ TICKETS = Rule(
     date_field=RecordDate.CLOSED_AT,
     period=Period(years=7),
 )
-
-
-def make_record(session, inventory, *, external_id="T-1", category="ticket_history"):
-    cat = session.scalar(select(DataCategory).where(DataCategory.code == category))
-    record = Record(
-        system_id=inventory.psa.id,
-        external_id=external_id,
-        category_id=cat.id,
-        organization_id=inventory.client.id,
-        created_at=dt.datetime(2010, 1, 1, tzinfo=dt.UTC),
-        closed_at=dt.datetime(2010, 1, 2, tzinfo=dt.UTC),
-        content={"summary": "Printer"},
-        content_digest="0" * 64,
-    )
-    session.add(record)
-    session.flush()
-    return record
 
 
 def place(session, scope, value, **extra):
@@ -71,7 +52,7 @@ def test_place_on_a_coded_scope_records_who_when_and_why(session, inventory, sco
 
 def test_place_on_a_subject_and_a_record(session, inventory):
     subject = factories.subject(session, email="pat@example.com", organization="acme")
-    record = make_record(session, inventory)
+    record = factories.old_record(session)
     by_subject = place(session, "subject", subject.ref)
     by_record = place(session, "record", f" {record.id} ")
     assert by_subject.scope_value == subject.ref
@@ -275,8 +256,8 @@ def facts_of(record, subject_ids=()):
 @pytest.mark.parametrize("scope", ["subject", "client", "system", "category", "record"])
 def test_engine_holds_block_a_covered_record(session, inventory, scope):
     subject = factories.subject(session)
-    record = make_record(session, inventory)
-    other = make_record(session, inventory, external_id="T-2", category="billing_records")
+    record = factories.old_record(session)
+    other = factories.old_record(session, external_id="T-2", category="billing_records")
     value = {
         "subject": subject.ref,
         "client": "acme",
@@ -299,7 +280,7 @@ def test_engine_holds_block_a_covered_record(session, inventory, scope):
 
 
 def test_released_hold_blocks_through_its_release_day_only(session, inventory):
-    record = make_record(session, inventory)
+    record = factories.old_record(session)
     hold = place(session, "record", str(record.id))
     holds.release(session, hold.id, reason="Matter closed", actor=OFFICER, now=NOW)
     facts = facts_of(record)

@@ -9,8 +9,6 @@ from sqlalchemy import select
 from auditor.models import AuditEvent, JobRun
 from auditor.services import audit, jobs
 from auditor.services.errors import Conflict
-from crypto.note import load_private_key
-from tests.conftest import SIGNING_KEY_PEM
 
 ORIGIN = "test.example/audit-log"
 
@@ -109,12 +107,11 @@ def test_placeholder_jobs_do_nothing_yet_and_return_no_counts(session, now):
     assert session.scalars(select(AuditEvent)).all() == []
 
 
-def test_sign_checkpoint_creates_a_verifiable_checkpoint_by_the_job(session, now):
-    key = load_private_key(SIGNING_KEY_PEM)
-    counts = jobs.sign_checkpoint(session, signing_key=key, origin=ORIGIN, now=now)
+def test_sign_checkpoint_creates_a_verifiable_checkpoint_by_the_job(session, now, signing_key):
+    counts = jobs.sign_checkpoint(session, signing_key=signing_key, origin=ORIGIN, now=now)
     session.commit()
     assert counts == {"tree_size": 0}
     event = session.scalars(select(AuditEvent)).one()
     assert (event.action, event.actor) == ("audit.checkpoint", "system:audit.checkpoint")
-    report = audit.verify(session, public_key=key.public_key(), origin=ORIGIN)
+    report = audit.verify(session, public_key=signing_key.public_key(), origin=ORIGIN)
     assert (report.ok, report.checkpoints_checked, report.tree_size) == (True, 1, 1)

@@ -3,7 +3,6 @@ idempotent re-runs, anonymisation, credentials (R16), certificates, and R21."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import json
@@ -15,9 +14,6 @@ from auditor.models import (
     AuditEvent,
     DataSubject,
     Disposition,
-    DispositionReview,
-    DispositionReviewItem,
-    Handover,
     PurgeRun,
     Record,
     Secret,
@@ -25,77 +21,34 @@ from auditor.models import (
 )
 from auditor.schemas.holds import HoldIn
 from auditor.services import holds
-from auditor.services.context import Actor
-from auditor.services.ingest import Ingestor
 from auditor.services.retention import dispositions as disposition_records
-from auditor.services.retention import purge
 from auditor.services.retention import rules as retention_rules
 from auditor.services.retention.batch import record_digest, subject_digest
 from crypto.digest import keyed_digest
 from tests import factories
-from tests.conftest import DISPOSITION_KEY
-
-KEY = base64.b64decode(DISPOSITION_KEY)
-OFFICER = Actor(name="user:7", user_id=7, role="privacy_officer")
-OPERATOR = Actor(name="cli:ops", role="admin")
-NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
-AS_OF = NOW.date()
-
-
-def ingest(session, *rows):
-    ingestor = Ingestor(session, actor=OPERATOR, source="test")
-    for line, row in enumerate(rows, 1):
-        ingestor.add(line, row)
-    ingestor.finish()
-    session.commit()
-    ids = {}
-    for row in rows:
-        ids[row["external_id"]] = session.scalar(
-            select(Record.id).where(Record.external_id == row["external_id"])
-        )
-    return ids
+from tests.factories import (
+    AS_OF,
+    NOW,
+    OFFICER,
+    dispositions,
+    ingest,
+    new_ticket,
+    old_ticket,
+    records_around_cutoffs,
+    review,
+    sealed_secret,
+    terminated_client,
+)
+from tests.factories import run_purge as run
 
 
-def old_ticket(external_id, email="pat@example.com", **extra):
-    return factories.record(
-        external_id=external_id,
-        email=email,
-        created_at="2015-01-10T10:00:00Z",
-        closed_at="2015-02-01T10:00:00Z",
-        **extra,
+def test_purge_disposes_due_records_and_records_each_disposition(session, rules, digest_key):
+    ids = ingest(
+        session,
+        old_ticket(external_id="T-1"),
+        old_ticket(external_id="T-2"),
+        new_ticket(external_id="T-3"),
     )
-
-
-def new_ticket(external_id, email="pat@example.com"):
-    return factories.record(
-        external_id=external_id,
-        email=email,
-        created_at="2025-01-10T10:00:00Z",
-        closed_at="2025-02-01T10:00:00Z",
-    )
-
-
-@pytest.fixture
-def rules(session, inventory):
-    made = retention_rules.load_default_rules(session, actor=OFFICER, now=NOW)
-    session.commit()
-    return made
-
-
-def run(session, **kwargs):
-    options = {"as_of": AS_OF, "actor": OPERATOR, "digest_key": KEY, "now": lambda: NOW}
-    return purge.execute_purge(session, **(options | kwargs))
-
-
-def dispositions(session, **where):
-    query = select(Disposition).order_by(Disposition.id)
-    for name, value in where.items():
-        query = query.where(getattr(Disposition, name) == value)
-    return session.scalars(query).all()
-
-
-def test_purge_disposes_due_records_and_records_each_disposition(session, rules):
-    ids = ingest(session, old_ticket("T-1"), old_ticket("T-2"), new_ticket("T-3"))
     before = {
         r.id: (r.external_id, r.content_digest) for r in session.scalars(select(Record)).all()
     }
@@ -108,8 +61,8 @@ def test_purge_disposes_due_records_and_records_each_disposition(session, rules)
     assert [int(r.subject_ref) for r in rows] == [ids["T-1"], ids["T-2"]]
     first = rows[0]
     external_id, digest = before[ids["T-1"]]
-    assert first.digest == record_digest(KEY, "psa", external_id, digest)
-    assert first.digest == keyed_digest(KEY, "auditor.record.v1", "psa", "T-1", digest)
+    assert first.digest == record_digest(digest_key, "psa", external_id, digest)
+    assert first.digest == keyed_digest(digest_key, "auditor.record.v1", "psa", "T-1", digest)
     assert (first.rule, first.rule_version, first.method) == ("ticket_history", 1, "delete")
     assert first.category == "ticket_history"
     assert first.trigger_evidence == {
@@ -127,7 +80,11 @@ def test_purge_disposes_due_records_and_records_each_disposition(session, rules)
 
 
 def test_purge_never_touches_a_record_under_a_hold(session, rules, inventory):
-    ids = ingest(session, old_ticket("T-1"), old_ticket("T-2", email="other@example.com"))
+    ids = ingest(
+        session,
+        old_ticket(external_id="T-1"),
+        old_ticket(external_id="T-2", email="other@example.com"),
+    )
     subject_ref = session.scalar(
         select(DataSubject.ref)
         .join(SubjectIdentifier)
@@ -152,7 +109,7 @@ def test_purge_never_touches_a_record_under_a_hold(session, rules, inventory):
 
 
 def test_a_second_run_disposes_nothing_and_records_nothing(session, rules):
-    ingest(session, old_ticket("T-1"), old_ticket("T-2"))
+    ingest(session, old_ticket(external_id="T-1"), old_ticket(external_id="T-2"))
     first = run(session)
     count = session.scalar(select(func.count()).select_from(Disposition))
     second = run(session)
@@ -162,7 +119,9 @@ def test_a_second_run_disposes_nothing_and_records_nothing(session, rules):
 
 
 def test_a_failed_batch_leaves_neither_deletes_nor_dispositions(session, rules, monkeypatch):
-    ids = ingest(session, *(old_ticket(f"T-{n}", email=f"p{n}@example.com") for n in range(6)))
+    ids = ingest(
+        session, *(old_ticket(external_id=f"T-{n}", email=f"p{n}@example.com") for n in range(6))
+    )
     from auditor.services.retention import batch as purge_batch
 
     original = purge_batch.BatchDisposer.dispose
@@ -194,7 +153,7 @@ def test_a_failed_batch_leaves_neither_deletes_nor_dispositions(session, rules, 
 def test_anonymise_rule_keeps_the_row_without_content_or_subjects(session, rules):
     retention_rules.revise_rule(session, "ticket_history", {"action": "anonymise"}, actor=OFFICER)
     session.commit()
-    ids = ingest(session, old_ticket("T-1", content={"summary": "Pat's laptop"}))
+    ids = ingest(session, old_ticket(external_id="T-1", content={"summary": "Pat's laptop"}))
     result = run(session)
     assert result.disposed == 1
     record = session.get(Record, ids["T-1"])
@@ -209,26 +168,19 @@ def test_anonymise_rule_keeps_the_row_without_content_or_subjects(session, rules
     assert run(session).disposed == 0  # an anonymised record is not disposed of twice
 
 
-def _review(session, record_ids, *, status, **fields):
-    review = DispositionReview(
-        rule="ticket_history", rule_version=2, status=status, created_by="test", **fields
-    )
-    review.item_count = len(record_ids)
-    session.add(review)
-    session.flush()
-    session.add_all(DispositionReviewItem(review_id=review.id, record_id=i) for i in record_ids)
-    session.commit()
-    return review
-
-
 def test_records_under_review_wait_for_an_approved_batch(session, rules):
     retention_rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
     session.commit()
-    ids = ingest(session, old_ticket("T-1"), old_ticket("T-2"), old_ticket("T-3"))
+    ids = ingest(
+        session,
+        old_ticket(external_id="T-1"),
+        old_ticket(external_id="T-2"),
+        old_ticket(external_id="T-3"),
+    )
     assert run(session).blocked == {"pending review": 3}
-    approved = _review(session, [ids["T-1"]], status="approved", decided_by="user:7")
-    _review(session, [ids["T-2"]], status="rejected", decided_by="user:7")
-    _review(session, [ids["T-3"]], status="extended", extend_until=dt.date(2027, 1, 1))
+    approved = review(session, record_ids=[ids["T-1"]], status="approved", decided_by="user:7")
+    review(session, record_ids=[ids["T-2"]], status="rejected", decided_by="user:7")
+    review(session, record_ids=[ids["T-3"]], status="extended", extend_until=dt.date(2027, 1, 1))
     result = run(session)
     assert result.disposed == 1
     assert result.blocked == {"review rejected": 1}
@@ -239,19 +191,12 @@ def test_records_under_review_wait_for_an_approved_batch(session, rules):
     assert later.blocked == {"pending review": 1, "review rejected": 1}
 
 
-def test_transfer_then_delete_waits_for_a_recorded_transfer(session, rules):
-    retention_rules.revise_rule(
+def test_transfer_then_delete_waits_for_a_recorded_transfer(session, transfer_rules):
+    ids = ingest(session, old_ticket(external_id="T-1"), old_ticket(external_id="T-2"))
+    review(session, record_ids=[ids["T-1"]], status="approved", decided_by="user:7")
+    review(
         session,
-        "ticket_history",
-        {"action": "transfer_then_delete", "requires_review": True},
-        actor=OFFICER,
-    )
-    session.commit()
-    ids = ingest(session, old_ticket("T-1"), old_ticket("T-2"))
-    _review(session, [ids["T-1"]], status="approved", decided_by="user:7")
-    _review(
-        session,
-        [ids["T-2"]],
+        record_ids=[ids["T-2"]],
         status="approved",
         decided_by="user:7",
         transfer_reference="Archives box 12",
@@ -263,7 +208,7 @@ def test_transfer_then_delete_waits_for_a_recorded_transfer(session, rules):
     assert row.trigger_evidence["transfer_reference"] == "Archives box 12"
 
 
-def test_no_personal_data_remains_after_a_purge(session, rules, connection):
+def test_no_personal_data_remains_after_a_purge(session, rules, connection, digest_key):
     """R21: the purged person's name and email occur nowhere, except as keyed digests."""
     from sqlalchemy import inspect
 
@@ -271,7 +216,9 @@ def test_no_personal_data_remains_after_a_purge(session, rules, connection):
     session.commit()
     ingest(
         session,
-        old_ticket("T-9", email="jordan.q@example.org", content={"from": "Jordan Quill"}),
+        old_ticket(
+            external_id="T-9", email="jordan.q@example.org", content={"from": "Jordan Quill"}
+        ),
     )
     result = run(session)
     assert result.disposed == 1 and result.subjects_removed == 1
@@ -284,11 +231,13 @@ def test_no_personal_data_remains_after_a_purge(session, rules, connection):
     assert found == []
     (row,) = dispositions(session, subject_type="data_subject")
     assert row.subject_ref == person.ref
-    assert row.digest == subject_digest(KEY, ["email:jordan.q@example.org"], "Jordan Quill")
+    assert row.digest == subject_digest(digest_key, ["email:jordan.q@example.org"], "Jordan Quill")
 
 
 def test_certificate_counts_and_digest_can_be_recomputed(session, rules):
-    ingest(session, old_ticket("T-1"), old_ticket("T-2", email="b@example.com"))
+    ingest(
+        session, old_ticket(external_id="T-1"), old_ticket(external_id="T-2", email="b@example.com")
+    )
     result = run(session)
     cert = result.certificate
     rows = dispositions(session, run_id=result.run_id)
@@ -305,68 +254,20 @@ def test_certificate_counts_and_digest_can_be_recomputed(session, rules):
     assert stored.certificate == cert
 
 
-def _terminated_client(session, *, acknowledged):
-    org = factories.organization(
-        session,
-        code="harbour",
-        agreements=[
-            {
-                "reference": "msa-h",
-                "status": "terminated",
-                "start_date": dt.date(2017, 4, 1),
-                "termination_date": dt.date(2026, 9, 30),
-            }
-        ],
-    )
-    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    session.add(
-        Secret(
-            organization_id=org.id,
-            name="Router admin",
-            kind="password",
-            value=b"sealed",
-            client_key_version=1,
-            created_by="test",
-            created_at=at,
-            updated_at=at,
-            value_changed_at=at,
-        )
-    )
-    if acknowledged:
-        session.add(
-            Handover(
-                organization_id=org.id,
-                recipient="Owner",
-                method="usb",
-                secrets_count=1,
-                file_sha256="0" * 64,
-                exported_by="test",
-                exported_at=at + dt.timedelta(days=300),
-                acknowledged_at=at + dt.timedelta(days=301),
-            )
-        )
-    session.commit()
-    return org
-
-
 def test_credentials_are_purged_only_after_an_acknowledged_handover(session, rules, inventory):
-    org = _terminated_client(session, acknowledged=False)
+    org = terminated_client(session)
+    sealed_secret(session, organization=org)
+    session.commit()
     blocked = run(session)
     assert blocked.credentials == [
         {"client": "harbour", "secrets": 1, "status": "blocked", "reason": "hand-over missing"}
     ]
     assert session.scalar(select(func.count()).select_from(Secret)) == 1
-    session.add(
-        Handover(
-            organization_id=org.id,
-            recipient="Owner",
-            method="usb",
-            secrets_count=1,
-            file_sha256="0" * 64,
-            exported_by="test",
-            exported_at=NOW - dt.timedelta(days=2),
-            acknowledged_at=NOW - dt.timedelta(days=1),
-        )
+    factories.handover(
+        session,
+        organization=org,
+        exported_at=NOW - dt.timedelta(days=2),
+        acknowledged_at=NOW - dt.timedelta(days=1),
     )
     session.commit()
     done = run(session)
@@ -392,7 +293,7 @@ def test_a_run_left_running_by_a_killed_process_is_marked_interrupted(session, r
 
 
 def test_disposition_report_states_its_query_and_lists_the_period(session, rules):
-    ingest(session, old_ticket("T-1"))
+    ingest(session, old_ticket(external_id="T-1"))
     run(session)
     data = disposition_records.disposition_report(
         session, start=AS_OF, end=AS_OF + dt.timedelta(days=1)
@@ -411,44 +312,6 @@ def test_disposition_report_states_its_query_and_lists_the_period(session, rules
     assert empty["summary"]["count"] == 0 and empty["dispositions"] == []
 
 
-def records_around_cutoffs(offsets, *, log_systems=("siem",), open_tickets=False):
-    """Tickets closed, logs and invoices dated ``offset`` days around each default rule's cutoff
-    on AS_OF (and still-open tickets when asked)."""
-    rows = []
-    for offset in offsets:
-        closed = dt.datetime(2019, 11, 22, 12, tzinfo=dt.UTC) + dt.timedelta(days=offset)
-        rows.append(
-            factories.record(
-                external_id=f"T{offset}",
-                created_at=(closed - dt.timedelta(days=3)).isoformat(),
-                closed_at=closed.isoformat(),
-            )
-        )
-        if open_tickets:
-            rows.append(factories.record(external_id=f"O{offset}", created_at=closed.isoformat()))
-        logged = dt.datetime(2025, 11, 22, 23, 59, tzinfo=dt.UTC) + dt.timedelta(days=offset)
-        for system in log_systems:
-            rows.append(
-                factories.record(
-                    external_id=f"L{system}{offset}",
-                    system=system,
-                    category="security_logs",
-                    created_at=logged.isoformat(),
-                )
-            )
-        document = dt.date(2019, 11, 22) + dt.timedelta(days=offset)
-        rows.append(
-            factories.record(
-                external_id=f"B{offset}",
-                system="billing",
-                category="billing_records",
-                created_at=f"{document}T09:00:00Z",
-                document_date=document.isoformat(),
-            )
-        )
-    return rows
-
-
 def test_the_purge_reads_only_candidates_and_disposes_exactly_what_the_plan_calls_due(
     session, rules
 ):
@@ -456,7 +319,7 @@ def test_the_purge_reads_only_candidates_and_disposes_exactly_what_the_plan_call
     from auditor.services.retention import facts
     from auditor.services.retention import plan as retention_plan
 
-    rows = records_around_cutoffs(range(-3, 4))
+    rows = records_around_cutoffs(offsets=range(-3, 4))
     ingest(session, *rows)
     plan = retention_plan.plan_disposition(session, as_of=AS_OF)
     due = {i for group in plan.due_by_rule.values() for i in group.record_ids}

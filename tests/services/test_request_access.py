@@ -20,30 +20,26 @@ from auditor.services.requests import workflow
 from auditor.services.requests.access import package as request_access
 from auditor.services.requests.access.records import JsonRecords
 from auditor.services.requests.access.redaction import REDACTED
-from crypto.note import load_private_key
 from tests import factories
-from tests.conftest import SIGNING_KEY_PEM
-from tests.services.access_helpers import (
+from tests.factories import (
     DISPUTE,
     EMAIL,
+    NOW,
+    OFFICER,
     ORIGIN,
     OTHER_EMAIL,
     OTHER_NAME,
     OTHER_PHONE,
     PHONE,
     STRANGER_EMAIL,
-    add_record,
-    at,
-    scenario,
-    signing,
-)
-from tests.services.request_helpers import (
-    NOW,
-    OFFICER,
     TECH,
     assert_no_personal_data,
+    at,
     events,
     open_request,
+    scenario,
+    signing,
+    stored_record,
     verify,
 )
 
@@ -63,7 +59,7 @@ def by_id(package):
 
 
 def test_every_record_with_category_source_purposes_third_parties_and_disposal(session, inventory):
-    s = scenario(session, inventory)
+    s = scenario(session)
     package = build(session, s.request)
     records = by_id(package)
     assert set(records) == {s.ticket.id, s.invoice.id, s.contact.id, *(r.id for r in s.logs)}
@@ -99,7 +95,7 @@ def test_every_record_with_category_source_purposes_third_parties_and_disposal(s
 
 
 def test_other_people_are_severed_and_the_subjects_own_data_kept(session, inventory):
-    s = scenario(session, inventory)
+    s = scenario(session)
     package = build(session, s.request)
     text = orjson.dumps(package).decode()
     for third_party in (OTHER_NAME, OTHER_EMAIL, OTHER_PHONE, STRANGER_EMAIL, "grace"):
@@ -124,7 +120,7 @@ def test_other_people_are_severed_and_the_subjects_own_data_kept(session, invent
 
 
 def test_export_records_each_severing_once_without_the_value(session, inventory):
-    s = scenario(session, inventory)
+    s = scenario(session)
     for _ in range(2):  # a second export adds no duplicates
         request_access.export_access_package(
             session, s.request.reference, actor=OFFICER, now=NOW, **signing()
@@ -141,7 +137,7 @@ def test_export_records_each_severing_once_without_the_value(session, inventory)
 
 
 def test_identifiers_consents_dispute_notes_holds_and_searches(session, inventory):
-    s = scenario(session, inventory)
+    s = scenario(session)
     task = s.request.tasks[0]
     update = TaskUpdate(
         searched=True,
@@ -189,7 +185,7 @@ def test_identifiers_consents_dispute_notes_holds_and_searches(session, inventor
 
 
 def test_where_it_came_from_how_it_is_used_and_to_whom_disclosed(session, inventory):
-    s = scenario(session, inventory)
+    s = scenario(session)
     package = build(session, s.request)
     sources = {source["system"]: source for source in package["sources"]}
     assert {code: source["records"] for code, source in sources.items()} == {
@@ -214,7 +210,7 @@ def test_where_it_came_from_how_it_is_used_and_to_whom_disclosed(session, invent
 
 
 def test_security_logs_are_grouped_by_system_and_month(session, inventory):
-    s = scenario(session, inventory)
+    s = scenario(session)
     package = build(session, s.request)
     assert [(g["system"], g["month"], g["count"]) for g in package["log_summary"]] == [
         ("siem", "2026-09", 2),
@@ -230,16 +226,15 @@ def test_security_logs_are_grouped_by_system_and_month(session, inventory):
 
 
 def test_a_record_past_its_date_is_shown_as_kept_by_the_hold(session, inventory):
-    s = scenario(session, inventory)
-    old = add_record(
+    s = scenario(session)
+    old = stored_record(
         session,
-        [s.subject],
-        system=inventory.siem,
+        subjects=[s.subject],
+        system="siem",
         category="security_logs",
         external_id="EV-old",
         content={"event": "login_failed"},
         created_at=at(2025, 1, 5),
-        organization_id=inventory.client.id,
     )
     package = build(session, s.request)
     retention = by_id(package)[old.id]["retention"]
@@ -270,7 +265,6 @@ def test_a_subject_with_nothing_held_has_empty_sections(session, inventory):
 def test_a_request_forwarded_by_a_client_is_addressed_to_the_client(session, inventory):
     s = scenario(
         session,
-        inventory,
         channel="client_forwarded",
         forwarded_by="acme",
         client_instructions="Send the package to our privacy desk.",
@@ -302,7 +296,7 @@ def scenario_individual(session, inventory):
 
 
 def test_organization_from_settings_else_from_the_inventory(session, inventory):
-    s = scenario(session, inventory)
+    s = scenario(session)
     assert build(session, s.request)["organization"] == {
         "name": "Msp",
         "contact": None,
@@ -321,7 +315,7 @@ def test_organization_from_settings_else_from_the_inventory(session, inventory):
 
 
 def test_nothing_is_built_before_the_identity_is_verified(session, inventory):
-    s = scenario(session, inventory, verified=False)
+    s = scenario(session, verified=False)
     with pytest.raises(IdentityNotVerified):
         build(session, s.request)
     with pytest.raises(IdentityNotVerified):
@@ -336,7 +330,7 @@ def test_a_subject_must_be_linked_and_the_request_not_withdrawn(session, invento
     verify(session, unlinked)
     with pytest.raises(Conflict, match="no linked data subject"):
         build(session, unlinked)
-    s = scenario(session, inventory)
+    s = scenario(session)
     workflow.transition(
         session,
         s.request.reference,
@@ -348,8 +342,8 @@ def test_a_subject_must_be_linked_and_the_request_not_withdrawn(session, invento
         build(session, s.request)
 
 
-def test_export_is_audited_and_covered_by_a_signed_checkpoint(session, inventory):
-    s = scenario(session, inventory)
+def test_export_is_audited_and_covered_by_a_signed_checkpoint(session, inventory, signing_key):
+    s = scenario(session)
     package = request_access.export_access_package(
         session, s.request.reference, actor=OFFICER, now=NOW, **signing()
     )
@@ -369,16 +363,14 @@ def test_export_is_audited_and_covered_by_a_signed_checkpoint(session, inventory
     checkpoint = session.get(AuditCheckpoint, trail["checkpoint"]["id"])
     assert checkpoint.tree_size >= event.seq
     assert trail["checkpoint"]["root_hash"] == checkpoint.root_hash
-    report = audit.verify(
-        session, public_key=load_private_key(SIGNING_KEY_PEM).public_key(), origin=ORIGIN
-    )
+    report = audit.verify(session, public_key=signing_key.public_key(), origin=ORIGIN)
     assert report.ok, report.problem
     signed = session.scalars(select(AuditEvent).where(AuditEvent.action == "audit.checkpoint"))
     assert len(signed.all()) == 1
 
 
 def test_package_json_and_dict_agree_and_read_back(session, inventory):
-    s = scenario(session, inventory)
+    s = scenario(session)
     package = request_access.collect(session, s.request, now=NOW)
     data = package.to_dict()
     assert orjson.loads(package.to_json()) == data

@@ -14,17 +14,22 @@ from auditor.models import DataCategory, Record, record_subject
 from auditor.services.requests.access import package as request_access
 from auditor.services.requests.access import report as request_pdf
 from tests import factories
-from tests.services.access_helpers import (
+from tests.factories import (
     DISPUTE,
     EMAIL,
+    NOW,
+    OFFICER,
     OTHER_EMAIL,
     OTHER_NAME,
     STRANGER_EMAIL,
+    attached_json,
+    events,
+    open_request,
     scenario,
     signing,
+    verify,
 )
-from tests.services.request_helpers import NOW, OFFICER, events, open_request, verify
-from tests.test_reports import attached_json, pdf_text
+from tests.factories import flat_text as flat
 
 SECTIONS = [
     "About this request",
@@ -46,11 +51,6 @@ SECTIONS = [
 ]
 
 
-def flat(pdf: bytes) -> str:
-    """The PDF's text with line breaks as spaces (table cells wrap)."""
-    return re.sub(r"\s+", " ", pdf_text(pdf))
-
-
 def section_text(text: str, title: str) -> str:
     """The flattened text from ``title`` to the next section title."""
     start = text.index(title) + len(title)
@@ -60,7 +60,7 @@ def section_text(text: str, title: str) -> str:
 
 @pytest.fixture
 def exported(session, inventory):
-    s = scenario(session, inventory)
+    s = scenario(session)
     pdf, package = request_pdf.export_access_report(
         session, s.request.reference, actor=OFFICER, now=NOW, **signing()
     )
@@ -112,7 +112,7 @@ def test_the_attached_json_is_the_package(exported):
 
 
 def test_the_pdf_renders_from_the_dict_too(session, inventory):
-    s = scenario(session, inventory)
+    s = scenario(session)
     data = request_access.build_access_package(session, s.request, now=NOW)
     pdf = request_pdf.access_report_pdf(data, now=NOW)
     assert attached_json(pdf, f"access-package-{s.request.reference}.json") == data
@@ -142,7 +142,6 @@ def test_empty_sections_say_none(session, inventory):
 def test_a_forwarded_request_is_addressed_to_the_client(session, inventory):
     s = scenario(
         session,
-        inventory,
         channel="client_forwarded",
         forwarded_by="acme",
         client_instructions="Send the package to our privacy desk.",
@@ -159,7 +158,7 @@ def test_a_forwarded_request_is_addressed_to_the_client(session, inventory):
 
 
 def test_the_settings_name_the_organization_and_its_privacy_officer(session, inventory):
-    s = scenario(session, inventory)
+    s = scenario(session)
     settings = {
         "ORGANIZATION_NAME": "ServeITPro Inc.",
         "ORGANIZATION_CONTACT": "privacy@serveitpro.example",
@@ -207,7 +206,7 @@ def _logs(session, inventory, subject, count: int) -> None:
 
 
 def test_a_large_subject_is_summarised_by_system_and_month(session, inventory):
-    s = scenario(session, inventory)
+    s = scenario(session)
     _logs(session, inventory, s.subject, 600)
     package = request_access.collect(session, s.request, now=NOW, batch=250)
     pdf = request_pdf.access_report_pdf(package, now=NOW)

@@ -15,20 +15,23 @@ from auditor.models import RequestItem
 from auditor.services.errors import Conflict, IdentityNotVerified
 from auditor.services.requests.access import portability as request_portability
 from auditor.services.requests.access.redaction import REDACTED
-from tests.services.access_helpers import (
+from tests.factories import (
     EMAIL,
+    NOW,
+    OFFICER,
     OTHER_EMAIL,
     OTHER_NAME,
-    add_record,
+    assert_no_personal_data,
     at,
+    events,
     scenario,
+    stored_record,
 )
-from tests.services.request_helpers import NOW, OFFICER, assert_no_personal_data, events
 
 
 @pytest.fixture
 def quebec(session, inventory):
-    return scenario(session, inventory, organization="qc-client", type="portability")
+    return scenario(session, organization="qc-client", type="portability")
 
 
 def rows(data: bytes) -> list[dict[str, str]]:
@@ -72,15 +75,13 @@ def test_csv_has_one_row_per_value(session, inventory, quebec):
 
 
 def test_formulas_are_neutralised_and_empty_containers_kept(session, inventory, quebec):
-    add_record(
+    stored_record(
         session,
-        [quebec.subject],
-        system=inventory.psa,
-        category="ticket_history",
+        subjects=[quebec.subject],
+        client="acme",
         external_id="T-200",
         content={"cmd": "=HYPERLINK(1)", "tags": [], "meta": {}, "flag": True, "none": None},
         created_at=at(2025, 5, 5),
-        organization_id=inventory.client.id,
     )
     _, csv_data = request_portability.portability_export(session, quebec.request, now=NOW)
     values = {r["field"]: r["value"] for r in rows(csv_data) if r["external_id"] == "T-200"}
@@ -112,13 +113,13 @@ def test_the_export_is_recorded_and_audited(session, inventory, quebec):
 
 
 def test_refused_outside_quebec(session, inventory):
-    outside = scenario(session, inventory)
+    outside = scenario(session)
     with pytest.raises(Conflict, match="Québec"):
         request_portability.portability_export(session, outside.request, now=NOW)
 
 
 def test_refused_before_the_identity_is_verified(session, inventory):
-    s = scenario(session, inventory, organization="qc-client", type="portability", verified=False)
+    s = scenario(session, organization="qc-client", type="portability", verified=False)
     with pytest.raises(IdentityNotVerified):
         request_portability.export_portability(
             session, s.request.reference, actor=OFFICER, form="json", now=NOW

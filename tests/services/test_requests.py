@@ -16,15 +16,7 @@ from auditor.services.requests import intake as requests
 from auditor.services.requests import workflow
 from auditor.services.requests.guards import require_verified
 from tests import factories
-from tests.services.request_helpers import (
-    NOW,
-    OFFICER,
-    assert_no_personal_data,
-    events,
-    open_request,
-    record_of,
-    verify,
-)
+from tests.factories import NOW, OFFICER, assert_no_personal_data, events, open_request, verify
 
 
 @pytest.fixture
@@ -194,7 +186,9 @@ def test_oversized_document_is_refused(session, inventory, monkeypatch):
 
 def test_one_task_per_system_for_its_owner_records_marked(session, inventory, subject):
     inventory.siem.owner = "Security lead"
-    record_of(session, inventory, subject)
+    factories.stored_record(
+        session, subjects=[subject], created_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    )
     request = open_request(session)
     tasks = {task.system.code: task for task in request.tasks}
     assert sorted(tasks) == ["billing", "psa", "siem"]
@@ -213,7 +207,12 @@ def test_opening_places_the_recourse_hold_on_the_subject(session, inventory, sub
 
 def test_linking_the_subject_later_places_the_hold_and_marks_systems(session, inventory, subject):
     request = open_request(session, identifiers=[{"kind": "email", "value": "x@home.example"}])
-    record_of(session, inventory, subject, system=inventory.billing)
+    factories.stored_record(
+        session,
+        subjects=[subject],
+        system="billing",
+        created_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+    )
     workflow.link_subject(session, request.reference, subject.ref, actor=OFFICER, now=NOW)
     assert request.subject is subject
     assert [t.system.code for t in request.tasks if t.holds_records] == ["billing"]

@@ -13,8 +13,15 @@ from auditor.schemas.subjects import ConsentIn
 from auditor.services import subjects
 from auditor.services.errors import Conflict, IdentityNotVerified, ValidationFailed
 from auditor.services.requests import consents as request_consents
-from tests.services.actions_helpers import EMAIL, person, request_for
-from tests.services.request_helpers import NOW, OFFICER, assert_no_personal_data, events
+from tests.factories import (
+    EMAIL,
+    NOW,
+    OFFICER,
+    assert_no_personal_data,
+    events,
+    person,
+    request_for,
+)
 
 GIVEN = NOW - dt.timedelta(days=400)
 
@@ -30,7 +37,7 @@ def withdraw(session, request, **kwargs):
 
 
 def test_withdrawal_is_effective_from_its_date_and_keeps_the_consent(session, subject):
-    request = request_for(session, subject, "consent_withdrawal")
+    request = request_for(session, subject=subject, type="consent_withdrawal")
     effective = NOW - dt.timedelta(days=5)
     (consent,) = withdraw(session, request, effective_at=effective, method="email")
     row = session.get(Consent, consent.id)
@@ -61,7 +68,7 @@ def test_withdrawal_is_effective_from_its_date_and_keeps_the_consent(session, su
 
 
 def test_the_method_defaults_to_the_requests_channel(session, subject):
-    request = request_for(session, subject, "consent_withdrawal", channel="phone")
+    request = request_for(session, subject=subject, type="consent_withdrawal", channel="phone")
     (consent,) = withdraw(session, request)
     assert (consent.withdrawn_at, consent.withdrawal_method) == (NOW, "verbal")
 
@@ -72,7 +79,7 @@ def test_the_method_defaults_to_the_requests_channel(session, subject):
     ids=["future", "before-consent"],
 )
 def test_bad_effective_dates_are_refused(session, subject, effective, field):
-    request = request_for(session, subject, "consent_withdrawal")
+    request = request_for(session, subject=subject, type="consent_withdrawal")
     with pytest.raises(ValidationFailed) as error:
         withdraw(session, request, effective_at=effective)
     assert error.value.errors[0].field == field
@@ -80,7 +87,7 @@ def test_bad_effective_dates_are_refused(session, subject, effective, field):
 
 
 def test_nothing_to_withdraw_is_a_conflict(session, subject):
-    request = request_for(session, subject, "consent_withdrawal")
+    request = request_for(session, subject=subject, type="consent_withdrawal")
     withdraw(session, request)
     with pytest.raises(Conflict, match="no active consent"):
         withdraw(session, request)
@@ -89,10 +96,10 @@ def test_nothing_to_withdraw_is_a_conflict(session, subject):
 
 
 def test_withdrawal_needs_a_verified_request(session, subject):
-    request = request_for(session, subject, "consent_withdrawal", verified=False)
+    request = request_for(session, subject=subject, type="consent_withdrawal", verified=False)
     with pytest.raises(IdentityNotVerified):
         withdraw(session, request)
-    access = request_for(session, subject, "access")
+    access = request_for(session, subject=subject, type="access")
     with pytest.raises(Conflict, match="access request"):
         withdraw(session, access)
 
@@ -109,7 +116,7 @@ def test_the_marketing_export_leaves_withdrawn_subjects_out_from_the_effective_d
         ConsentIn(purpose="marketing", given_at=NOW, method="email", text_version="v3"),
         actor=OFFICER,
     )
-    request = request_for(session, subject, "consent_withdrawal")
+    request = request_for(session, subject=subject, type="consent_withdrawal")
     effective = NOW - dt.timedelta(days=10)
     withdraw(session, request, effective_at=effective)
 

@@ -14,8 +14,17 @@ from auditor.services import subjects
 from auditor.services.errors import Conflict, IdentityNotVerified, NotFound, ValidationFailed
 from auditor.services.ingest import content_digest
 from auditor.services.requests import corrections
-from tests.services.actions_helpers import EMAIL, NAME, person, record, request_for
-from tests.services.request_helpers import NOW, OFFICER, assert_no_personal_data, events
+from tests.factories import (
+    EMAIL,
+    NAME,
+    NOW,
+    OFFICER,
+    assert_no_personal_data,
+    events,
+    person,
+    request_for,
+    subject_record,
+)
 
 
 @pytest.fixture
@@ -28,8 +37,8 @@ def correct(session, request, **kwargs):
 
 
 def test_correcting_the_name_keeps_the_old_value_and_lists_third_parties(session, subject):
-    record(session, subject, category="personal_contact", content={"name": NAME})
-    request = request_for(session, subject, "correction")
+    subject_record(session, subject=subject, category="personal_contact", content={"name": NAME})
+    request = request_for(session, subject=subject, type="correction")
     correction = correct(session, request, field="display_name", new_value="Amélie Tremblay-Roy")
     assert subject.display_name == "Amélie Tremblay-Roy"
     stored = session.get(RequestCorrection, correction.id)
@@ -56,7 +65,7 @@ def test_correcting_the_name_keeps_the_old_value_and_lists_third_parties(session
 
 
 def test_correcting_an_email_stores_it_normalised(session, subject):
-    request = request_for(session, subject, "correction")
+    request = request_for(session, subject=subject, type="correction")
     correction = correct(session, request, field="email", new_value=" Amelie.Roy@Acme.Example ")
     assert correction.old_value == EMAIL and correction.new_value == "amelie.roy@acme.example"
     assert [i.value for i in subject.identifiers] == ["amelie.roy@acme.example"]
@@ -67,7 +76,7 @@ def test_several_emails_need_the_one_to_correct(session, subject):
     subjects.add_identifier(
         session, subject.ref, IdentifierIn(kind="email", value="a.t@home.example"), actor=OFFICER
     )
-    request = request_for(session, subject, "correction")
+    request = request_for(session, subject=subject, type="correction")
     with pytest.raises(ValidationFailed) as error:
         correct(session, request, field="email", new_value="x@y.example")
     assert error.value.errors[0].message == "use email[1] to email[2]"
@@ -83,21 +92,21 @@ def test_several_emails_need_the_one_to_correct(session, subject):
 
 def test_an_email_of_someone_else_is_a_conflict(session, subject):
     person(session, email="taken@acme.example", name="Other")
-    request = request_for(session, subject, "correction")
+    request = request_for(session, subject=subject, type="correction")
     with pytest.raises(Conflict, match="another subject"):
         correct(session, request, field="email", new_value="taken@acme.example")
     assert [i.value for i in subject.identifiers] == [EMAIL]
 
 
 def test_correcting_record_content_updates_the_digest(session, subject):
-    invoice = record(
+    invoice = subject_record(
         session,
-        subject,
+        subject=subject,
         category="payment_data",
         system="billing",
         content={"billing": {"address": "1 Rue Old", "city": "Laval"}},
     )
-    request = request_for(session, subject, "correction")
+    request = request_for(session, subject=subject, type="correction")
     correction = correct(
         session, request, field="billing.address", new_value="12 Rue New", record_id=invoice.id
     )
@@ -128,10 +137,10 @@ def test_correcting_record_content_updates_the_digest(session, subject):
     ids=["card-number", "no-such-path", "not-theirs", "unknown-field", "same-value", "empty"],
 )
 def test_bad_corrections_change_nothing(session, subject, field, value, record_id, error):
-    own = record(session, subject)
-    other = record(session, person(session, email="o@acme.example", name="Other"))
+    own = subject_record(session, subject=subject)
+    other = subject_record(session, subject=person(session, email="o@acme.example", name="Other"))
     ids = {"own": own.id, "other": other.id, None: None}
-    request = request_for(session, subject, "correction")
+    request = request_for(session, subject=subject, type="correction")
     with pytest.raises(error):
         correct(session, request, field=field, new_value=value, record_id=ids[record_id])
     session.rollback()
@@ -139,17 +148,17 @@ def test_bad_corrections_change_nothing(session, subject, field, value, record_i
 
 
 def test_corrections_need_a_verified_correction_request(session, subject):
-    unverified = request_for(session, subject, "correction", verified=False)
+    unverified = request_for(session, subject=subject, type="correction", verified=False)
     with pytest.raises(IdentityNotVerified):
         correct(session, unverified, field="display_name", new_value="X")
-    deletion = request_for(session, subject, "deletion")
+    deletion = request_for(session, subject=subject, type="deletion")
     with pytest.raises(Conflict, match="deletion request"):
         correct(session, deletion, field="display_name", new_value="X")
 
 
 def test_a_rejected_correction_leaves_a_dispute_note(session, subject):
-    ticket = record(session, subject, content={"diagnosis": "User error"})
-    request = request_for(session, subject, "correction")
+    ticket = subject_record(session, subject=subject, content={"diagnosis": "User error"})
+    request = request_for(session, subject=subject, type="correction")
     correction = corrections.reject_correction(
         session,
         request,
@@ -184,7 +193,7 @@ def test_a_rejected_correction_leaves_a_dispute_note(session, subject):
 
 
 def test_a_rejection_needs_a_reason_and_a_statement(session, subject):
-    request = request_for(session, subject, "correction")
+    request = request_for(session, subject=subject, type="correction")
     for reason, statement in (("", "mine"), ("why", " ")):
         with pytest.raises(ValidationFailed):
             corrections.reject_correction(

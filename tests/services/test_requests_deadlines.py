@@ -16,7 +16,7 @@ from auditor.services.errors import Conflict, ValidationFailed
 from auditor.services.requests import deadlines as request_deadlines
 from auditor.services.requests import intake, workflow
 from tests import factories
-from tests.services.request_helpers import (
+from tests.factories import (
     NOW,
     OFFICER,
     assert_no_personal_data,

@@ -29,84 +29,80 @@ from auditor.services.errors import Conflict, IdentityNotVerified, NotFound
 from auditor.services.requests import deletion as request_deletion
 from auditor.services.requests import workflow
 from auditor.services.retention.batch import subject_digest
-from tests.services.actions_helpers import (
+from tests.factories import (
+    DIGEST_KEY,
     EMAIL,
-    KEY,
-    load_rules,
-    person,
-    record,
-    request_for,
-)
-from tests.services.request_helpers import (
     NOW,
     OFFICER,
     assert_no_personal_data,
     close_tasks,
     events,
     open_request,
+    person,
+    request_for,
+    subject_record,
     verify,
 )
 
 UTC = dt.UTC
 
 
-@pytest.fixture
-def rules(session, inventory):
-    load_rules(session)
-
-
 def execute(session, request, **kwargs):
     return request_deletion.execute_deletion(
-        session, request, actor=OFFICER, digest_key=KEY, now=NOW, **kwargs
+        session, request, actor=OFFICER, digest_key=DIGEST_KEY, now=NOW, **kwargs
     )
 
 
 def mixed_records(session, subject):
     """Four records nothing requires any more and four that something still does."""
     return {
-        "old_ticket": record(session, subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC)),
-        "old_invoice": record(
+        "old_ticket": subject_record(
+            session, subject=subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC)
+        ),
+        "old_invoice": subject_record(
             session,
-            subject,
+            subject=subject,
             category="billing_records",
             system="billing",
-            created=dt.datetime(2015, 6, 1, tzinfo=UTC),
+            created_at=dt.datetime(2015, 6, 1, tzinfo=UTC),
             document_date=dt.date(2015, 6, 1),
         ),
-        "contact": record(
+        "contact": subject_record(
             session,
-            subject,
+            subject=subject,
             category="personal_contact",
-            created=dt.datetime(2024, 1, 1, tzinfo=UTC),
+            created_at=dt.datetime(2024, 1, 1, tzinfo=UTC),
         ),
-        "marketing": record(
+        "marketing": subject_record(
             session,
-            subject,
+            subject=subject,
             category="marketing_contacts",
-            created=dt.datetime(2025, 10, 18, tzinfo=UTC),
+            created_at=dt.datetime(2025, 10, 18, tzinfo=UTC),
         ),
-        "recent_ticket": record(
+        "recent_ticket": subject_record(
             session,
-            subject,
-            created=dt.datetime(2025, 1, 10, tzinfo=UTC),
+            subject=subject,
+            created_at=dt.datetime(2025, 1, 10, tzinfo=UTC),
             closed_at=dt.datetime(2025, 2, 1, tzinfo=UTC),
         ),
-        "invoice": record(
+        "invoice": subject_record(
             session,
-            subject,
+            subject=subject,
             category="billing_records",
             system="billing",
-            created=dt.datetime(2020, 3, 1, tzinfo=UTC),
+            created_at=dt.datetime(2020, 3, 1, tzinfo=UTC),
             document_date=dt.date(2020, 3, 1),
         ),
-        "log": record(
+        "log": subject_record(
             session,
-            subject,
+            subject=subject,
             category="security_logs",
             system="siem",
-            created=NOW - dt.timedelta(30),
+            created_at=NOW - dt.timedelta(30),
         ),
-        "held": record(session, subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC)),
+        "held": subject_record(
+            session, subject=subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC)
+        ),
     }
 
 
@@ -119,7 +115,7 @@ def test_deletion_deletes_what_nothing_requires_and_keeps_the_rest(session, rule
         actor=OFFICER,
         now=NOW - dt.timedelta(days=1),
     )
-    request = request_for(session, subject, "deletion")
+    request = request_for(session, subject=subject, type="deletion")
     session.commit()
 
     result = execute(session, request)
@@ -187,13 +183,13 @@ def test_deletion_deletes_what_nothing_requires_and_keeps_the_rest(session, rule
 
 def test_deletion_ignores_its_own_recourse_hold_but_not_another_requests(session, rules):
     subject = person(session)
-    old = record(session, subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
-    request = request_for(session, subject, "deletion")
+    old = subject_record(session, subject=subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
+    request = request_for(session, subject=subject, type="deletion")
     own = session.scalars(select(Hold).where(Hold.reference == request.reference)).one()
     assert own.scope_value == subject.ref
     session.commit()
 
-    earlier = request_for(session, subject, "access")  # its recourse hold still runs
+    earlier = request_for(session, subject=subject, type="access")  # its recourse hold still runs
     other = session.scalars(select(Hold).where(Hold.reference == earlier.reference)).one()
     session.commit()
     result = execute(session, request)
@@ -214,14 +210,14 @@ def test_deletion_ignores_its_own_recourse_hold_but_not_another_requests(session
 
 def test_a_hold_on_the_subject_keeps_everything_and_the_subject(session, rules):
     subject = person(session)
-    old = record(session, subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
+    old = subject_record(session, subject=subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
     legal = holds.place(
         session,
         HoldIn(kind="legal", scope="subject", value=subject.ref, reason="Claim"),
         actor=OFFICER,
         now=NOW - dt.timedelta(days=2),
     )
-    request = request_for(session, subject, "deletion")
+    request = request_for(session, subject=subject, type="deletion")
     session.commit()
     result = execute(session, request)
     assert [(i.record_id, i.basis) for i in result.kept] == [(old.id, f"legal hold {legal.id}")]
@@ -249,9 +245,11 @@ def test_nothing_of_the_person_remains_when_nothing_is_kept(session, rules, conn
     the request's subject link is nulled, its own recourse hold stays and covers nothing."""
     subject = person(session, marketing=marketing)
     ref, subject_id = subject.ref, subject.id
-    record(session, subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
-    record(session, subject, category="personal_contact", content={"name": "Amélie Tremblay"})
-    request = request_for(session, subject, "deletion")
+    subject_record(session, subject=subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
+    subject_record(
+        session, subject=subject, category="personal_contact", content={"name": "Amélie Tremblay"}
+    )
+    request = request_for(session, subject=subject, type="deletion")
     session.commit()
     assert r21_leftovers(session, connection, "amélie", "tremblay")  # before: everywhere
 
@@ -264,7 +262,7 @@ def test_nothing_of_the_person_remains_when_nothing_is_kept(session, rules, conn
         select(Disposition).where(Disposition.subject_type == "data_subject")
     ).all()
     assert row.subject_ref == ref and row.run_id == result.run_id
-    assert row.digest == subject_digest(KEY, [f"email:{EMAIL}"], "Amélie Tremblay")
+    assert row.digest == subject_digest(DIGEST_KEY, [f"email:{EMAIL}"], "Amélie Tremblay")
     stored = session.get(PrivacyRequest, request.id)
     assert stored.subject_id is None and stored.requester_name == "Amélie Tremblay"
     own = session.scalars(select(Hold).where(Hold.reference == request.reference)).one()
@@ -274,7 +272,7 @@ def test_nothing_of_the_person_remains_when_nothing_is_kept(session, rules, conn
 
 def test_a_subject_without_records_is_removed_too(session, rules, connection):
     subject = person(session, marketing=True)
-    request = request_for(session, subject, "deletion")
+    request = request_for(session, subject=subject, type="deletion")
     session.commit()
     result = execute(session, request)
     assert result.subject_removed and result.deleted == [] and result.consents_withdrawn == 1
@@ -286,7 +284,7 @@ def test_a_subject_without_records_is_removed_too(session, rules, connection):
 def test_deletion_runs_again_without_listing_anything_twice(session, rules):
     subject = person(session)
     mixed_records(session, subject)
-    request = request_for(session, subject, "deletion")
+    request = request_for(session, subject=subject, type="deletion")
     session.commit()
     first = execute(session, request)
     second = execute(session, request)
@@ -305,7 +303,7 @@ def test_deletion_runs_again_without_listing_anything_twice(session, rules):
 def test_the_dry_run_lists_the_same_and_changes_nothing(session, rules):
     subject = person(session, marketing=True)
     mixed_records(session, subject)
-    request = request_for(session, subject, "deletion")
+    request = request_for(session, subject=subject, type="deletion")
     session.commit()
     before = session.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))
     plan = request_deletion.plan_deletion(session, request, now=NOW)
@@ -321,11 +319,11 @@ def test_the_dry_run_lists_the_same_and_changes_nothing(session, rules):
 
 def test_deletion_needs_a_verified_deletion_request_with_a_subject(session, rules):
     subject = person(session)
-    record(session, subject)
-    unverified = request_for(session, subject, "deletion", verified=False)
+    subject_record(session, subject=subject)
+    unverified = request_for(session, subject=subject, type="deletion", verified=False)
     with pytest.raises(IdentityNotVerified):
         execute(session, unverified)
-    access = request_for(session, subject, "access")
+    access = request_for(session, subject=subject, type="access")
     with pytest.raises(Conflict, match="access request"):
         execute(session, access)
     nobody = open_request(session, type="deletion", identifiers=[])
@@ -339,9 +337,9 @@ def test_deletion_needs_a_verified_deletion_request_with_a_subject(session, rule
 
 def test_a_rule_that_cannot_be_read_stops_the_deletion_before_anything_changes(session, rules):
     subject = person(session)
-    old = record(session, subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
-    record(session, subject, category="personal_contact")
-    request = request_for(session, subject, "deletion")
+    old = subject_record(session, subject=subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
+    subject_record(session, subject=subject, category="personal_contact")
+    request = request_for(session, subject=subject, type="deletion")
     session.execute(
         RetentionRule.__table__.update()
         .where(RetentionRule.code == "personal_contact")
@@ -361,8 +359,8 @@ def test_the_request_is_answered_after_its_subject_is_removed(session, rules):
     """The request's file outlives the subject: its tasks close, it is completed, and its own
     recourse hold gets its end date (covering nothing: the subject is gone)."""
     subject = person(session)
-    record(session, subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
-    request = request_for(session, subject, "deletion")
+    subject_record(session, subject=subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
+    request = request_for(session, subject=subject, type="deletion")
     session.commit()
     assert execute(session, request).subject_removed
     close_tasks(session, request)

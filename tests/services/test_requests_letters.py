@@ -14,11 +14,17 @@ from auditor.schemas.requests import ExtensionIn, TransitionIn
 from auditor.services.errors import Conflict, NotFound
 from auditor.services.requests import consents, corrections, deadlines, letters, workflow
 from auditor.services.requests import deletion as request_deletion
-from crypto.note import load_private_key
-from tests.conftest import SIGNING_KEY_PEM
-from tests.services.actions_helpers import KEY, load_rules, person, record, request_for
-from tests.services.request_helpers import NOW, OFFICER
-from tests.test_reports import attached_json, pdf_text
+from tests.factories import (
+    DIGEST_KEY,
+    NOW,
+    OFFICER,
+    attached_json,
+    default_rules,
+    person,
+    request_for,
+    subject_record,
+)
+from tests.factories import flat_text as flat
 
 UTC = dt.UTC
 SETTINGS = {
@@ -27,11 +33,6 @@ SETTINGS = {
     "PRIVACY_OFFICER": "Jordan Lee",
 }
 ORIGIN = "auditor.test/audit-log"
-
-
-@pytest.fixture
-def signing_key():
-    return load_private_key(SIGNING_KEY_PEM)
 
 
 def write(session, request, kind, signing_key=None, **kwargs):
@@ -48,11 +49,6 @@ def write(session, request, kind, signing_key=None, **kwargs):
     )
 
 
-def flat(pdf: bytes) -> str:
-    """The PDF's text with line breaks and repeated spaces folded into single spaces."""
-    return " ".join(pdf_text(pdf).split())
-
-
 def check_common(letter, request, *, to="Amélie Tremblay"):
     text = flat(letter.pdf)
     assert request.reference in text
@@ -67,21 +63,21 @@ def check_common(letter, request, *, to="Amélie Tremblay"):
 
 
 def test_the_deletion_report_lists_deleted_and_kept_items(session, inventory, signing_key):
-    load_rules(session)
+    default_rules(session)
     subject = person(session, marketing=True)
-    old = record(session, subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
-    recent = record(
+    old = subject_record(session, subject=subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
+    recent = subject_record(
         session,
-        subject,
-        created=dt.datetime(2025, 1, 10, tzinfo=UTC),
+        subject=subject,
+        created_at=dt.datetime(2025, 1, 10, tzinfo=UTC),
         closed_at=dt.datetime(2025, 2, 1, tzinfo=UTC),
     )
-    request = request_for(session, subject, "deletion")
+    request = request_for(session, subject=subject, type="deletion")
     session.commit()
     with pytest.raises(Conflict, match="not been carried out"):
         write(session, request, "deletion-report")
     result = request_deletion.execute_deletion(
-        session, request, actor=OFFICER, digest_key=KEY, now=NOW
+        session, request, actor=OFFICER, digest_key=DIGEST_KEY, now=NOW
     )
     assert session.scalars(select(AuditCheckpoint)).all() == []
     letter = write(session, request, "deletion-report", signing_key)
@@ -117,11 +113,13 @@ def test_the_deletion_report_lists_deleted_and_kept_items(session, inventory, si
 
 
 def test_an_empty_deletion_report_says_none(session, inventory):
-    load_rules(session)
+    default_rules(session)
     subject = person(session)
-    request = request_for(session, subject, "deletion")
+    request = request_for(session, subject=subject, type="deletion")
     session.commit()
-    request_deletion.execute_deletion(session, request, actor=OFFICER, digest_key=KEY, now=NOW)
+    request_deletion.execute_deletion(
+        session, request, actor=OFFICER, digest_key=DIGEST_KEY, now=NOW
+    )
     letter = write(session, request, "deletion-report")
     text = flat(letter.pdf)
     assert "What we deleted None. What we keep, and why None." in text
@@ -134,7 +132,7 @@ def test_an_empty_deletion_report_says_none(session, inventory):
 
 def test_the_extension_notice_states_the_new_date_reason_and_opc(session, inventory):
     subject = person(session)
-    request = request_for(session, subject, "access")
+    request = request_for(session, subject=subject, type="access")
     with pytest.raises(Conflict, match="not extended"):
         write(session, request, "extension-notice")
     data = ExtensionIn(
@@ -158,7 +156,7 @@ def test_the_extension_notice_states_the_new_date_reason_and_opc(session, invent
 
 def test_the_refusal_letter_gives_grounds_reasons_and_six_months(session, inventory):
     subject = person(session)
-    request = request_for(session, subject, "access")
+    request = request_for(session, subject=subject, type="access")
     with pytest.raises(Conflict, match="no refusal letter"):
         write(session, request, "refusal")
     workflow.transition(
@@ -185,9 +183,11 @@ def test_the_refusal_letter_gives_grounds_reasons_and_six_months(session, invent
 
 def test_the_correction_outcome_shows_old_new_third_parties_and_disputes(session, inventory):
     subject = person(session)
-    ticket = record(session, subject, content={"diagnosis": "User error"})
-    record(session, subject, category="personal_contact", content={"name": "Amélie"})
-    request = request_for(session, subject, "correction")
+    ticket = subject_record(session, subject=subject, content={"diagnosis": "User error"})
+    subject_record(
+        session, subject=subject, category="personal_contact", content={"name": "Amélie"}
+    )
+    request = request_for(session, subject=subject, type="correction")
     with pytest.raises(Conflict, match="No correction"):
         write(session, request, "correction-outcome")
     corrections.apply_correction(
@@ -218,7 +218,7 @@ def test_the_correction_outcome_shows_old_new_third_parties_and_disputes(session
 
 def test_the_withdrawal_confirmation_explains_the_implications(session, inventory):
     subject = person(session, marketing=True)
-    request = request_for(session, subject, "consent_withdrawal")
+    request = request_for(session, subject=subject, type="consent_withdrawal")
     with pytest.raises(Conflict, match="No consent was withdrawn"):
         write(session, request, "withdrawal-confirmation")
     consents.withdraw_consent(
@@ -241,8 +241,8 @@ def test_a_forwarded_request_is_answered_to_the_client(session, inventory):
     subject = person(session, marketing=True)
     request = request_for(
         session,
-        subject,
-        "consent_withdrawal",
+        subject=subject,
+        type="consent_withdrawal",
         channel="client_forwarded",
         forwarded_by="acme",
         respond_to="client",
@@ -265,7 +265,7 @@ def check_common_client(letter, request):
 
 
 def test_an_unknown_letter_is_not_found(session, inventory):
-    request = request_for(session, person(session), "access")
+    request = request_for(session, subject=person(session), type="access")
     with pytest.raises(NotFound):
         write(session, request, "love-letter")
     with pytest.raises(NotFound):

@@ -9,14 +9,7 @@ from auditor.schemas.requests import TaskUpdate
 from auditor.services.errors import Conflict, IdentityNotVerified, NotFound, ValidationFailed
 from auditor.services.requests import intake
 from auditor.services.requests import tasks as request_tasks
-from tests.services.request_helpers import (
-    NOW,
-    TECH,
-    assert_no_personal_data,
-    events,
-    open_request,
-    verify,
-)
+from tests.factories import NOW, TECH, assert_no_personal_data, events, open_request, verify
 
 
 def update(session, request, task, **data):

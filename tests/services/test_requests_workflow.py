@@ -20,7 +20,7 @@ from auditor.services.errors import (
 from auditor.services.requests import recourse as request_holds
 from auditor.services.requests import states, workflow
 from tests import factories
-from tests.services.request_helpers import (
+from tests.factories import (
     NOW,
     OFFICER,
     assert_no_personal_data,

@@ -8,45 +8,22 @@ import json
 
 import pytest
 
-from auditor.models import DispositionReview, DispositionReviewItem
 from auditor.schemas.holds import HoldIn
 from auditor.services import holds
 from auditor.services.errors import ValidationFailed
-from auditor.services.retention import facts
 from auditor.services.retention import forecast as retention_forecast
 from auditor.services.retention import rules as retention_rules
-from tests import factories
-from tests.services.test_retention_plan import (
+from tests.factories import AS_OF as START
+from tests.factories import (
     OFFICER,
-    _handover,
-    _terminated_client_with_secret,
     at,
-    make,
+    closed_ticket,
+    handover,
+    old_record,
+    review,
+    sealed_secret,
+    terminated_client,
 )
-
-START = dt.date(2026, 11, 22)
-
-
-@pytest.fixture
-def rules(session, inventory):
-    return retention_rules.load_default_rules(session, actor=OFFICER, now=at(2026, 11, 1))
-
-
-@pytest.fixture
-def beta(session, inventory):
-    return factories.organization(
-        session,
-        code="beta",
-        agreements=[{"reference": "msa-b", "status": "active", "start_date": dt.date(2015, 1, 1)}],
-    )
-
-
-def ticket(session, inventory, closed: dt.date, **kwargs):
-    """A ticket closed on ``closed``: due seven years later (ticket_history v1)."""
-    moment = dt.datetime.combine(closed, dt.time(12), dt.UTC)
-    return make(
-        session, inventory, created_at=moment - dt.timedelta(days=3), closed_at=moment, **kwargs
-    )
 
 
 def months(data):
@@ -54,14 +31,14 @@ def months(data):
 
 
 def test_forecast_buckets_records_by_month_of_their_due_date(session, inventory, rules, beta):
-    ticket(session, inventory, dt.date(2010, 1, 2))  # long overdue
-    ticket(session, inventory, START.replace(year=2019))  # due on the start day itself
-    make(session, inventory, category="security_logs", system=inventory.siem, org=beta)
-    ticket(session, inventory, dt.date(2019, 11, 23))  # the day after the start
-    ticket(session, inventory, dt.date(2019, 12, 10), org=beta)
-    ticket(session, inventory, dt.date(2019, 12, 31))
-    ticket(session, inventory, dt.date(2020, 10, 31))  # the last day covered
-    ticket(session, inventory, dt.date(2020, 11, 1))  # the first day after
+    closed_ticket(session, closed=dt.date(2010, 1, 2))  # long overdue
+    closed_ticket(session, closed=START.replace(year=2019))  # due on the start day itself
+    old_record(session, category="security_logs", system="siem", client="beta")
+    closed_ticket(session, closed=dt.date(2019, 11, 23))  # the day after the start
+    closed_ticket(session, closed=dt.date(2019, 12, 10), client="beta")
+    closed_ticket(session, closed=dt.date(2019, 12, 31))
+    closed_ticket(session, closed=dt.date(2020, 10, 31))  # the last day covered
+    closed_ticket(session, closed=dt.date(2020, 11, 1))  # the first day after
     data = retention_forecast.forecast_schedule(session, start=START).to_dict()
     assert (data["start"], data["months"], data["horizon_end"]) == ("2026-11-22", 12, "2027-10-31")
     assert data["records_checked"] == 8
@@ -147,10 +124,10 @@ def test_thirty_six_months_is_the_limit(session):
 def test_held_records_are_counted_apart_in_the_month_they_would_fall_due(
     session, inventory, rules, beta
 ):
-    ticket(session, inventory, dt.date(2010, 1, 2))
-    ticket(session, inventory, dt.date(2020, 1, 15))
-    ticket(session, inventory, dt.date(2020, 1, 20), org=beta)
-    open_ticket = make(session, inventory, closed_at=None)
+    closed_ticket(session, closed=dt.date(2010, 1, 2))
+    closed_ticket(session, closed=dt.date(2020, 1, 15))
+    closed_ticket(session, closed=dt.date(2020, 1, 20), client="beta")
+    open_ticket = old_record(session, closed_at=None)
     client_hold = holds.place(
         session,
         HoldIn(scope="client", value="acme", reason="Litigation"),  # type: ignore[call-arg]
@@ -177,28 +154,16 @@ def test_held_records_are_counted_apart_in_the_month_they_would_fall_due(
     assert group["hold_ids"] == sorted([str(client_hold.id), str(record_hold.id)], key=int)
 
 
-def _review(session, record_ids, *, status, version=2, **fields):
-    review = DispositionReview(
-        rule="ticket_history", rule_version=version, status=status, created_by="test", **fields
-    )
-    review.item_count = len(record_ids)
-    session.add(review)
-    session.flush()
-    session.add_all(DispositionReviewItem(review_id=review.id, record_id=i) for i in record_ids)
-    session.flush()
-    return review
-
-
 def test_records_needing_review_are_counted_apart(session, inventory, rules):
-    ticket(session, inventory, dt.date(2010, 1, 2))  # no batch yet: pending review
-    approved = ticket(session, inventory, dt.date(2010, 1, 3))
-    rejected = ticket(session, inventory, dt.date(2010, 1, 4))
-    extended = ticket(session, inventory, dt.date(2010, 1, 5))
-    ticket(session, inventory, dt.date(2020, 2, 10))  # falls due in February, will need review
+    closed_ticket(session, closed=dt.date(2010, 1, 2))  # no batch yet: pending review
+    approved = closed_ticket(session, closed=dt.date(2010, 1, 3))
+    rejected = closed_ticket(session, closed=dt.date(2010, 1, 4))
+    extended = closed_ticket(session, closed=dt.date(2010, 1, 5))
+    closed_ticket(session, closed=dt.date(2020, 2, 10))  # falls due in February, will need review
     retention_rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
-    _review(session, [approved.id], status="approved", decided_by="user:7")
-    _review(session, [rejected.id], status="rejected", decided_by="user:7")
-    _review(session, [extended.id], status="extended", extend_until=dt.date(2027, 3, 1))
+    review(session, record_ids=[approved.id], status="approved", decided_by="user:7")
+    review(session, record_ids=[rejected.id], status="rejected", decided_by="user:7")
+    review(session, record_ids=[extended.id], status="extended", extend_until=dt.date(2027, 3, 1))
     data = retention_forecast.forecast_schedule(session, start=START).to_dict()
     now = data["due_now"]
     assert now["due"] == 1
@@ -215,23 +180,23 @@ def test_records_needing_review_are_counted_apart(session, inventory, rules):
 
 
 def test_transfer_rule_without_a_recorded_transfer_is_not_counted_as_due(session, inventory, rules):
-    record = ticket(session, inventory, dt.date(2010, 1, 2))
+    record = closed_ticket(session, closed=dt.date(2010, 1, 2))
     retention_rules.revise_rule(
         session,
         "ticket_history",
         {"action": "transfer_then_delete", "requires_review": True},
         actor=OFFICER,
     )
-    _review(session, [record.id], status="approved", decided_by="user:7")
+    review(session, record_ids=[record.id], status="approved", decided_by="user:7")
     data = retention_forecast.forecast_schedule(session, start=START).to_dict()
     assert data["due_now"]["due"] == 0
     assert data["due_now"]["blocked_other"] == [{"reason": "transfer not recorded", "count": 1}]
 
 
 def test_not_computable_records_are_listed_with_their_reasons(session, inventory, rules):
-    make(session, inventory, category="business_technical")
-    make(session, inventory, category="business_technical")
-    make(session, inventory, closed_at=None)
+    old_record(session, category="business_technical")
+    old_record(session, category="business_technical")
+    old_record(session, closed_at=None)
     data = retention_forecast.forecast_schedule(session, start=START).to_dict()
     assert data["not_computable"] == [
         {
@@ -256,7 +221,8 @@ def test_not_computable_records_are_listed_with_their_reasons(session, inventory
 def test_credentials_of_terminated_clients_are_listed_with_their_due_dates(
     session, inventory, rules
 ):
-    org = _terminated_client_with_secret(session)  # agreement ended 2026-09-30, due 30 days later
+    org = terminated_client(session)  # agreement ended 2026-09-30, due 30 days later
+    sealed_secret(session, organization=org)
     early = retention_forecast.forecast_schedule(
         session, start=dt.date(2026, 10, 1), months=3
     ).to_dict()
@@ -273,33 +239,24 @@ def test_credentials_of_terminated_clients_are_listed_with_their_due_dates(
         "blocked",
         "hand-over missing",
     )
-    _handover(session, org, acknowledged=True)
+    handover(session, organization=org, acknowledged_at=at(2026, 10, 2))
     (entry,) = retention_forecast.forecast_schedule(session, start=START).to_dict()["credentials"]
     assert entry["status"] == "ready"
 
 
-def test_forecast_reads_records_in_bounded_batches(session, inventory, rules, monkeypatch):
+def test_forecast_reads_records_in_bounded_batches(session, inventory, rules, batch_sizes):
     for _ in range(10):
-        ticket(session, inventory, dt.date(2020, 3, 5))
-    sizes = []
-    original = facts.iter_batches
-
-    def spy(db, batch):
-        for rows in original(db, batch):
-            sizes.append(len(rows))
-            yield rows
-
-    monkeypatch.setattr(facts, "iter_batches", spy)
+        closed_ticket(session, closed=dt.date(2020, 3, 5))
     data = retention_forecast.forecast_schedule(session, start=START, batch=3).to_dict()
-    assert sizes == [3, 3, 3, 1]
+    assert batch_sizes == [3, 3, 3, 1]
     assert months(data)["2027-03"]["due"] == 10
     with pytest.raises(ValueError):
         retention_forecast.forecast_schedule(session, start=START, batch=0)
 
 
 def test_forecast_dict_is_json_ready_and_deterministic(session, inventory, rules, beta):
-    ticket(session, inventory, dt.date(2019, 12, 1), org=beta)
-    ticket(session, inventory, dt.date(2019, 12, 2))
+    closed_ticket(session, closed=dt.date(2019, 12, 1), client="beta")
+    closed_ticket(session, closed=dt.date(2019, 12, 2))
     first = retention_forecast.forecast_schedule(session, start=START).to_dict()
     second = retention_forecast.forecast_schedule(session, start=START, batch=1).to_dict()
     assert json.dumps(first) == json.dumps(second)
@@ -311,7 +268,7 @@ def test_a_plan_and_a_forecast_on_the_same_day_agree_on_what_is_due(session, inv
     from auditor.services.retention import plan as retention_plan
 
     for year in (2010, 2012, 2019):
-        ticket(session, inventory, dt.date(year, 6, 1))
+        closed_ticket(session, closed=dt.date(year, 6, 1))
     plan = retention_plan.plan_disposition(session, as_of=START)
     data = retention_forecast.forecast_schedule(session, start=START).to_dict()
     assert data["due_now"]["due"] == plan.due_count == 3

@@ -12,18 +12,8 @@ from auditor.models import DataSubject, Record, SubjectIdentifier
 from auditor.schemas.holds import HoldIn
 from auditor.services import holds
 from auditor.services.retention import facts
-from auditor.services.retention import rules as retention_rules
 from retention import Outcome
-from tests.services.test_purge import NOW, OFFICER, ingest, old_ticket, records_around_cutoffs
-
-AS_OF = NOW.date()
-
-
-@pytest.fixture
-def rules(session, inventory):
-    made = retention_rules.load_default_rules(session, actor=OFFICER, now=NOW)
-    session.commit()
-    return made
+from tests.factories import AS_OF, NOW, OFFICER, ingest, old_ticket, records_around_cutoffs
 
 
 def verdicts(session, *, lanes=True):
@@ -38,7 +28,9 @@ def test_lane_verdicts_equal_decide_verdicts(session, rules):
     # tickets open and closed, logs of two sources, invoices, dates around every cutoff
     ingest(
         session,
-        *records_around_cutoffs(range(-2, 3), log_systems=("siem", "psa"), open_tickets=True),
+        *records_around_cutoffs(
+            offsets=range(-2, 3), log_systems=("siem", "psa"), open_tickets=True
+        ),
     )
     fast, slow = verdicts(session), verdicts(session, lanes=False)
     assert fast == slow
@@ -55,7 +47,11 @@ def _subject_ref(session, email):
 
 @pytest.mark.parametrize("scope", ["client", "system", "category", "record", "subject"])
 def test_a_record_any_hold_names_is_blocked_not_taken_by_the_lane(session, rules, scope):
-    ids = ingest(session, old_ticket("T-1"), old_ticket("T-2", email="other@example.com"))
+    ids = ingest(
+        session,
+        old_ticket(external_id="T-1"),
+        old_ticket(external_id="T-2", email="other@example.com"),
+    )
     value = {
         "client": "acme",
         "system": "psa",
@@ -78,7 +74,7 @@ def test_a_record_any_hold_names_is_blocked_not_taken_by_the_lane(session, rules
 
 
 def test_a_released_hold_no_longer_blocks(session, rules):
-    ids = ingest(session, old_ticket("T-1"))
+    ids = ingest(session, old_ticket(external_id="T-1"))
     placed = NOW - dt.timedelta(days=30)
     hold = holds.place(
         session,

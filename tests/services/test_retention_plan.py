@@ -5,65 +5,33 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import select
 
-from auditor.models import Agreement, DataCategory, Handover, Record, Secret
+from auditor.models import Agreement
 from auditor.schemas.holds import HoldIn
 from auditor.services import holds
-from auditor.services.context import Actor
-from auditor.services.retention import facts
 from auditor.services.retention import plan as retention_plan
 from auditor.services.retention import rules as retention_rules
 from retention import Period, RecordDate, Rule, Trigger
 from tests import factories
-
-OFFICER = Actor(name="user:7", user_id=7, role="privacy_officer")
-NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
-AS_OF = NOW.date()
-
-
-def at(year, month=1, day=1):
-    return dt.datetime(year, month, day, 12, tzinfo=dt.UTC)
-
-
-def make(session, inventory, *, category="ticket_history", org=None, system=None, **dates):
-    cat = session.scalar(select(DataCategory).where(DataCategory.code == category))
-    values = {"created_at": at(2010), "closed_at": at(2010, 1, 2)} | dates
-    record = Record(
-        system_id=(system or inventory.psa).id,
-        external_id=f"R-{dt.datetime.now().timestamp()}-{id(values)}",
-        category_id=cat.id,
-        organization_id=(org or inventory.client).id,
-        content={"summary": "Printer"},
-        content_digest="0" * 64,
-        **values,
-    )
-    session.add(record)
-    session.flush()
-    return record
+from tests.factories import (
+    AS_OF,
+    NOW,
+    OFFICER,
+    at,
+    handover,
+    old_record,
+    sealed_secret,
+    terminated_client,
+)
 
 
-@pytest.fixture
-def rules(session, inventory):
-    return retention_rules.load_default_rules(session, actor=OFFICER, now=NOW)
-
-
-@pytest.fixture
-def other(session, inventory):
-    return factories.organization(
-        session,
-        code="beta",
-        agreements=[{"reference": "msa-b", "status": "active", "start_date": dt.date(2015, 1, 1)}],
-    )
-
-
-def test_plan_lists_due_records_per_rule_and_per_client(session, inventory, rules, other):
-    old = make(session, inventory)
-    old_beta = make(session, inventory, org=other)
-    recent = make(session, inventory, closed_at=at(2025, 3, 1))
-    log = make(session, inventory, category="security_logs", system=inventory.siem)
-    open_ticket = make(session, inventory, closed_at=None)
+def test_plan_lists_due_records_per_rule_and_per_client(session, inventory, rules, beta):
+    old = old_record(session)
+    old_beta = old_record(session, client="beta")
+    recent = old_record(session, closed_at=at(2025, 3, 1))
+    log = old_record(session, category="security_logs", system="siem")
+    open_ticket = old_record(session, closed_at=None)
     report = retention_plan.plan_disposition(session, as_of=AS_OF)
     data = report.to_dict()
     assert data["records_checked"] == 5
@@ -103,7 +71,7 @@ def test_plan_lists_due_records_per_rule_and_per_client(session, inventory, rule
 
 
 def test_plan_cites_the_current_rule_version(session, inventory, rules):
-    record = make(session, inventory, closed_at=at(2015, 6, 1))
+    record = old_record(session, closed_at=at(2015, 6, 1))
     assert (
         retention_plan.plan_disposition(session, as_of=AS_OF).to_dict()["due_by_rule"][0]["version"]
         == 1
@@ -121,9 +89,9 @@ def test_plan_cites_the_current_rule_version(session, inventory, rules):
     )
 
 
-def test_hold_blocks_covered_records_and_the_plan_names_it(session, inventory, rules, other):
-    held = make(session, inventory)
-    free = make(session, inventory, org=other)
+def test_hold_blocks_covered_records_and_the_plan_names_it(session, inventory, rules, beta):
+    held = old_record(session)
+    free = old_record(session, client="beta")
     hold = holds.place(
         session,
         HoldIn(scope="client", value="acme", reason="Litigation"),  # type: ignore[call-arg]
@@ -146,7 +114,7 @@ def test_hold_blocks_covered_records_and_the_plan_names_it(session, inventory, r
 
 
 def test_event_rule_not_computable_before_termination_and_due_after(session, inventory, rules):
-    record = make(session, inventory, category="business_technical")
+    record = old_record(session, category="business_technical")
     data = retention_plan.plan_disposition(session, as_of=AS_OF).to_dict()
     assert data["not_computable"][0]["reason"] == (
         "rule business_technical v1: event agreement_terminated not recorded"
@@ -174,9 +142,9 @@ def test_per_record_rule_replaces_the_category_default(session, inventory, rules
         ),
         actor=OFFICER,
     )
-    special = make(session, inventory, closed_at=at(2025, 1, 1), retention_rule="ticket_short")
-    normal = make(session, inventory, closed_at=at(2025, 1, 1))
-    missing = make(session, inventory, retention_rule="gone")
+    special = old_record(session, closed_at=at(2025, 1, 1), retention_rule="ticket_short")
+    normal = old_record(session, closed_at=at(2025, 1, 1))
+    missing = old_record(session, retention_rule="gone")
     data = retention_plan.plan_disposition(session, as_of=AS_OF).to_dict()
     assert [(g["rule"], g["record_ids"]) for g in data["due_by_rule"]] == [
         ("ticket_short", [special.id])
@@ -188,11 +156,10 @@ def test_per_record_rule_replaces_the_category_default(session, inventory, rules
 
 
 def test_billing_due_date_follows_a_revised_fiscal_year_end(session, inventory, rules):
-    invoice = make(
+    invoice = old_record(
         session,
-        inventory,
         category="billing_records",
-        system=inventory.billing,
+        system="billing",
         document_date=dt.date(2019, 6, 15),
         event_at=at(2020, 2, 15),  # the last related transaction
     )
@@ -212,7 +179,7 @@ def test_billing_due_date_follows_a_revised_fiscal_year_end(session, inventory, 
 
 
 def test_review_required_rule_reports_due_records_as_pending_review(session, inventory, rules):
-    record = make(session, inventory)
+    record = old_record(session)
     retention_rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
     data = retention_plan.plan_disposition(session, as_of=AS_OF).to_dict()
     assert data["due_by_rule"] == []
@@ -221,54 +188,9 @@ def test_review_required_rule_reports_due_records_as_pending_review(session, inv
     assert data["blocked"][0]["version"] == 2
 
 
-def _terminated_client_with_secret(session):
-    org = factories.organization(
-        session,
-        code="harbour",
-        agreements=[
-            {
-                "reference": "msa-h",
-                "status": "terminated",
-                "start_date": dt.date(2017, 4, 1),
-                "termination_date": dt.date(2026, 9, 30),
-            }
-        ],
-    )
-    session.add(
-        Secret(
-            organization_id=org.id,
-            name="Router admin",
-            kind="password",
-            value=b"sealed",
-            client_key_version=1,
-            created_by="test",
-            created_at=at(2026, 1, 1),
-            updated_at=at(2026, 1, 1),
-            value_changed_at=at(2026, 1, 1),
-        )
-    )
-    session.flush()
-    return org
-
-
-def _handover(session, org, *, acknowledged):
-    handover = Handover(
-        organization_id=org.id,
-        recipient="Owner",
-        method="usb",
-        secrets_count=1,
-        file_sha256="0" * 64,
-        exported_by="test",
-        exported_at=at(2026, 10, 1),
-        acknowledged_at=at(2026, 10, 2) if acknowledged else None,
-    )
-    session.add(handover)
-    session.flush()
-    return handover
-
-
 def test_credentials_need_an_acknowledged_handover(session, inventory, rules):
-    org = _terminated_client_with_secret(session)
+    org = terminated_client(session)
+    sealed_secret(session, organization=org)
 
     def status(as_of=AS_OF):
         (only,) = retention_plan.plan_disposition(session, as_of=as_of).to_dict()["credentials"]
@@ -281,25 +203,16 @@ def test_credentials_need_an_acknowledged_handover(session, inventory, rules):
         "2026-10-30",
     )
     assert status() == ("harbour", "blocked", "hand-over missing", "2026-10-30")
-    _handover(session, org, acknowledged=False)
+    handover(session, organization=org)
     assert status()[1:3] == ("blocked", "hand-over not acknowledged")
-    acknowledged = _handover(session, org, acknowledged=True)
+    acknowledged = handover(session, organization=org, acknowledged_at=at(2026, 10, 2))
     assert status()[1:3] == ("ready", f"acknowledged hand-over {acknowledged.id}")
 
 
-def test_plan_reads_records_in_bounded_batches(session, inventory, rules, monkeypatch):
-    made = [make(session, inventory) for _ in range(10)]
-    sizes = []
-    original = facts.iter_batches
-
-    def spy(db, batch):
-        for rows in original(db, batch):
-            sizes.append(len(rows))
-            yield rows
-
-    monkeypatch.setattr(facts, "iter_batches", spy)
+def test_plan_reads_records_in_bounded_batches(session, inventory, rules, batch_sizes):
+    made = [old_record(session) for _ in range(10)]
     report = retention_plan.plan_disposition(session, as_of=AS_OF, batch=3, ids_cap=4)
-    assert sizes == [3, 3, 3, 1]
+    assert batch_sizes == [3, 3, 3, 1]
     group = report.to_dict()["due_by_rule"][0]
     assert group["count"] == 10
     assert group["record_ids"] == [r.id for r in made[:4]]
@@ -310,7 +223,7 @@ def test_consent_withdrawal_starts_the_marketing_rule(session, inventory, rules)
     from auditor.models import Consent, Purpose, record_subject
 
     person = factories.subject(session)
-    record = make(session, inventory, category="marketing_contacts")
+    record = old_record(session, category="marketing_contacts")
     session.execute(record_subject.insert().values(record_id=record.id, subject_id=person.id))
     marketing = session.scalar(select(Purpose).where(Purpose.code == "marketing"))
     consent = Consent(

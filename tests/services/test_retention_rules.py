@@ -8,13 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from auditor.models import AuditEvent
-from auditor.services.context import Actor
 from auditor.services.errors import NotFound, ValidationFailed
 from auditor.services.retention import rules as retention_rules
 from retention import BillingRule, Event, InvalidDefinition, Period, Trigger
-
-OFFICER = Actor(name="user:7", user_id=7, role="privacy_officer")
-NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+from tests.factories import NOW, OFFICER
 
 
 @pytest.mark.parametrize("rule", retention_rules.default_rules((3, 31)), ids=lambda r: r.id)

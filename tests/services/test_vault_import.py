@@ -9,16 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from auditor.models import AuditEvent, Secret
-from auditor.services.context import Actor
 from auditor.services.errors import ValidationFailed
 from auditor.services.vault import importer
 from auditor.services.vault import keys as vault_keys
 from crypto import envelope
-from crypto.keys import ring_from_base64
-from tests.conftest import MASTER_KEY
-
-ACTOR = Actor(name="cli:ops", role="admin")
-RING = ring_from_base64(MASTER_KEY)
+from tests.factories import OPERATOR, keyring
 
 BITWARDEN = (
     "folder,favorite,type,name,notes,fields,reprompt,login_uri,login_username,login_password,"
@@ -43,13 +38,13 @@ GENERIC = (
 def run(session, data: str | bytes, **kwargs):
     raw = data.encode("utf-8") if isinstance(data, str) else data
     return importer.import_csv(
-        session, RING, kwargs.pop("client", "acme"), io.BytesIO(raw), actor=ACTOR, **kwargs
+        session, keyring(), kwargs.pop("client", "acme"), io.BytesIO(raw), actor=OPERATOR, **kwargs
     )
 
 
 def stored(session, organization_id):
     """name -> (kind, username, url, notes, plaintext value), read back through the envelope."""
-    keys = vault_keys.all_keys(session, RING, organization_id)
+    keys = vault_keys.all_keys(session, keyring(), organization_id)
     rows = session.scalars(select(Secret).where(Secret.organization_id == organization_id))
     return {
         s.name: (

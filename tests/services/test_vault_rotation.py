@@ -21,8 +21,7 @@ from auditor.services.vault import store as vault
 from auditor.services.vault.status import key_status
 from crypto import envelope
 from crypto.keys import MasterKeyRing, ring_from_base64
-from tests.conftest import MASTER_KEY
-from tests.factories import ACTOR
+from tests.factories import ACTOR, MASTER_KEY
 
 VALUE_OFFSET = envelope.VALUE_OFFSET  # 68
 
@@ -32,10 +31,10 @@ class Interrupted(Exception):
 
 
 @pytest.fixture
-def ring(session, inventory) -> MasterKeyRing:
-    ring = ring_from_base64(MASTER_KEY)
-    vault_keys.check_master_keys(session, ring)
-    return ring
+def ring(session, inventory, keyring) -> MasterKeyRing:
+    """The test key ring, its canary stored (as the app does at start)."""
+    vault_keys.check_master_keys(session, keyring)
+    return keyring
 
 
 def store(session, ring, client, count, prefix="pw"):

@@ -22,31 +22,32 @@ from auditor.models import (
     RequestItem,
 )
 from auditor.schemas.holds import HoldIn
-from auditor.schemas.requests import VerificationIn
 from auditor.services import holds
-from auditor.services.requests import workflow
-from tests.services.actions_helpers import EMAIL, load_rules, person, record
-from tests.services.request_helpers import OFFICER, assert_no_personal_data, events
-from tests.services.request_helpers import open_request as open_at
-from tests.test_reports import attached_json, pdf_text
+from tests.factories import (
+    EMAIL,
+    OFFICER,
+    assert_no_personal_data,
+    attached_json,
+    default_rules,
+    events,
+    pdf_text,
+    person,
+    request_for,
+    subject_record,
+)
 
 BASE = "/api/v1/requests"
 UTC = dt.UTC
 
 
 @pytest.fixture
-def officer(auth):
+def officer_headers(auth):
     return auth("privacy_officer")
 
 
 def make_request(session, subject, type_, *, verified=True):
-    now = utcnow()
-    request = open_at(
-        session, now=now, type=type_, subject=subject.ref, received_at=now - dt.timedelta(days=3)
-    )
-    if verified:
-        data = VerificationIn(method="matched_known_contact", verified_at=now)
-        workflow.verify(session, request.reference, data, actor=OFFICER, now=now)
+    """A request about ``subject`` received three days ago by the app's clock (the real one)."""
+    request = request_for(session, subject=subject, type=type_, verified=verified, now=utcnow())
     session.commit()
     return request
 
@@ -59,13 +60,17 @@ def problem(response, status, slug):
     return body
 
 
-def test_a_correction_is_applied_and_returns_the_third_parties(client, officer, session, inventory):
+def test_a_correction_is_applied_and_returns_the_third_parties(
+    client, officer_headers, session, inventory
+):
     subject = person(session)
-    record(session, subject, category="personal_contact", content={"name": "Amélie"})
+    subject_record(
+        session, subject=subject, category="personal_contact", content={"name": "Amélie"}
+    )
     request = make_request(session, subject, "correction")
     response = client.post(
         f"{BASE}/{request.reference}/corrections",
-        headers=officer,
+        headers=officer_headers,
         json={"field": "display_name", "new_value": "Amélie Roy"},
     )
     assert response.status_code == 201, response.get_json()
@@ -84,12 +89,12 @@ def test_a_correction_is_applied_and_returns_the_third_parties(client, officer, 
     assert_no_personal_data(events(session), "roy")
 
 
-def test_a_rejected_correction_leaves_a_dispute_note(client, officer, session, inventory):
+def test_a_rejected_correction_leaves_a_dispute_note(client, officer_headers, session, inventory):
     subject = person(session)
     request = make_request(session, subject, "correction")
     response = client.post(
         f"{BASE}/{request.reference}/corrections/reject",
-        headers=officer,
+        headers=officer_headers,
         json={
             "field": "display_name",
             "reason": "Matches the signed contract.",
@@ -112,46 +117,52 @@ def test_a_rejected_correction_leaves_a_dispute_note(client, officer, session, i
     ],
     ids=["no-value", "unknown-field", "unknown-record", "bad-email"],
 )
-def test_bad_corrections_are_problems(client, officer, session, inventory, body, status, slug):
+def test_bad_corrections_are_problems(
+    client, officer_headers, session, inventory, body, status, slug
+):
     subject = person(session)
     request = make_request(session, subject, "correction")
-    response = client.post(f"{BASE}/{request.reference}/corrections", headers=officer, json=body)
+    response = client.post(
+        f"{BASE}/{request.reference}/corrections", headers=officer_headers, json=body
+    )
     problem(response, status, slug)
 
 
-def test_nothing_is_corrected_before_the_identity_is_verified(client, officer, session, inventory):
+def test_nothing_is_corrected_before_the_identity_is_verified(
+    client, officer_headers, session, inventory
+):
     subject = person(session)
     request = make_request(session, subject, "correction", verified=False)
     response = client.post(
         f"{BASE}/{request.reference}/corrections",
-        headers=officer,
+        headers=officer_headers,
         json={"field": "display_name", "new_value": "X"},
     )
     problem(response, 409, "identity-not-verified")
     assert session.get(DataSubject, subject.id).display_name == "Amélie Tremblay"
     response = client.post(
         f"{BASE}/PR-1999-00001/corrections",
-        headers=officer,
+        headers=officer_headers,
         json={"field": "display_name", "new_value": "X"},
     )
     problem(response, 404, "not-found")
 
 
 def test_the_deletion_needs_confirmation_then_deletes_and_keeps(
-    client, officer, session, inventory
+    client, officer_headers, session, inventory
 ):
-    load_rules(session)
+    default_rules(session)
     subject = person(session, marketing=True)
-    old = record(session, subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
-    kept = record(
+    old = subject_record(session, subject=subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
+    kept = subject_record(
         session,
-        subject,
+        subject=subject,
         category="billing_records",
         system="billing",
-        created=utcnow() - dt.timedelta(days=400),
+        created_at=utcnow() - dt.timedelta(days=400),
         document_date=(utcnow() - dt.timedelta(days=400)).date(),
     )
-    held = record(session, subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
+    held = subject_record(session, subject=subject, closed_at=dt.datetime(2015, 2, 1, tzinfo=UTC))
     old_id = old.id
     legal = holds.place(
         session,
@@ -163,15 +174,15 @@ def test_the_deletion_needs_confirmation_then_deletes_and_keeps(
     url = f"{BASE}/{request.reference}/deletion"
 
     for body in ({}, {"confirm": False}):
-        problem(client.post(url, headers=officer, json=body), 422, "validation-failed")
+        problem(client.post(url, headers=officer_headers, json=body), 422, "validation-failed")
     assert session.get(Record, old.id) is not None
 
-    preview = client.get(url, headers=officer)
+    preview = client.get(url, headers=officer_headers)
     assert preview.status_code == 200 and preview.get_json()["dry_run"] is True
     assert [i["record_id"] for i in preview.get_json()["deleted"]] == [old.id]
     assert session.scalars(select(PurgeRun)).all() == []
 
-    response = client.post(url, headers=officer, json={"confirm": True})
+    response = client.post(url, headers=officer_headers, json={"confirm": True})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert [i["record_id"] for i in body["deleted"]] == [old.id]
@@ -199,7 +210,9 @@ def test_the_deletion_needs_confirmation_then_deletes_and_keeps(
     assert session.scalars(select(Consent.withdrawn_at)).one() is not None
     assert_no_personal_data(events(session, ""), "printer", "claim")
 
-    report = client.get(f"{BASE}/{request.reference}/letters/deletion-report.pdf", headers=officer)
+    report = client.get(
+        f"{BASE}/{request.reference}/letters/deletion-report.pdf", headers=officer_headers
+    )
     assert report.status_code == 200 and report.content_type == "application/pdf"
     assert report.headers["Content-Disposition"] == (
         f'attachment; filename="{request.reference}-deletion-report.pdf"'
@@ -212,23 +225,31 @@ def test_the_deletion_needs_confirmation_then_deletes_and_keeps(
     assert data["audit"]["checkpoint"]["tree_size"] >= data["audit"]["last_seq"]
 
 
-def test_the_deletion_of_an_unverified_request_is_refused(client, officer, session, inventory):
-    load_rules(session)
+def test_the_deletion_of_an_unverified_request_is_refused(
+    client, officer_headers, session, inventory
+):
+    default_rules(session)
     subject = person(session)
     request = make_request(session, subject, "deletion", verified=False)
     url = f"{BASE}/{request.reference}/deletion"
-    problem(client.post(url, headers=officer, json={"confirm": True}), 409, "identity-not-verified")
-    problem(client.get(url, headers=officer), 409, "identity-not-verified")
+    problem(
+        client.post(url, headers=officer_headers, json={"confirm": True}),
+        409,
+        "identity-not-verified",
+    )
+    problem(client.get(url, headers=officer_headers), 409, "identity-not-verified")
     assert session.scalars(select(PurgeRun)).all() == []
 
 
-def test_a_consent_withdrawal_answers_with_its_implications(client, officer, session, inventory):
+def test_a_consent_withdrawal_answers_with_its_implications(
+    client, officer_headers, session, inventory
+):
     subject = person(session, marketing=True)
     request = make_request(session, subject, "consent_withdrawal")
     effective = (utcnow() - dt.timedelta(days=1)).replace(microsecond=0)
     response = client.post(
         f"{BASE}/{request.reference}/consent-withdrawals",
-        headers=officer,
+        headers=officer_headers,
         json={"purpose": "marketing", "effective_at": effective.isoformat(), "method": "email"},
     )
     assert response.status_code == 201, response.get_json()
@@ -238,23 +259,23 @@ def test_a_consent_withdrawal_answers_with_its_implications(client, officer, ses
     assert "no longer use your information to send you newsletters" in body["implications"]
     again = client.post(
         f"{BASE}/{request.reference}/consent-withdrawals",
-        headers=officer,
+        headers=officer_headers,
         json={"purpose": "marketing"},
     )
     problem(again, 409, "conflict")
     future = client.post(
         f"{BASE}/{request.reference}/consent-withdrawals",
-        headers=officer,
+        headers=officer_headers,
         json={"purpose": "marketing", "effective_at": "2999-01-01T00:00:00Z"},
     )
     problem(future, 409, "conflict")  # nothing active is left to withdraw
 
-    export = client.get("/api/v1/subjects/marketing-export", headers=officer)
+    export = client.get("/api/v1/subjects/marketing-export", headers=officer_headers)
     assert export.status_code == 200
     assert export.get_json() == []
     before = client.get(
         "/api/v1/subjects/marketing-export",
-        headers=officer,
+        headers=officer_headers,
         query_string={"as_of": (effective - dt.timedelta(seconds=1)).isoformat()},
     )
     assert before.get_json() == [{"subject": subject.ref, "emails": [EMAIL]}]
@@ -281,10 +302,10 @@ def test_the_marketing_export_needs_subjects_read(client, auth, session, invento
     ],
 )
 def test_a_letter_that_does_not_apply_yet_is_a_problem(
-    client, officer, session, inventory, kind, status, slug
+    client, officer_headers, session, inventory, kind, status, slug
 ):
     request = make_request(session, person(session), "access")
-    response = client.get(f"{BASE}/{request.reference}/letters/{kind}.pdf", headers=officer)
+    response = client.get(f"{BASE}/{request.reference}/letters/{kind}.pdf", headers=officer_headers)
     body = problem(response, status, slug)
     assert body["detail"]
     assert (
@@ -292,15 +313,19 @@ def test_a_letter_that_does_not_apply_yet_is_a_problem(
     )
 
 
-def test_a_refusal_letter_names_the_request_and_the_opc(client, officer, session, inventory):
+def test_a_refusal_letter_names_the_request_and_the_opc(
+    client, officer_headers, session, inventory
+):
     request = make_request(session, person(session), "access")
     refused = client.post(
         f"{BASE}/{request.reference}/transition",
-        headers=officer,
+        headers=officer_headers,
         json={"to": "refused", "grounds": ["threat_to_life_or_security"], "reasons": "Safety."},
     )
     assert refused.status_code == 200, refused.get_json()
-    response = client.get(f"{BASE}/{request.reference}/letters/refusal.pdf", headers=officer)
+    response = client.get(
+        f"{BASE}/{request.reference}/letters/refusal.pdf", headers=officer_headers
+    )
     assert response.status_code == 200
     text = " ".join(pdf_text(response.data).split())
     assert request.reference in text and "Privacy Commissioner of Canada" in text

@@ -11,20 +11,19 @@ import pytest
 from sqlalchemy import select
 
 from auditor.models import AuditEvent
-from tests.services.access_helpers import EMAIL, OTHER_EMAIL, scenario
-from tests.test_reports import attached_json, pdf_text
+from tests.factories import EMAIL, OTHER_EMAIL, attached_json, pdf_text, scenario
 
 BASE = "/api/v1/requests"
 
 
 @pytest.fixture
-def officer(auth):
+def officer_headers(auth):
     return auth("privacy_officer")
 
 
 @pytest.fixture
 def verified(session, inventory):
-    s = scenario(session, inventory)
+    s = scenario(session)
     session.commit()
     return s
 
@@ -33,9 +32,9 @@ def actions(session) -> list[str]:
     return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
 
 
-def test_access_package_is_json(client, officer, session, verified):
+def test_access_package_is_json(client, officer_headers, session, verified):
     ref = verified.request.reference
-    response = client.get(f"{BASE}/{ref}/access-package", headers=officer)
+    response = client.get(f"{BASE}/{ref}/access-package", headers=officer_headers)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.content_type == "application/json"
     assert response.headers["Cache-Control"] == "no-store"
@@ -48,9 +47,11 @@ def test_access_package_is_json(client, officer, session, verified):
     assert "request.access_package" in actions(session)
 
 
-def test_access_report_is_a_pdf_with_the_package_attached(client, officer, session, verified):
+def test_access_report_is_a_pdf_with_the_package_attached(
+    client, officer_headers, session, verified
+):
     ref = verified.request.reference
-    response = client.get(f"{BASE}/{ref}/access-report.pdf", headers=officer)
+    response = client.get(f"{BASE}/{ref}/access-report.pdf", headers=officer_headers)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.content_type == "application/pdf"
     assert response.headers["Content-Disposition"] == (
@@ -68,10 +69,12 @@ def test_access_report_is_a_pdf_with_the_package_attached(client, officer, sessi
 @pytest.mark.parametrize(
     "path", ["access-package", "access-report.pdf", "portability.json", "portability.csv"]
 )
-def test_nothing_is_disclosed_before_verification(client, officer, session, inventory, path):
-    s = scenario(session, inventory, verified=False, organization="qc-client", type="portability")
+def test_nothing_is_disclosed_before_verification(
+    client, officer_headers, session, inventory, path
+):
+    s = scenario(session, verified=False, organization="qc-client", type="portability")
     session.commit()
-    response = client.get(f"{BASE}/{s.request.reference}/{path}", headers=officer)
+    response = client.get(f"{BASE}/{s.request.reference}/{path}", headers=officer_headers)
     assert response.status_code == 409
     assert response.content_type == "application/problem+json"
     body = response.get_json()
@@ -83,23 +86,23 @@ def test_nothing_is_disclosed_before_verification(client, officer, session, inve
 @pytest.mark.parametrize(
     "path", ["access-package", "access-report.pdf", "portability.json", "portability.csv"]
 )
-def test_unknown_request_is_404(client, officer, inventory, path):
-    response = client.get(f"{BASE}/PR-2026-99999/{path}", headers=officer)
+def test_unknown_request_is_404(client, officer_headers, inventory, path):
+    response = client.get(f"{BASE}/PR-2026-99999/{path}", headers=officer_headers)
     assert response.status_code == 404
     assert response.content_type == "application/problem+json"
 
 
-def test_portability_json_and_csv(client, officer, session, inventory):
-    s = scenario(session, inventory, organization="qc-client", type="portability")
+def test_portability_json_and_csv(client, officer_headers, session, inventory):
+    s = scenario(session, organization="qc-client", type="portability")
     session.commit()
     ref = s.request.reference
-    as_json = client.get(f"{BASE}/{ref}/portability.json", headers=officer)
+    as_json = client.get(f"{BASE}/{ref}/portability.json", headers=officer_headers)
     assert as_json.status_code == 200 and as_json.content_type == "application/json"
     assert as_json.headers["Content-Disposition"] == (
         f'attachment; filename="portability-{ref}.json"'
     )
     assert len(as_json.get_json()["records"]) == 6
-    as_csv = client.get(f"{BASE}/{ref}/portability.csv", headers=officer)
+    as_csv = client.get(f"{BASE}/{ref}/portability.csv", headers=officer_headers)
     assert as_csv.status_code == 200
     assert as_csv.content_type == "text/csv; charset=utf-8"
     table = list(csv.DictReader(io.StringIO(as_csv.get_data(as_text=True))))
@@ -117,8 +120,10 @@ def test_portability_json_and_csv(client, officer, session, inventory):
     assert [e.details["format"] for e in events] == ["json", "csv"]
 
 
-def test_portability_outside_quebec_is_a_conflict(client, officer, verified):
-    response = client.get(f"{BASE}/{verified.request.reference}/portability.json", headers=officer)
+def test_portability_outside_quebec_is_a_conflict(client, officer_headers, verified):
+    response = client.get(
+        f"{BASE}/{verified.request.reference}/portability.json", headers=officer_headers
+    )
     assert response.status_code == 409
     assert response.get_json()["type"].endswith("/conflict")
 

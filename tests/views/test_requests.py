@@ -41,7 +41,7 @@ def subject(session, inventory):
 
 
 @pytest.fixture
-def officer(auth):
+def officer_headers(auth):
     return auth("privacy_officer")
 
 
@@ -51,9 +51,9 @@ def create(client, headers, **overrides):
     return response.get_json()
 
 
-def test_open_a_request(client, officer, session, subject, caplog):
+def test_open_a_request(client, officer_headers, session, subject, caplog):
     with caplog.at_level(logging.DEBUG):
-        out = create(client, officer)
+        out = create(client, officer_headers)
     assert out["reference"].startswith(f"PR-{dt.datetime.now(dt.UTC).year}-")
     assert {k: out[k] for k in ("type", "status", "channel", "subject", "respond_to")} == {
         "type": "access",
@@ -87,20 +87,24 @@ def test_open_a_request(client, officer, session, subject, caplog):
     assert "Amélie" not in logged and "home.example" not in logged and EMAIL not in logged
 
 
-def test_invalid_intake_is_a_422_and_writes_nothing(client, officer, session, inventory):
+def test_invalid_intake_is_a_422_and_writes_nothing(client, officer_headers, session, inventory):
     future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
-    response = client.post("/api/v1/requests", headers=officer, json=body(received_at=future))
+    response = client.post(
+        "/api/v1/requests", headers=officer_headers, json=body(received_at=future)
+    )
     assert response.status_code == 422
     problem = response.get_json()
     assert response.content_type == "application/problem+json"
     assert problem["errors"] == [{"field": "received_at", "message": "is in the future"}]
-    unknown = client.post("/api/v1/requests", headers=officer, json=body(colour="blue"))
+    unknown = client.post("/api/v1/requests", headers=officer_headers, json=body(colour="blue"))
     assert unknown.status_code == 422 and unknown.get_json()["errors"][0]["field"] == "colour"
     assert session.scalars(select(PrivacyRequest)).all() == []
 
 
-def test_portability_outside_quebec_is_a_clear_422(client, officer, session, subject):
-    response = client.post("/api/v1/requests", headers=officer, json=body(type="portability"))
+def test_portability_outside_quebec_is_a_clear_422(client, officer_headers, session, subject):
+    response = client.post(
+        "/api/v1/requests", headers=officer_headers, json=body(type="portability")
+    )
     assert response.status_code == 422
     problem = response.get_json()
     assert problem["detail"] == (
@@ -111,7 +115,11 @@ def test_portability_outside_quebec_is_a_clear_422(client, officer, session, sub
     ]
     assert session.scalars(select(PrivacyRequest)).all() == []
     quebec = create(
-        client, officer, type="portability", channel="client_forwarded", forwarded_by="qc-client"
+        client,
+        officer_headers,
+        type="portability",
+        channel="client_forwarded",
+        forwarded_by="qc-client",
     )
     assert quebec["is_quebec"] and quebec["respond_to"] == "client"
 
@@ -120,9 +128,11 @@ def test_portability_outside_quebec_is_a_clear_422(client, officer, session, sub
     ("role", "requester", "identifiers"),
     [("privacy_officer", True, True), ("technician", False, True), ("auditor", False, False)],
 )
-def test_what_each_role_sees(client, auth, officer, session, subject, role, requester, identifiers):
+def test_what_each_role_sees(
+    client, auth, officer_headers, session, subject, role, requester, identifiers
+):
     scan = {"media_type": "image/png", "content_base64": "iVBORw==", "filename": "amelie-id.png"}
-    ref = create(client, officer, channel="client_forwarded", forwarded_by="acme",
+    ref = create(client, officer_headers, channel="client_forwarded", forwarded_by="acme",
                  client_instructions="PSA only", document=scan)["reference"]  # fmt: skip
     out = client.get(f"/api/v1/requests/{ref}", headers=auth(role)).get_json()
     assert (out["requester"] is not None) == requester
@@ -138,23 +148,23 @@ def test_what_each_role_sees(client, auth, officer, session, subject, role, requ
     assert read[-1].details == {"requester": requester, "identifiers": identifiers}
 
 
-def test_workflow_refusals_are_problem_json(client, auth, officer, session, subject):
-    ref = create(client, officer)["reference"]
+def test_workflow_refusals_are_problem_json(client, auth, officer_headers, session, subject):
+    ref = create(client, officer_headers)["reference"]
     url = f"/api/v1/requests/{ref}"
-    unverified = client.post(f"{url}/transition", headers=officer, json={"to": "completed"})
+    unverified = client.post(f"{url}/transition", headers=officer_headers, json={"to": "completed"})
     assert unverified.status_code == 409
     problem = unverified.get_json()
     assert problem["type"].endswith("/conflict")  # received -> completed is not in the table
-    client.post(f"{url}/transition", headers=officer, json={"to": "in_progress"})
-    guarded = client.post(f"{url}/transition", headers=officer, json={"to": "completed"})
+    client.post(f"{url}/transition", headers=officer_headers, json={"to": "in_progress"})
+    guarded = client.post(f"{url}/transition", headers=officer_headers, json={"to": "completed"})
     assert guarded.status_code == 409
     assert guarded.get_json()["type"].endswith("/identity-not-verified")
     assert "not verified" in guarded.get_json()["detail"]
     verified = client.post(
-        f"{url}/verification", headers=officer, json={"method": "matched_known_contact"}
+        f"{url}/verification", headers=officer_headers, json={"method": "matched_known_contact"}
     )
     assert verified.status_code == 200 and verified.get_json()["verified"]
-    blocked = client.post(f"{url}/transition", headers=officer, json={"to": "completed"})
+    blocked = client.post(f"{url}/transition", headers=officer_headers, json={"to": "completed"})
     assert blocked.status_code == 409
     assert blocked.get_json()["type"].endswith("/tasks-open")
     assert blocked.get_json()["open_tasks"] == 3
@@ -167,29 +177,29 @@ def test_workflow_refusals_are_problem_json(client, auth, officer, session, subj
         )
         assert patched.status_code == 200, patched.get_json()
         assert patched.get_json()["closed_by"].startswith("user:")
-    done = client.post(f"{url}/transition", headers=officer, json={"to": "completed"})
+    done = client.post(f"{url}/transition", headers=officer_headers, json={"to": "completed"})
     assert done.status_code == 200, done.get_json()
     out = done.get_json()
     assert (out["status"], out["deadline_met"]) == ("completed", True)
     assert out["file_retention_until"] is not None
     assert session.scalars(select(Hold)).one().until is not None
     refused = client.post(
-        f"{url}/transition", headers=officer, json={"to": "refused", "grounds": []}
+        f"{url}/transition", headers=officer_headers, json={"to": "refused", "grounds": []}
     )
     assert refused.status_code == 409
 
 
-def test_refusal_without_grounds_is_a_422(client, officer, subject):
-    ref = create(client, officer)["reference"]
+def test_refusal_without_grounds_is_a_422(client, officer_headers, subject):
+    ref = create(client, officer_headers)["reference"]
     response = client.post(
-        f"/api/v1/requests/{ref}/transition", headers=officer, json={"to": "refused"}
+        f"/api/v1/requests/{ref}/transition", headers=officer_headers, json={"to": "refused"}
     )
     assert response.status_code == 422
     assert [e["field"] for e in response.get_json()["errors"]] == ["grounds", "reasons"]
 
 
-def test_extension_rules_over_the_api(client, officer, session, inventory):
-    ref = create(client, officer, received_at=ago(35))["reference"]
+def test_extension_rules_over_the_api(client, officer_headers, session, inventory):
+    ref = create(client, officer_headers, received_at=ago(35))["reference"]
     row = session.scalar(select(PrivacyRequest).where(PrivacyRequest.reference == ref))
     notice = {
         "reason": "unreasonable_interference",
@@ -198,7 +208,7 @@ def test_extension_rules_over_the_api(client, officer, session, inventory):
         "notice_text": "We need more time; you may complain to the Privacy Commissioner.",
         "opc_statement": True,
     }
-    late = client.post(f"/api/v1/requests/{ref}/extension", headers=officer, json=notice)
+    late = client.post(f"/api/v1/requests/{ref}/extension", headers=officer_headers, json=notice)
     assert late.status_code == 422
     assert late.get_json()["errors"] == [
         {
@@ -206,83 +216,92 @@ def test_extension_rules_over_the_api(client, officer, session, inventory):
             "message": "sent after day 30 (the original due date): too late",
         }
     ]
-    listed = client.get("/api/v1/requests?overdue=true", headers=officer).get_json()["items"]
+    listed = client.get("/api/v1/requests?overdue=true", headers=officer_headers).get_json()[
+        "items"
+    ]
     assert [(i["reference"], i["deemed_refused"]) for i in listed] == [(ref, True)]
     in_time = {**notice, "notice_sent_at": (row.original_due_at - dt.timedelta(1)).isoformat()}
-    ok = client.post(f"/api/v1/requests/{ref}/extension", headers=officer, json=in_time)
+    ok = client.post(f"/api/v1/requests/{ref}/extension", headers=officer_headers, json=in_time)
     assert ok.status_code == 200, ok.get_json()
     assert ok.get_json()["status"] == "extended" and not ok.get_json()["overdue"]
     assert ok.get_json()["extension"]["reason"] == "unreasonable_interference"
-    assert client.get("/api/v1/requests?overdue=true", headers=officer).get_json()["items"] == []
-    quebec = create(client, officer, channel="client_forwarded", forwarded_by="qc-client")
+    assert (
+        client.get("/api/v1/requests?overdue=true", headers=officer_headers).get_json()["items"]
+        == []
+    )
+    quebec = create(client, officer_headers, channel="client_forwarded", forwarded_by="qc-client")
     refused = client.post(
-        f"/api/v1/requests/{quebec['reference']}/extension", headers=officer, json=in_time
+        f"/api/v1/requests/{quebec['reference']}/extension", headers=officer_headers, json=in_time
     )
     assert refused.status_code == 409 and "R29" in refused.get_json()["detail"]
 
 
-def test_fee_and_complaint(client, officer, session, subject):
-    ref = create(client, officer)["reference"]
+def test_fee_and_complaint(client, officer_headers, session, subject):
+    ref = create(client, officer_headers)["reference"]
     url = f"/api/v1/requests/{ref}"
-    no_estimate = client.post(f"{url}/fee", headers=officer, json={"amount": "20.00"})
+    no_estimate = client.post(f"{url}/fee", headers=officer_headers, json={"amount": "20.00"})
     assert no_estimate.status_code == 422
     assert "(R5)" in no_estimate.get_json()["detail"]
     fee = client.post(
         f"{url}/fee",
-        headers=officer,
+        headers=officer_headers,
         json={"amount": "20", "estimate_sent_at": ago(2), "confirmed_at": ago(1)},
     )
     assert fee.status_code == 200 and fee.get_json()["fee"]["amount"] == "20.00"
     complaint = client.post(
-        f"{url}/complaint", headers=officer, json={"complaint_at": ago(0.1), "note": "Too slow"}
+        f"{url}/complaint",
+        headers=officer_headers,
+        json={"complaint_at": ago(0.1), "note": "Too slow"},
     )
     assert complaint.status_code == 200
     assert complaint.get_json()["complaint_note"] == "Too slow"
     assert session.scalars(select(Hold)).one().open_ended
 
 
-def test_link_subject_later(client, officer, session, subject):
-    ref = create(client, officer, identifiers=[])["reference"]
+def test_link_subject_later(client, officer_headers, session, subject):
+    ref = create(client, officer_headers, identifiers=[])["reference"]
     assert session.scalars(select(Hold)).all() == []
     linked = client.post(
-        f"/api/v1/requests/{ref}/subject", headers=officer, json={"subject": subject.ref}
+        f"/api/v1/requests/{ref}/subject", headers=officer_headers, json={"subject": subject.ref}
     )
     assert linked.status_code == 200 and linked.get_json()["subject"] == subject.ref
     assert session.scalars(select(Hold)).one().scope_value == subject.ref
     again = client.post(
-        f"/api/v1/requests/{ref}/subject", headers=officer, json={"subject": subject.ref}
+        f"/api/v1/requests/{ref}/subject", headers=officer_headers, json={"subject": subject.ref}
     )
     assert again.status_code == 409
 
 
-def test_list_filters_and_pages(client, officer, inventory):
-    first = create(client, officer)["reference"]
-    second = create(client, officer, type="deletion", received_at=ago(40))["reference"]
-    third = create(client, officer, type="correction")["reference"]
+def test_list_filters_and_pages(client, officer_headers, inventory):
+    first = create(client, officer_headers)["reference"]
+    second = create(client, officer_headers, type="deletion", received_at=ago(40))["reference"]
+    third = create(client, officer_headers, type="correction")["reference"]
 
     def refs(query):
-        items = client.get(f"/api/v1/requests{query}", headers=officer).get_json()["items"]
+        items = client.get(f"/api/v1/requests{query}", headers=officer_headers).get_json()["items"]
         return [item["reference"] for item in items]
 
     assert refs("") == [first, second, third]
     assert refs("?type=deletion") == [second]
     assert refs("?overdue=false") == [first, third]
     assert refs("?status=received&type=correction") == [third]
-    page = client.get("/api/v1/requests?limit=2", headers=officer).get_json()
+    page = client.get("/api/v1/requests?limit=2", headers=officer_headers).get_json()
     assert [i["reference"] for i in page["items"]] == [first, second]
-    rest = client.get(f"/api/v1/requests?limit=2&cursor={page['next_cursor']}", headers=officer)
+    rest = client.get(
+        f"/api/v1/requests?limit=2&cursor={page['next_cursor']}", headers=officer_headers
+    )
     assert [i["reference"] for i in rest.get_json()["items"]] == [third]
     assert rest.get_json()["next_cursor"] is None
-    bad = client.get("/api/v1/requests?status=lost", headers=officer)
+    bad = client.get("/api/v1/requests?status=lost", headers=officer_headers)
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "status"
 
 
-def test_documents_are_attached_and_downloaded(client, officer, session, inventory):
-    ref = create(client, officer)["reference"]
+def test_documents_are_attached_and_downloaded(client, officer_headers, session, inventory):
+    ref = create(client, officer_headers)["reference"]
     pdf = b"%PDF-1.7 the response letter"
     added = client.post(
         f"/api/v1/requests/{ref}/documents",
-        headers=officer,
+        headers=officer_headers,
         json={
             "kind": "response",
             "media_type": "application/pdf",
@@ -297,7 +316,7 @@ def test_documents_are_attached_and_downloaded(client, officer, session, invento
         len(pdf),
         hashlib.sha256(pdf).hexdigest(),
     )
-    got = client.get(f"/api/v1/requests/{ref}/documents/{out['id']}", headers=officer)
+    got = client.get(f"/api/v1/requests/{ref}/documents/{out['id']}", headers=officer_headers)
     assert got.status_code == 200 and got.data == pdf
     assert got.mimetype == "application/pdf" and got.headers["Cache-Control"] == "no-store"
     row = session.get(RequestDocument, out["id"])
@@ -306,17 +325,17 @@ def test_documents_are_attached_and_downloaded(client, officer, session, invento
         select(AuditEvent.action).where(AuditEvent.object_id == ref).order_by(AuditEvent.seq)
     ).all()
     assert actions[-2:] == ["request.document_add", "request.document_read"]
-    missing = client.get(f"/api/v1/requests/{ref}/documents/999999", headers=officer)
+    missing = client.get(f"/api/v1/requests/{ref}/documents/999999", headers=officer_headers)
     assert missing.status_code == 404
     not_base64 = client.post(
         f"/api/v1/requests/{ref}/documents",
-        headers=officer,
+        headers=officer_headers,
         json={"media_type": "text/plain", "content_base64": "***"},
     )
     assert not_base64.status_code == 422
 
 
-def test_unknown_reference_is_404(client, officer):
-    response = client.get("/api/v1/requests/PR-1999-00001", headers=officer)
+def test_unknown_reference_is_404(client, officer_headers):
+    response = client.get("/api/v1/requests/PR-1999-00001", headers=officer_headers)
     assert response.status_code == 404
     assert response.get_json()["detail"] == "No privacy request with that reference."

@@ -3,7 +3,6 @@ problem+json, and who may read them."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 
 import pytest
@@ -12,22 +11,14 @@ from sqlalchemy import select
 from auditor.models import AuditEvent
 from auditor.services.context import Actor
 from auditor.services.retention import dispositions as disposition_records
-from auditor.services.retention import purge, rules
 from crypto.digest import key_id
-from tests.conftest import DISPOSITION_KEY
-from tests.services.test_retention_forecast import ticket
-from tests.services.test_retention_plan import OFFICER, at
-from tests.test_reports import attached_json, pdf_text
-
-KEY = base64.b64decode(DISPOSITION_KEY)
-NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+from tests.factories import DIGEST_KEY, attached_json, closed_ticket, pdf_text, run_purge
 
 
 @pytest.fixture
-def records(session, inventory):
-    rules.load_default_rules(session, actor=OFFICER, now=at(2026, 11, 1))
-    ticket(session, inventory, dt.date(2010, 1, 2))
-    ticket(session, inventory, dt.date(2019, 12, 10))
+def records(session, rules):
+    closed_ticket(session, closed=dt.date(2010, 1, 2))
+    closed_ticket(session, closed=dt.date(2019, 12, 10))
     session.commit()
 
 
@@ -84,9 +75,7 @@ def test_schedule_pdf_is_a_download_with_the_json_attached(client, auth, session
 
 
 def test_certificate_pdf_of_a_run(client, auth, session, records):
-    result = purge.execute_purge(
-        session, as_of=NOW.date(), actor=Actor.cli(), digest_key=KEY, now=lambda: NOW
-    )
+    result = run_purge(session, actor=Actor.cli())
     response = client.get(
         f"/api/v1/retention/runs/{result.run_id}/certificate.pdf", headers=auth("auditor")
     )
@@ -97,7 +86,7 @@ def test_certificate_pdf_of_a_run(client, auth, session, records):
     )
     pdf = response.get_data()
     run = disposition_records.get_run(session, result.run_id)
-    cert = disposition_records.run_certificate(session, run, digest_key_id=key_id(KEY))
+    cert = disposition_records.run_certificate(session, run, digest_key_id=key_id(DIGEST_KEY))
     assert attached_json(pdf, f"disposition-certificate-{result.run_id}.json") == cert
     text = pdf_text(pdf)
     assert f"purge run {result.run_id}" in text

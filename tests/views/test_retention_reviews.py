@@ -12,20 +12,12 @@ from auditor.db import utcnow
 from auditor.models import AuditEvent, DispositionReview, Record
 from auditor.schemas.retention import CertificateOut, DispositionOut, DispositionReportOut
 from auditor.services.retention import dispositions as disposition_records
-from auditor.services.retention import purge, rules
+from auditor.services.retention import purge
 from crypto.digest import key_id
-from tests.services.test_purge import KEY, OFFICER, dispositions, ingest, old_ticket
+from tests.factories import DIGEST_KEY, OFFICER, dispositions, ingest, old_ticket
 
 REVIEWS = "/api/v1/retention/reviews"
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def reviewed(session, inventory):
-    """The defaults, with ticket history revised to require a review (version 2)."""
-    rules.load_default_rules(session, actor=OFFICER)
-    rules.revise_rule(session, "ticket_history", {"requires_review": True}, actor=OFFICER)
-    session.commit()
 
 
 def today():
@@ -38,7 +30,7 @@ def purge_on(session, days_later=0):
         session,
         as_of=moment.date(),
         actor=OFFICER,
-        digest_key=KEY,
+        digest_key=DIGEST_KEY,
         now=lambda: moment,
     )
 
@@ -65,9 +57,9 @@ def assert_problem(response, status, slug):
     return body
 
 
-def test_review_path_from_a_reviewed_rule_to_dispositions(client, auth, session, reviewed):
+def test_review_path_from_a_reviewed_rule_to_dispositions(client, auth, session, reviewed_rules):
     officer = auth("privacy_officer")
-    first = ingest(session, old_ticket("T-1"))["T-1"]
+    first = ingest(session, old_ticket(external_id="T-1"))["T-1"]
     assert purge_on(session).blocked == {"pending review": 1}
     opened = open_reviews(client, officer)
     assert opened["as_of"] == today().isoformat()
@@ -79,9 +71,9 @@ def test_review_path_from_a_reviewed_rule_to_dispositions(client, auth, session,
     )
     assert approve["item_count"] == 1 and approve["created_by"].startswith("user:")
     # one batch per call: the record already batched is not batched again
-    second = ingest(session, old_ticket("T-2", email="b@example.com"))["T-2"]
+    second = ingest(session, old_ticket(external_id="T-2", email="b@example.com"))["T-2"]
     (extend,) = open_reviews(client, officer)["opened"]
-    third = ingest(session, old_ticket("T-3", email="c@example.com"))["T-3"]
+    third = ingest(session, old_ticket(external_id="T-3", email="c@example.com"))["T-3"]
     (reject,) = open_reviews(client, officer)["opened"]
     assert open_reviews(client, officer)["opened"] == []
 
@@ -128,11 +120,11 @@ def test_review_path_from_a_reviewed_rule_to_dispositions(client, auth, session,
     assert events == ["retention.review_open"] * 3 + ["retention.review_decide"] * 3
 
 
-def test_reviews_list_filters_and_pages(client, auth, session, reviewed):
+def test_reviews_list_filters_and_pages(client, auth, session, reviewed_rules):
     officer = auth("privacy_officer")
-    ingest(session, old_ticket("T-1"))
+    ingest(session, old_ticket(external_id="T-1"))
     (first,) = open_reviews(client, officer)["opened"]
-    ingest(session, old_ticket("T-2", email="b@example.com"))
+    ingest(session, old_ticket(external_id="T-2", email="b@example.com"))
     (second,) = open_reviews(client, officer)["opened"]
     decide(client, officer, first["id"], decision="reject")
 
@@ -149,9 +141,9 @@ def test_reviews_list_filters_and_pages(client, auth, session, reviewed):
     assert assert_problem(bad, 422, "validation-failed")["errors"][0]["field"] == "status"
 
 
-def test_decision_errors_are_problems(client, auth, session, reviewed):
+def test_decision_errors_are_problems(client, auth, session, reviewed_rules):
     officer = auth("privacy_officer")
-    ingest(session, old_ticket("T-1"))
+    ingest(session, old_ticket(external_id="T-1"))
     (batch,) = open_reviews(client, officer)["opened"]
     missing = assert_problem(
         client.post(f"{REVIEWS}/{batch['id']}/decision", headers=officer, json={"decision": "x"}),
@@ -180,10 +172,10 @@ def test_decision_errors_are_problems(client, auth, session, reviewed):
     assert_problem(client.get(f"{REVIEWS}/999999", headers=officer), 404, "not-found")
 
 
-def test_runs_certificate_and_disposition_report(client, auth, session, inventory):
-    rules.load_default_rules(session, actor=OFFICER)
-    session.commit()
-    ingest(session, old_ticket("T-1"), old_ticket("T-2", email="b@example.com"))
+def test_runs_certificate_and_disposition_report(client, auth, session, rules):
+    ingest(
+        session, old_ticket(external_id="T-1"), old_ticket(external_id="T-2", email="b@example.com")
+    )
     result = purge_on(session)
     headers = auth("auditor")
     runs = client.get("/api/v1/retention/runs?limit=5", headers=headers).get_json()
@@ -195,7 +187,9 @@ def test_runs_certificate_and_disposition_report(client, auth, session, inventor
     assert response.status_code == 200
     cert = response.get_json()
     expected = disposition_records.run_certificate(
-        session, disposition_records.get_run(session, result.run_id), digest_key_id=key_id(KEY)
+        session,
+        disposition_records.get_run(session, result.run_id),
+        digest_key_id=key_id(DIGEST_KEY),
     )
     assert cert == expected
     assert cert["dispositions"]["count"] == 4  # two records and their two subjects
@@ -242,8 +236,8 @@ def test_unknown_runs_are_404_and_technicians_see_none(client, auth):
         assert denied.status_code == 403
 
 
-def test_opening_reviews_needs_the_review_permission(client, auth, session, reviewed):
-    ingest(session, old_ticket("T-1"))
+def test_opening_reviews_needs_the_review_permission(client, auth, session, reviewed_rules):
+    ingest(session, old_ticket(external_id="T-1"))
     assert_problem(client.post(REVIEWS, headers=auth("auditor")), 403, "forbidden")
     assert session.scalar(select(DispositionReview.id)) is None
     assert len(open_reviews(client, auth("admin"))["opened"]) == 1

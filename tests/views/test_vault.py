@@ -11,9 +11,9 @@ from auditor.models import AuditEvent, Secret
 from auditor.services.context import Actor
 from auditor.services.vault import keys as vault_keys
 from auditor.services.vault.keys import KeyCheckFailed
-from crypto.keys import new_key_ring, ring_from_base64
+from crypto.keys import new_key_ring
 from tests import factories
-from tests.conftest import MASTER_KEY
+from tests.factories import MASTER_KEY, app_settings
 
 PASSWORD = "S3cr3t-Pa$$w0rd-ÄÖ"
 SECRET = {
@@ -181,16 +181,17 @@ def test_search_matches_metadata_only(client, auth, inventory):
     assert percent["items"] == []
 
 
-def test_one_clients_key_cannot_open_another_clients_secret(client, auth, inventory, session):
+def test_one_clients_key_cannot_open_another_clients_secret(
+    client, auth, inventory, session, keyring
+):
     from crypto import envelope
     from crypto.errors import DecryptionFailed
 
     headers = auth()
     ref = create(client, headers)["ref"]
     create(client, headers, code="qc-client")
-    ring = ring_from_base64(MASTER_KEY)
     secret = session.scalar(select(Secret).where(Secret.ref == ref))
-    other_key = vault_keys.current_key(session, ring, inventory.quebec_client.id)
+    other_key = vault_keys.current_key(session, keyring, inventory.quebec_client.id)
     with pytest.raises(DecryptionFailed):
         envelope.unseal(other_key, secret.value, secret_id=ref, field="value")
 
@@ -214,10 +215,11 @@ def test_invalid_secret_is_refused_without_echoing_the_value(client, auth, inven
     assert response.status_code == 422 and PASSWORD not in response.get_data(as_text=True)
 
 
-def test_master_key_check_accepts_the_right_key_and_refuses_a_wrong_one(session, inventory):
-    ring = ring_from_base64(MASTER_KEY)
-    assert vault_keys.check_master_keys(session, ring) in ([1], [])
-    vault_keys.current_key(session, ring, inventory.client.id)
+def test_master_key_check_accepts_the_right_key_and_refuses_a_wrong_one(
+    session, inventory, keyring
+):
+    assert vault_keys.check_master_keys(session, keyring) in ([1], [])
+    vault_keys.current_key(session, keyring, inventory.client.id)
     with pytest.raises(KeyCheckFailed) as exc:
         vault_keys.check_master_keys(session, new_key_ring())
     assert "master key" in str(exc.value) and MASTER_KEY not in str(exc.value)
@@ -240,7 +242,6 @@ def test_service_refuses_to_start_with_a_wrong_or_missing_master_key(app, sessio
 def test_started_app_checks_keys_on_a_migrated_database(database_url, engine, tmp_path):
     from auditor import create_app
     from auditor.config import ConfigError
-    from tests.conftest import app_settings
 
     db_url = f"sqlite:///{tmp_path / 'k.db'}"
     from auditor import migrate
@@ -264,14 +265,13 @@ def test_cli_actor_has_operator_access(session, inventory):
     assert vault.has_access(session, Actor.cli(), inventory.client.id)
 
 
-def test_a_version_in_use_without_a_canary_is_not_trusted(session, inventory):
+def test_a_version_in_use_without_a_canary_is_not_trusted(session, inventory, keyring):
     from auditor.models import MasterKeyCanary
 
-    ring = ring_from_base64(MASTER_KEY)
-    vault_keys.current_key(session, ring, inventory.client.id)  # a client key under version 1
+    vault_keys.current_key(session, keyring, inventory.client.id)  # a client key under version 1
     session.query(MasterKeyCanary).delete()
     with pytest.raises(KeyCheckFailed, match="have no canary"):
-        vault_keys.check_master_keys(session, ring)
+        vault_keys.check_master_keys(session, keyring)
 
 
 def test_running_service_rereads_a_changed_key_ring_file(app, tmp_path):

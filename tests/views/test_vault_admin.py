@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from auditor.models import AuditEvent, Disposition, Secret
 from tests import factories
-from tests.crypto.test_kdbx import entries_of, open_kdbx
+from tests.factories.kdbx import entries_of, open_kdbx
 
 PASSWORDS = {"Domain admin": "Dc-Pa$$-1", "Firewall": "Fw-Pa$$-2"}
 

@@ -1,4 +1,5 @@
-"""Shared helpers of the audit-trail tests: reading stored rows and tampering with them in SQL.
+"""The audit-trail tests' kit: a log of ordinary events, its stored rows read back in the form of
+docs/audit-log.md, and tampering with them (and with checkpoints) in SQL.
 
 Tampering drops the append-only triggers inside the test's transaction and edits rows with SQL;
 DDL is transactional on SQLite and PostgreSQL, so the rollback at the end restores the triggers.
@@ -22,11 +23,11 @@ from auditor.models import AuditCheckpoint, AuditEvent
 from auditor.services import audit
 from auditor.services.context import Actor
 from crypto.note import load_private_key, sign_note
-from tests.conftest import SIGNING_KEY_PEM
+from tests.factories.clock import NOW
+from tests.factories.keys import ORIGIN, SIGNING_KEY_PEM
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "audit-log.md"
-ORIGIN = "auditor.local/audit-log"  # the default AUDITOR_AUDIT_LOG_ORIGIN
-T0 = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+DOC = Path(__file__).resolve().parents[2] / "docs" / "audit-log.md"
+T0 = NOW  # the first event of build_log
 COLUMNS = (
     "seq",
     "occurred_at",
