@@ -26,7 +26,7 @@ def audit_signing_key() -> Ed25519PrivateKey:
                 "No audit signing key is configured (AUDITOR_AUDIT_SIGNING_KEY_FILE)."
             )
         key = current_app.extensions["auditor.signing_key"] = load_private_key(pem)
-    return key  # type: ignore[no-any-return]
+    return key
 
 
 def disposition_key() -> bytes:
@@ -39,7 +39,7 @@ def disposition_key() -> bytes:
                 "No disposition digest key is configured (AUDITOR_DISPOSITION_KEY_FILE)."
             )
         key = current_app.extensions["auditor.disposition_key"] = parse_digest_key(text)
-    return key  # type: ignore[no-any-return]
+    return key
 
 
 def audit_public_key() -> Ed25519PublicKey | None:

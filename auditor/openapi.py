@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -63,7 +64,7 @@ def _models(endpoints: list[Endpoint]) -> list[tuple[Any, str]]:
     return list(seen.items())
 
 
-def _schema_of(obj: Any, mode: str, names: dict[tuple[Any, str], Any]) -> dict[str, Any]:
+def _schema_of(obj: Any, mode: str, names: Mapping[Any, Any]) -> dict[str, Any]:
     if (obj, mode) in names:
         return dict(names[(obj, mode)])
     schema = TypeAdapter(obj).json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
@@ -103,7 +104,7 @@ def build(endpoints: list[Endpoint], *, title: str = "auditor API") -> dict[str,
     }
 
 
-def _operation(ep: Endpoint, names: dict[tuple[Any, str], Any]) -> dict[str, Any]:
+def _operation(ep: Endpoint, names: Mapping[Any, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {"operationId": ep.name, "summary": ep.summary, "tags": [ep.tag]}
     params = [
         {

@@ -109,7 +109,7 @@ def report(exc: BaseException) -> None:
         click.echo(f"  ... and {len(errors) - MAX_PRINTED_ERRORS} more", err=True)
 
 
-def choice(vocabulary: Any, *, case_sensitive: bool = True) -> click.Choice:
+def choice(vocabulary: Any, *, case_sensitive: bool = True) -> click.Choice[str]:
     """A click choice of a schema vocabulary (a ``Literal`` type): the CLI offers exactly what
     the API accepts."""
     return click.Choice(typing.get_args(vocabulary), case_sensitive=case_sensitive)

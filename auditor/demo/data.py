@@ -183,7 +183,7 @@ USERS = [
 
 
 def _people(rng: random.Random) -> list[dict[str, Any]]:
-    people = []
+    people: list[dict[str, Any]] = []
     for index in range(40):
         code, _, domain, is_quebec, _, _ = CLIENTS[index % len(CLIENTS)]
         first, last = FIRST[index % len(FIRST)], LAST[(index * 7) % len(LAST)]

@@ -51,8 +51,8 @@ def load(session: Session, ring: MasterKeyRing, *, actor: Actor) -> int:
             )
             data = SecretIn(
                 name=name,
-                kind=kind,
-                system=system,  # type: ignore[arg-type]
+                kind=kind,  # type: ignore[arg-type]  # a kind of the VAULT table above
+                system=system,
                 username=username.format(short=code.split("-")[0].upper(), domain=domain)
                 if username
                 else None,

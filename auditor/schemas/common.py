@@ -6,6 +6,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import typing
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
@@ -118,23 +119,25 @@ def filtered_page_query(output: type[BaseModel], filters: tuple[str, ...]) -> ty
     fields: dict[str, Any] = {
         name: (str | None, Field(default=None, max_length=64)) for name in filters
     }
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    model = create_model(  # the page fields without descriptions, as the API has always shown
         f"{output.__name__}Query",
         __base__=InputModel,
         cursor=(str | None, None),
         limit=(int | None, Field(default=None, ge=1, le=500)),
         **fields,
     )
+    return typing.cast(type[PageQuery], model)
 
 
 def partial(model: type[M]) -> type[M]:
     """The same model with every field optional, for PATCH (only the fields sent are applied)."""
     if model not in _partials:
         fields: dict[str, Any] = {
-            name: (info.annotation | None, Field(default=None, description=info.description))
+            name: (
+                typing.cast(Any, info.annotation) | None,
+                Field(default=None, description=info.description),
+            )
             for name, info in model.model_fields.items()
         }
-        _partials[model] = create_model(  # type: ignore[call-overload]
-            model.__name__ + "Patch", __base__=InputModel, **fields
-        )
-    return _partials[model]  # type: ignore[return-value]
+        _partials[model] = create_model(model.__name__ + "Patch", __base__=InputModel, **fields)
+    return typing.cast(type[M], _partials[model])

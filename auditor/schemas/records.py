@@ -10,6 +10,8 @@ from pydantic import Field, model_validator
 from auditor.schemas.common import AwareDatetime, Code, InputModel, OutputModel
 from auditor.schemas.subjects import IdentifierIn, SubjectOut
 
+WriteOutcome = Literal["inserted", "updated", "unchanged"]
+
 
 class RecordIn(InputModel):
     """One record from a source system; (system, external_id) identifies it for upserts."""
@@ -54,7 +56,7 @@ class RecordOut(OutputModel):
 
 class RecordWriteResult(OutputModel):
     record: RecordOut
-    outcome: Literal["inserted", "updated", "unchanged"]
+    outcome: WriteOutcome
 
 
 class RejectedLine(OutputModel):

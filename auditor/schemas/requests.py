@@ -8,7 +8,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from auditor.models.requests import Channel, DocumentKind, RequestStatus, RequestType
+from auditor.models.requests import Channel as Channel
+from auditor.models.requests import DocumentKind as DocumentKind
+from auditor.models.requests import RequestStatus as RequestStatus
+from auditor.models.requests import RequestType as RequestType
 from auditor.schemas.common import (
     AwareDatetime,
     Code,

@@ -6,11 +6,11 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
@@ -244,7 +244,7 @@ class Ingestor:
                 self.result.unchanged += 1
                 self.result.last_outcome, self.result.last_id = "unchanged", old["id"]
         conn = self.session.connection()
-        table = Record.__table__
+        table = cast(Table, Record.__table__)
         links: list[tuple[int, int]] = []
         if new:
             new_ids = self._insert([row.values for row, _ in new])
@@ -286,10 +286,11 @@ class Ingestor:
     def _insert(self, rows: list[dict[str, Any]]) -> dict[tuple[int, str], int]:
         """Insert new records; their ids by (system_id, external_id)."""
         conn = self.session.connection()
-        table = Record.__table__
+        table = cast(Table, Record.__table__)
         if conn.dialect.name == "sqlite":
             when, now = _sqlite_datetime, _sqlite_datetime(self._now)
             json = table.c.content.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+            assert json is not None  # JSONType always processes its values
             # fmt: off
             params = [
                 (v["system_id"], v["external_id"], v["category_id"], v["organization_id"],
@@ -308,7 +309,7 @@ class Ingestor:
 
     def _by_key(self, rows: list[dict[str, Any]], *columns: Any) -> Iterator[Any]:
         """The columns of the stored records with the rows' (system_id, external_id)."""
-        table = Record.__table__
+        table = cast(Table, Record.__table__)
         by_system: dict[int, list[str]] = {}
         for values in rows:
             by_system.setdefault(values["system_id"], []).append(values["external_id"])
@@ -322,7 +323,7 @@ class Ingestor:
                 )
 
     def _existing(self, rows: list[_Row]) -> dict[tuple[int, str], dict[str, Any]]:
-        table = Record.__table__
+        table = cast(Table, Record.__table__)
         conn = self.session.connection()
         columns = [table.c.id, table.c.content_digest, *(table.c[name] for name in _COMPARED)]
         found = {

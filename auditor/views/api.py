@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from auditor.db import get_session
 from auditor.permissions import Permission, is_allowed
-from auditor.schemas.common import Page, PageQuery, decode_cursor, encode_cursor, parse
+from auditor.schemas.common import Page, decode_cursor, encode_cursor, parse
 from auditor.services import audit, users
 from auditor.services.context import Actor
 from auditor.services.errors import (
@@ -122,11 +122,22 @@ def json_response(result: Any, status: int = 200) -> Response:
 
 
 def page_limit(limit: int | None) -> int:
-    return min(limit or current_app.config["PAGE_SIZE"], current_app.config["MAX_PAGE_SIZE"])
+    config = current_app.config
+    return min(limit or int(config["PAGE_SIZE"]), int(config["MAX_PAGE_SIZE"]))
+
+
+class Paged(typing.Protocol):
+    """What a listing's query says about its page (PageQuery and the lists' own queries)."""
+
+    @property
+    def cursor(self) -> str | None: ...
+
+    @property
+    def limit(self) -> int | None: ...
 
 
 def paginate(
-    query: PageQuery,
+    query: Paged,
     fetch: Callable[..., Sequence[Any]],
     out: Callable[[Any], Any] | None = None,
     *,

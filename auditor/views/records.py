@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 from flask import Blueprint, current_app, request
@@ -16,6 +17,8 @@ from auditor.schemas.records import (
     RecordOut,
     RecordQuery,
     RecordWriteResult,
+    RejectedLine,
+    WriteOutcome,
 )
 from auditor.services import ingest, records
 from auditor.services.context import Actor
@@ -55,8 +58,10 @@ def records_upsert(session: Session, body: RecordIn, actor: Actor) -> RecordWrit
         errors = [FieldError(e.field, e.message) for e in exc.errors]
         raise ValidationFailed("The record is not valid.", errors) from None
     record = records.get(session, result.last_id or 0)
+    assert result.last_outcome is not None  # one record was written
     return RecordWriteResult(
-        record=records.records_out(session, [record])[0], outcome=result.last_outcome
+        record=records.records_out(session, [record])[0],
+        outcome=typing.cast(WriteOutcome, result.last_outcome),
     )
 
 
@@ -81,7 +86,7 @@ def records_bulk(session: Session, query: BulkQuery, actor: Actor) -> IngestSumm
     return IngestSummary(
         **result.as_dict(),
         rejected_lines=[
-            {"line": line, "errors": [e.as_dict() for e in errs]}
+            RejectedLine(line=line, errors=[e.as_dict() for e in errs])
             for line, errs in result.rejected_lines
         ],
     )

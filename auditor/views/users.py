@@ -30,6 +30,7 @@ bp = Blueprint("users", __name__, url_prefix=API_PREFIX)
 
 @route(bp, "/me", "GET", summary="Show who the token belongs to", permission=None)
 def me(session: Session, actor: Actor) -> Me:
+    assert actor.user_id is not None  # a token always belongs to a user
     user = users.get_user(session, actor.user_id)
     return Me(user=UserOut.model_validate(user), permissions=users.permissions_of(user))
 

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
@@ -209,7 +209,7 @@ def check_deadlines(session: Session, *, now: dt.datetime, actor: Actor) -> dict
     record each newly overdue request as deemed refused (R4), once per request."""
     is_open = PrivacyRequest.status.in_(OPEN)
 
-    def count(*conditions: object) -> int:
+    def count(*conditions: ColumnElement[bool]) -> int:
         query = select(func.count()).select_from(PrivacyRequest).where(is_open, *conditions)
         return int(session.scalar(query) or 0)
 

@@ -262,6 +262,9 @@ def _out_fields(request: PrivacyRequest, moment: dt.datetime) -> dict[str, Any]:
     state = clock(request, moment)
     verification = extension = fee = None
     if is_verified(request):
+        assert request.verification_method is not None
+        assert request.verified_by is not None
+        assert request.verified_at is not None
         verification = VerificationOut(
             method=request.verification_method,
             verified_by=request.verified_by,
@@ -269,6 +272,11 @@ def _out_fields(request: PrivacyRequest, moment: dt.datetime) -> dict[str, Any]:
             note=request.verification_note,
         )
     if request.extended_at is not None:
+        # an extension is recorded with its reason and notice (deadlines.extend)
+        assert request.extension_reason is not None
+        assert request.extended_by is not None
+        assert request.extension_notice_sent_at is not None
+        assert request.extension_notice_text is not None
         extension = ExtensionOut(
             reason=request.extension_reason,
             new_due_at=request.due_at,
@@ -279,6 +287,9 @@ def _out_fields(request: PrivacyRequest, moment: dt.datetime) -> dict[str, Any]:
             extended_at=request.extended_at,
         )
     if request.fee_amount_cents is not None:
+        # a fee is recorded only after its estimate was sent and confirmed (R5)
+        assert request.fee_estimate_sent_at is not None
+        assert request.fee_confirmed_at is not None
         fee = FeeOut(
             amount=format_amount(request.fee_amount_cents),
             estimate_sent_at=request.fee_estimate_sent_at,

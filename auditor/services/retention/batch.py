@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import typing
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import String, cast, delete, exists, func, literal, select, update
+from sqlalchemy import String, Table, cast, delete, exists, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from auditor.models import (
@@ -171,7 +172,7 @@ class BatchDisposer:
             result.disposed[key] += 1
         rows += [self._subject_row(s, by_id, gone, fixed) for s in subjects]
         # ids assigned in row order (bulk.insert_rows: COPY on PostgreSQL)
-        ids = bulk.insert_rows(self.session, Disposition.__table__, rows)
+        ids = bulk.insert_rows(self.session, typing.cast(Table, Disposition.__table__), rows)
         for row, id_ in zip(rows, ids, strict=True):
             row["id"] = id_
         result.disposition_ids = ids

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ColumnElement, Table, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnClause
 
 from auditor.db import json_dumps
@@ -33,7 +33,9 @@ def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def id_in(session: Session, column: ColumnElement[Any], ids: Sequence[int]) -> ColumnElement[bool]:
+def id_in(
+    session: Session, column: ColumnElement[Any] | InstrumentedAttribute[Any], ids: Sequence[int]
+) -> ColumnElement[bool]:
     """``column IN ids`` (integers) with one parameter, however many ids: an array on
     PostgreSQL, a JSON array read by ``json_each`` on SQLite (whose builds cap the parameters of
     a statement: 32,766 by default, 250,000 in Debian's)."""

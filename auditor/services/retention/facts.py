@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import typing
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -107,7 +108,9 @@ def read_batch(
     query = select(*_COLUMNS).where(Record.id > after, Record.anonymised_at.is_(None))
     if where is not None:
         query = query.where(where)
-    return session.execute(query.order_by(Record.id).limit(limit)).all()
+    return typing.cast(
+        Sequence[Row[Any]], session.execute(query.order_by(Record.id).limit(limit)).all()
+    )
 
 
 def iter_batches(session: Session, batch: int) -> Iterator[Sequence[Row[Any]]]:

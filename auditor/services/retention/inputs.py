@@ -111,6 +111,6 @@ def review_batches(session: Session, record_ids: list[int]) -> dict[tuple[int, s
         .order_by(DispositionReview.id)
     )
     found: dict[tuple[int, str, int], Review] = {}
-    for record_id, rule, version, *review in rows:
-        found[(record_id, rule, version)] = Review(*review)
+    for record_id, rule, version, review_id, status, decided_by, until, transfer in rows:
+        found[(record_id, rule, version)] = Review(review_id, status, decided_by, until, transfer)
     return found

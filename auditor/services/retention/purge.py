@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select, text, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
@@ -70,7 +70,7 @@ def run_lock(session: Session) -> Iterator[None]:
     if bind.dialect.name != "postgresql":
         yield
         return
-    engine = bind.engine if hasattr(bind, "engine") else bind
+    engine = bind if isinstance(bind, Engine) else bind.engine
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         if not conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}):
@@ -289,7 +289,7 @@ class _Run:
                 elif verdict.status == Outcome.BLOCKED and _due(verdict, self.as_of):
                     # due but for a hold or a review: what the run leaves behind, and why
                     self.blocked[verdict.reason or "blocked"] += 1
-            self.pending_rows = []
+            self.pending_rows: list[dict[str, Any]] = []
             if due:
                 self.dispose(evaluator, due)
             after = rows[-1].id

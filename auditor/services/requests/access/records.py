@@ -19,7 +19,6 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from auditor.models import Hold, System
-from auditor.services import retention
 from auditor.services.requests.access.lookup import (
     Span,
     content_of,
@@ -29,6 +28,7 @@ from auditor.services.requests.access.lookup import (
     rule_words,
 )
 from auditor.services.requests.access.redaction import OtherPerson, Redaction, Redactor
+from auditor.services.retention import Evaluation, Evaluator
 from retention import Outcome
 
 #: categories the PDF summarises by system and month (every entry stays in the JSON)
@@ -90,7 +90,7 @@ class RecordsPass:
         self.redactor = redactor
         self.batch = batch
         self.as_of = as_of
-        self.evaluator = retention.Evaluator(session, as_of=as_of)
+        self.evaluator = Evaluator(session, as_of=as_of)
         self.categories = load_categories(session)
         self.systems = {s.id: s for s in session.scalars(select(System))}
         self.hold_kinds = {str(i): k for i, k in session.execute(select(Hold.id, Hold.kind))}
@@ -126,7 +126,7 @@ class RecordsPass:
         for verdict in verdicts:
             self.one(verdict)
 
-    def retention(self, verdict: retention.Evaluation, source: str) -> dict[str, Any]:
+    def retention(self, verdict: Evaluation, source: str) -> dict[str, Any]:
         """The record's rule, period, disposal date and status. A hold blocks a record's disposal
         whatever its date (R18), but it keeps the record longer only once the date has passed:
         only then is the record "held" (and counted against the hold)."""
@@ -153,7 +153,7 @@ class RecordsPass:
             "held_by": sorted({self.hold_kinds.get(h, "hold") for h in held_by}) if held_by else [],
         }
 
-    def one(self, verdict: retention.Evaluation) -> None:
+    def one(self, verdict: Evaluation) -> None:
         row = verdict.row
         category = self.categories[row.category_id]
         system = self.systems[row.system_id]
