@@ -4,7 +4,7 @@ first bad sequence number for each kind of tampering.
 
 Tampering drops the append-only triggers inside the test's transaction and edits rows with SQL;
 DDL is transactional on SQLite and PostgreSQL, so the rollback at the end restores the triggers.
-The SQL helpers live in tests/audit_tamper.py, shared with tests/test_audit_independent.py.
+The SQL helpers live in tests/factories/audit_log.py, shared with tests/test_audit_independent.py.
 """
 
 from __future__ import annotations
