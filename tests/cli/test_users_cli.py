@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from auditor.models import ApiToken, User
+from auditor.models import ApiToken, AuditEvent, User
+from tests.factories import assert_problem
 
 
 def test_create_user_and_token_prints_the_token_last(runner, client, session):
@@ -38,7 +39,12 @@ def test_revoke_by_id(runner, client, session):
     token_id = session.scalars(select(ApiToken.id)).one()
     result = runner.invoke(args=["tokens", "revoke", str(token_id)])
     assert result.exit_code == 0 and f"token {token_id} revoked" in result.output
-    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    session.expire_all()
+    assert session.get(ApiToken, token_id).revoked_at is not None
+    revoked = session.scalars(select(AuditEvent).where(AuditEvent.action == "token.revoke")).one()
+    assert revoked.object_id == str(token_id) and revoked.actor.startswith("cli:")
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert_problem(response, 401, "unauthenticated", detail="The token has been revoked.")
 
 
 def test_bad_input_exits_non_zero_with_a_message(runner, session):

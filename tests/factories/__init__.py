@@ -42,6 +42,7 @@ from tests.factories.keys import (
 )
 from tests.factories.pdf import attached_json, flat_text, page_count, pdf_text
 from tests.factories.people import EMAIL, NAME, person, subject, token, user
+from tests.factories.problems import assert_denied, assert_problem
 from tests.factories.records import (
     closed_ticket,
     ingest,
@@ -109,7 +110,9 @@ __all__ = [
     "acknowledge_handover",
     "active_client",
     "app_settings",
+    "assert_denied",
     "assert_no_personal_data",
+    "assert_problem",
     "at",
     "attached_json",
     "close_tasks",

@@ -12,6 +12,7 @@ from auditor.schemas.users import UserUpdate
 from auditor.services import users
 from auditor.services.errors import AuthenticationFailed, ValidationFailed
 from tests import factories
+from tests.factories import assert_problem
 
 
 def last_event(session, action):
@@ -40,17 +41,22 @@ def test_token_is_stored_only_as_its_hash(session):
     assert row.prefix == token[:10]
 
 
+def refused(response, detail):
+    """The 401 problem every failed authentication gets, with its reason as the detail."""
+    assert_problem(response, 401, "unauthenticated", title="Authentication required", detail=detail)
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="auditor"'
+
+
 def test_unknown_token_is_refused_and_audited(client, session):
     response = client.get("/api/v1/me", headers={"Authorization": "Bearer aud_notarealtoken"})
-    assert response.status_code == 401
-    assert response.get_json()["detail"] == "The token is not valid."
+    refused(response, "The token is not valid.")
     event = last_event(session, "auth.token")
     assert event.outcome == "failure" and event.details["reason"] == "The token is not valid."
     assert "aud_notarealtoken" not in str(event.details)
 
 
 def test_missing_token_is_audited_as_missing(client, session):
-    assert client.get("/api/v1/organizations").status_code == 401
+    refused(client.get("/api/v1/organizations"), "A valid bearer token is required.")
     assert last_event(session, "auth.token").details == {
         "reason": "missing",
         "path": "/api/v1/organizations",
@@ -62,8 +68,7 @@ def test_expired_token_is_refused(client, session):
     token = factories.token(session, days=1, now=past)
     session.commit()
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 401
-    assert response.get_json()["detail"] == "The token has expired."
+    refused(response, "The token has expired.")
 
 
 def test_revoked_token_is_refused(client, session):
@@ -71,8 +76,14 @@ def test_revoked_token_is_refused(client, session):
     row = session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).first()
     users.revoke_token(session, row.id, actor=factories.ACTOR)
     session.commit()
+    assert row.revoked_at is not None
+    revoke = last_event(session, "token.revoke")
+    assert (revoke.object_id, revoke.actor) == (str(row.id), factories.ACTOR.name)
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
-    assert response.get_json()["detail"] == "The token has been revoked."
+    refused(response, "The token has been revoked.")
+    failure = last_event(session, "auth.token")
+    assert failure.outcome == "failure"
+    assert failure.details == {"reason": "The token has been revoked.", "path": "/api/v1/me"}
 
 
 def test_deactivating_a_user_revokes_their_tokens(client, session):
@@ -80,8 +91,10 @@ def test_deactivating_a_user_revokes_their_tokens(client, session):
     token = factories.token(session, user_obj=user)
     users.update_user(session, user.id, UserUpdate(is_active=False), actor=factories.ACTOR)
     session.commit()
+    rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).all()
+    assert len(rows) == 1 and rows[0].revoked_at is not None
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 401
+    refused(response, "The token has been revoked.")
 
 
 def test_admin_creates_token_through_the_api_shown_once(client, auth, session):
@@ -100,8 +113,16 @@ def test_admin_creates_token_through_the_api_shown_once(client, auth, session):
     assert token not in str(listed) and listed[0]["prefix"] == token[:10]
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert me["user"]["role"] == "auditor"
-    client.delete(f"/api/v1/tokens/{body['info']['id']}", headers=auth("admin"))
-    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    deleted = client.delete(f"/api/v1/tokens/{body['info']['id']}", headers=auth("admin"))
+    assert deleted.status_code == 204 and deleted.get_data() == b""
+    row = session.get(ApiToken, body["info"]["id"])
+    session.refresh(row)
+    assert row.revoked_at is not None and row.user_id == user.id
+    assert last_event(session, "token.revoke").object_id == str(row.id)
+    refused(
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}),
+        "The token has been revoked.",
+    )
 
 
 def test_role_change_is_audited_with_old_and_new_role(client, auth, session):

@@ -35,6 +35,7 @@ from tests.factories import (
     request_for,
     subject_record,
 )
+from tests.factories import assert_problem as problem
 
 BASE = "/api/v1/requests"
 UTC = dt.UTC
@@ -50,14 +51,6 @@ def make_request(session, subject, type_, *, verified=True):
     request = request_for(session, subject=subject, type=type_, verified=verified, now=utcnow())
     session.commit()
     return request
-
-
-def problem(response, status, slug):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.content_type == "application/problem+json"
-    body = response.get_json()
-    assert body["type"].endswith("/" + slug), body
-    return body
 
 
 def test_a_correction_is_applied_and_returns_the_third_parties(

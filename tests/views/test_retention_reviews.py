@@ -14,7 +14,15 @@ from auditor.schemas.retention import CertificateOut, DispositionOut, Dispositio
 from auditor.services.retention import dispositions as disposition_records
 from auditor.services.retention import purge
 from crypto.digest import key_id
-from tests.factories import DIGEST_KEY, OFFICER, dispositions, ingest, old_ticket
+from tests.factories import (
+    DIGEST_KEY,
+    OFFICER,
+    assert_denied,
+    assert_problem,
+    dispositions,
+    ingest,
+    old_ticket,
+)
 
 REVIEWS = "/api/v1/retention/reviews"
 PROBLEM = "application/problem+json"
@@ -47,14 +55,6 @@ def decide(client, headers, review_id, **body):
         headers=headers,
         json={"justification": "Retention period over", **body},
     )
-
-
-def assert_problem(response, status, slug):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.content_type == PROBLEM
-    body = response.get_json()
-    assert body["status"] == status and body["type"].endswith("/" + slug)
-    return body
 
 
 def test_review_path_from_a_reviewed_rule_to_dispositions(client, auth, session, reviewed_rules):
@@ -233,7 +233,7 @@ def test_unknown_runs_are_404_and_technicians_see_none(client, auth):
     assert_problem(certificate, 404, "not-found")
     for path in ("/runs", "/reviews", "/dispositions?from=2026-01-01&to=2026-02-01"):
         denied = client.get("/api/v1/retention" + path, headers=auth("technician"))
-        assert denied.status_code == 403
+        assert_denied(denied, "technician")
 
 
 def test_opening_reviews_needs_the_review_permission(client, auth, session, reviewed_rules):
