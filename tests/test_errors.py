@@ -12,6 +12,7 @@ import crypto.errors
 import retention.errors
 from auditor import errors
 from auditor.services import errors as domain
+from tests.factories import assert_problem
 
 
 def exception_classes(module):
@@ -47,7 +48,8 @@ def test_unexpected_error_is_a_generic_500_and_logged_without_its_message(app, c
 
 def test_unknown_route_is_problem_json_under_api_and_html_elsewhere(client):
     api = client.get("/api/v1/nothing-here")
-    assert api.status_code == 404 and api.content_type == "application/problem+json"
+    body = assert_problem(api, 404, "not-found", title="Not Found")
+    assert body["detail"].startswith("The requested URL was not found on the server.")
     page = client.get("/nothing-here", headers={"Accept": "text/html"})
     assert (
         page.status_code == 404
@@ -58,5 +60,5 @@ def test_unknown_route_is_problem_json_under_api_and_html_elsewhere(client):
 
 def test_wrong_method_is_problem_json(client):
     response = client.put("/api/v1/me")
-    assert response.status_code == 405
-    assert response.get_json()["title"] == "Method Not Allowed"
+    detail = "The method is not allowed for the requested URL."
+    assert_problem(response, 405, "method-not-allowed", title="Method Not Allowed", detail=detail)

@@ -6,10 +6,11 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from auditor.models import AuditEvent
+from auditor.models import AuditEvent, Hold
 from auditor.services import holds
 from auditor.services.context import Actor
 from tests import factories
+from tests.factories import assert_denied, assert_problem
 
 HOLD = {"scope": "client", "value": "acme", "reason": "Litigation", "reference": "matter-12"}
 
@@ -71,7 +72,8 @@ def test_missing_reason_and_manual_recourse_hold_are_refused(client, auth, inven
     assert recourse.status_code == 422
     assert [e["field"] for e in recourse.get_json()["errors"]] == ["kind"]
     no_release_reason = client.post("/api/v1/holds/1/release", headers=headers, json={})
-    assert no_release_reason.status_code == 422
+    body = assert_problem(no_release_reason, 422, "validation-failed")
+    assert body["errors"] == [{"field": "reason", "message": "Field required"}]
 
 
 def test_list_filters_active_and_released(client, auth, inventory):
@@ -114,10 +116,12 @@ def test_recourse_hold_placed_by_a_request_shows_its_minimum(client, auth, inven
 
 
 def test_unknown_hold_is_404(client, auth):
-    assert client.get("/api/v1/holds/999999", headers=auth()).status_code == 404
+    response = client.get("/api/v1/holds/999999", headers=auth())
+    assert_problem(response, 404, "not-found", title="Not found", detail="No hold with that id.")
 
 
-def test_technicians_and_auditors_may_not_place_holds(client, auth, inventory):
+def test_technicians_and_auditors_may_not_place_holds(client, auth, inventory, session):
     for role in ("technician", "auditor"):
-        assert client.post("/api/v1/holds", headers=auth(role), json=HOLD).status_code == 403
-    assert client.get("/api/v1/holds", headers=auth("technician")).status_code == 403
+        assert_denied(client.post("/api/v1/holds", headers=auth(role), json=HOLD), role)
+    assert_denied(client.get("/api/v1/holds", headers=auth("technician")), "technician")
+    assert session.scalars(select(Hold)).all() == []

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from auditor.models import AuditEvent, System
+from tests.factories import assert_problem
 
 SYSTEM = {
     "code": "m365",
@@ -33,7 +34,8 @@ def test_create_read_update_delete_a_system(client, auth, session):
     change = events(session, "inventory.system.update")[-1]
     assert change.details == {"changes": {"certifications": {"from": ["iso27001"], "to": []}}}
     assert client.delete("/api/v1/systems/m365", headers=headers).status_code == 204
-    assert client.get("/api/v1/systems/m365", headers=headers).status_code == 404
+    gone = client.get("/api/v1/systems/m365", headers=headers)
+    assert_problem(gone, 404, "not-found", title="Not found", detail="No system with that code.")
     assert [e.object_id for e in events(session, "inventory.system.delete")] == ["m365"]
 
 
@@ -72,15 +74,14 @@ def test_malformed_json_wrong_media_type_and_oversized_body(client, auth, app):
     bad = client.post("/api/v1/systems", headers=headers, data="{", content_type="application/json")
     assert bad.status_code == 400 and bad.get_json()["detail"] == "The body is not valid JSON."
     form = client.post("/api/v1/systems", headers=headers, data="code=x")
-    assert form.status_code == 415
+    assert_problem(form, 415, "unsupported-media-type", detail="Send the body as application/json.")
     big = client.post(
         "/api/v1/systems",
         headers=headers,
         content_type="application/json",
         data=b'{"code": "' + b"x" * (app.config["MAX_CONTENT_LENGTH"] + 10) + b'"}',
     )
-    assert big.status_code == 413
-    assert big.content_type == "application/problem+json"
+    assert_problem(big, 413, "request-entity-too-large", title="Request Entity Too Large")
 
 
 def test_category_lists_its_r14_findings(client, auth):
@@ -130,7 +131,10 @@ def test_category_rules_are_enforced(client, auth, inventory):
     patch = client.patch(
         "/api/v1/categories/security_logs", headers=headers, json={"min_retention_days": 500}
     )
-    assert patch.status_code == 422
+    body = assert_problem(patch, 422, "validation-failed")
+    assert body["errors"] == [
+        {"field": "body", "message": "min_retention_days is greater than max_retention_days"}
+    ]
 
 
 def test_client_controlled_category_names_its_client(client, auth, inventory):
@@ -150,7 +154,10 @@ def test_client_controlled_category_names_its_client(client, auth, inventory):
 
 def test_deleting_a_referenced_purpose_is_refused(client, auth, inventory, session):
     response = client.delete("/api/v1/purposes/procurement", headers=auth())
-    assert response.status_code == 409
+    detail = (
+        "The purpose conflicts with existing data (a duplicate code, or it is still referenced)."
+    )
+    assert_problem(response, 409, "conflict", title="Conflict with existing data", detail=detail)
     assert client.get("/api/v1/purposes/procurement", headers=auth()).status_code == 200
 
 
@@ -223,7 +230,10 @@ def test_bad_cursor_and_unknown_query_parameter_are_refused(client, auth):
     unknown = client.get("/api/v1/systems?colour=red", headers=headers)
     assert unknown.status_code == 422 and unknown.get_json()["errors"][0]["field"] == "colour"
     too_big = client.get("/api/v1/systems?limit=100000", headers=headers)
-    assert too_big.status_code == 422
+    body = assert_problem(
+        too_big, 422, "validation-failed", detail="The query string is not valid."
+    )
+    assert [e["field"] for e in body["errors"]] == ["limit"]
 
 
 def test_filter_organizations_by_kind(client, auth, inventory):

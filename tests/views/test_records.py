@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from auditor.models import AuditEvent, DataSubject, Record, record_subject
 from tests import factories
+from tests.factories import assert_problem
 
 
 def bulk(client, headers, lines, query=""):
@@ -174,10 +175,12 @@ def test_oversized_content_is_refused(app, client, auth, inventory):
 def test_bulk_needs_ndjson_and_respects_its_size_limit(app, client, auth, inventory):
     headers = auth()
     wrong = client.post("/api/v1/records/bulk", headers=headers, json=factories.record())
-    assert wrong.status_code == 415
+    assert_problem(
+        wrong, 415, "unsupported-media-type", detail="Send the body as application/x-ndjson."
+    )
     app.config["BULK_MAX_CONTENT_LENGTH"] = 200
     big = bulk(client, headers, [factories.record(external_id=f"x{i}") for i in range(5)])
-    assert big.status_code == 413 and big.content_type == "application/problem+json"
+    assert_problem(big, 413, "request-entity-too-large", title="Request Entity Too Large")
 
 
 def test_list_filters_and_read_are_audited(client, auth, inventory, session):
@@ -209,6 +212,10 @@ def test_list_filters_and_read_are_audited(client, auth, inventory, session):
     assert client.get(f"/api/v1/records/{record_id}", headers=headers).get_json()["subjects"]
     actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
     assert actions[-1] == "record.read" and "record.list" in actions
-    assert client.get("/api/v1/records/999999", headers=headers).status_code == 404
+    missing = client.get("/api/v1/records/999999", headers=headers)
+    assert_problem(
+        missing, 404, "not-found", title="Not found", detail="Record 999999 does not exist."
+    )
     unknown = client.get("/api/v1/records?client=ghost", headers=headers)
-    assert unknown.status_code == 422
+    body = assert_problem(unknown, 422, "validation-failed", detail="Unknown client code.")
+    assert body["errors"] == [{"field": "client", "message": "no client 'ghost'"}]

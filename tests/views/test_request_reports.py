@@ -11,7 +11,15 @@ import pytest
 from sqlalchemy import select
 
 from auditor.models import AuditEvent
-from tests.factories import EMAIL, OTHER_EMAIL, attached_json, pdf_text, scenario
+from tests.factories import (
+    EMAIL,
+    OTHER_EMAIL,
+    assert_denied,
+    assert_problem,
+    attached_json,
+    pdf_text,
+    scenario,
+)
 
 BASE = "/api/v1/requests"
 
@@ -88,8 +96,8 @@ def test_nothing_is_disclosed_before_verification(
 )
 def test_unknown_request_is_404(client, officer_headers, inventory, path):
     response = client.get(f"{BASE}/PR-2026-99999/{path}", headers=officer_headers)
-    assert response.status_code == 404
-    assert response.content_type == "application/problem+json"
+    detail = "No privacy request with that reference."
+    assert_problem(response, 404, "not-found", title="Not found", detail=detail)
 
 
 def test_portability_json_and_csv(client, officer_headers, session, inventory):
@@ -133,4 +141,4 @@ def test_only_officers_may_fetch_disclosures(client, auth, verified, role):
     response = client.get(
         f"{BASE}/{verified.request.reference}/access-report.pdf", headers=auth(role)
     )
-    assert response.status_code == 403
+    assert_denied(response, role)

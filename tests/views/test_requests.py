@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from auditor.models import AuditEvent, Hold, PrivacyRequest, RequestDocument
 from tests import factories
+from tests.factories import assert_problem
 
 EMAIL = "amelie.tremblay@acme.example"
 
@@ -186,7 +187,7 @@ def test_workflow_refusals_are_problem_json(client, auth, officer_headers, sessi
     refused = client.post(
         f"{url}/transition", headers=officer_headers, json={"to": "refused", "grounds": []}
     )
-    assert refused.status_code == 409
+    assert_problem(refused, 409, "conflict", title="Conflict with existing data")
 
 
 def test_refusal_without_grounds_is_a_422(client, officer_headers, subject):
@@ -326,7 +327,13 @@ def test_documents_are_attached_and_downloaded(client, officer_headers, session,
     ).all()
     assert actions[-2:] == ["request.document_add", "request.document_read"]
     missing = client.get(f"/api/v1/requests/{ref}/documents/999999", headers=officer_headers)
-    assert missing.status_code == 404
+    assert_problem(
+        missing,
+        404,
+        "not-found",
+        title="Not found",
+        detail="The request has no document with that id.",
+    )
     not_base64 = client.post(
         f"/api/v1/requests/{ref}/documents",
         headers=officer_headers,
@@ -337,5 +344,5 @@ def test_documents_are_attached_and_downloaded(client, officer_headers, session,
 
 def test_unknown_reference_is_404(client, officer_headers):
     response = client.get("/api/v1/requests/PR-1999-00001", headers=officer_headers)
-    assert response.status_code == 404
-    assert response.get_json()["detail"] == "No privacy request with that reference."
+    detail = "No privacy request with that reference."
+    assert_problem(response, 404, "not-found", title="Not found", detail=detail)

@@ -8,6 +8,7 @@ from auditor.models import Record
 from auditor.services.context import Actor
 from auditor.services.retention import rules as retention_rules
 from tests import factories
+from tests.factories import assert_denied
 
 
 def test_rules_and_plan_through_the_api(client, auth, inventory, session):
@@ -41,4 +42,4 @@ def test_plan_refuses_a_bad_date(client, auth):
 
 
 def test_technicians_do_not_see_the_plan(client, auth):
-    assert client.get("/api/v1/retention/plan", headers=auth("technician")).status_code == 403
+    assert_denied(client.get("/api/v1/retention/plan", headers=auth("technician")), "technician")

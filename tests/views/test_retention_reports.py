@@ -12,7 +12,16 @@ from auditor.models import AuditEvent
 from auditor.services.context import Actor
 from auditor.services.retention import dispositions as disposition_records
 from crypto.digest import key_id
-from tests.factories import DIGEST_KEY, attached_json, closed_ticket, pdf_text, run_purge
+from tests.factories import (
+    DIGEST_KEY,
+    assert_denied,
+    assert_problem,
+    attached_json,
+    closed_ticket,
+    flat_text,
+    pdf_text,
+    run_purge,
+)
 
 
 @pytest.fixture
@@ -64,9 +73,11 @@ def test_schedule_pdf_is_a_download_with_the_json_attached(client, auth, session
     )
     assert response.headers["Cache-Control"] == "no-store"
     pdf = response.get_data()
-    text = pdf_text(pdf)
+    text = flat_text(pdf)
     assert "Disposition schedule: the next 12 months" in text
     assert "December 2026" in text and "Msp" in text
+    assert "Due now (on or before 22 November 2026)" in text
+    assert "ticket_history v1 (delete): 1" in text and "acme: 1" in text
     same = client.get("/api/v1/retention/schedule?start=2026-11-22", headers=headers).get_json()
     assert attached_json(pdf, "disposition-schedule.json") == same
     event = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
@@ -95,9 +106,9 @@ def test_certificate_pdf_of_a_run(client, auth, session, records):
 
 def test_certificate_pdf_of_an_unknown_run_is_a_problem(client, auth):
     response = client.get("/api/v1/retention/runs/999999/certificate.pdf", headers=auth("auditor"))
-    assert response.status_code == 404
-    assert response.content_type == "application/problem+json"
-    assert response.get_json()["detail"] == "No purge run with that id."
+    assert_problem(
+        response, 404, "not-found", title="Not found", detail="No purge run with that id."
+    )
 
 
 def test_technicians_get_neither_the_schedule_nor_certificates(client, auth):
@@ -107,9 +118,7 @@ def test_technicians_get_neither_the_schedule_nor_certificates(client, auth):
         "/api/v1/retention/schedule.pdf",
         "/api/v1/retention/runs/1/certificate.pdf",
     ):
-        response = client.get(path, headers=headers)
-        assert response.status_code == 403
-        assert response.content_type == "application/problem+json"
+        assert_denied(client.get(path, headers=headers), "technician")
 
 
 def test_openapi_lists_the_report_endpoints(client):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from auditor.models import AuditEvent
+from auditor.models import AuditEvent, DataSubject, SubjectIdentifier
 from tests import factories
+from tests.factories import assert_problem
 
 PERSON = {
     "display_name": "Amélie Tremblay",
@@ -27,9 +28,9 @@ def test_create_normalises_identifiers(client, auth, inventory):
     assert body["ref"].startswith("sub_")
 
 
-def test_identifier_belongs_to_one_subject(client, auth, inventory):
+def test_identifier_belongs_to_one_subject(client, auth, inventory, session):
     headers = auth()
-    client.post("/api/v1/subjects", headers=headers, json=PERSON)
+    first = client.post("/api/v1/subjects", headers=headers, json=PERSON).get_json()
     again = client.post(
         "/api/v1/subjects",
         headers=headers,
@@ -38,7 +39,18 @@ def test_identifier_belongs_to_one_subject(client, auth, inventory):
             "identifiers": [{"kind": "email", "value": "amelie.tremblay@acme.example"}],
         },
     )
-    assert again.status_code == 409
+    assert_problem(
+        again,
+        409,
+        "conflict",
+        title="Conflict with existing data",
+        detail="An identifier or reference already belongs to another subject.",
+    )
+    assert session.scalars(select(DataSubject.ref)).all() == [first["ref"]]
+    stored = session.scalars(select(SubjectIdentifier.value).order_by(SubjectIdentifier.id)).all()
+    assert stored == ["amelie.tremblay@acme.example", "+14165550101"]
+    created = session.scalars(select(AuditEvent).where(AuditEvent.action == "subject.create"))
+    assert [e.object_id for e in created] == [first["ref"]]
 
 
 def test_invalid_identifier_is_refused(client, auth, inventory):
@@ -77,7 +89,7 @@ def test_consent_recorded_and_withdrawn(client, auth, inventory, session):
         headers=headers,
         json={"withdrawn_at": "2026-02-02T00:00:00Z", "withdrawal_method": "email"},
     )
-    assert twice.status_code == 409
+    assert_problem(twice, 409, "conflict", title="Conflict with existing data")
     naive = client.post(
         f"/api/v1/subjects/{ref}/consents",
         headers=headers,

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 
 from auditor.models import AuditEvent, Disposition, Secret
 from tests import factories
+from tests.factories import assert_problem
 from tests.factories.kdbx import entries_of, open_kdbx
 
 PASSWORDS = {"Domain admin": "Dc-Pa$$-1", "Firewall": "Fw-Pa$$-2"}
@@ -109,7 +110,10 @@ def test_acknowledgement_is_recorded_and_validated(client, auth, inventory):
     assert body["recorded_by"].startswith("user:") and body["acknowledged_at"]
     again = acknowledge(client, officer, handover_id)
     assert again.status_code == 409 and "already acknowledged" in again.get_json()["detail"]
-    assert acknowledge(client, officer, 999_999).status_code == 404
+    unknown = acknowledge(client, officer, 999_999)
+    assert_problem(
+        unknown, 404, "not-found", title="Not found", detail="Hand-over 999999 does not exist."
+    )
 
 
 def test_purge_is_blocked_without_a_handover_then_dry_run_then_done(
@@ -204,4 +208,7 @@ def test_report_lists_what_a_user_revealed_and_drops_it_once_changed(
     events = session.scalars(select(AuditEvent).where(AuditEvent.action == "vault.report")).all()
     assert [e.details for e in events][-1] == {"report": "revealed_unchanged", "rows": 2}
     assert events[-1].object_id == str(tech.id)
-    assert client.get("/api/v1/users/999999/vault-report", headers=auditor).status_code == 404
+    nobody = client.get("/api/v1/users/999999/vault-report", headers=auditor)
+    assert_problem(
+        nobody, 404, "not-found", title="Not found", detail="User 999999 does not exist."
+    )
