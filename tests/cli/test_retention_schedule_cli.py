@@ -20,6 +20,7 @@ from tests.factories import (
     at,
     attached_json,
     closed_ticket,
+    flat_text,
     old_record,
     pdf_text,
     review,
@@ -83,10 +84,15 @@ def test_schedule_pdf_to_a_file_is_audited(runner, session, records, tmp_path):
     assert event.actor.startswith("cli:")
 
 
-def test_schedule_pdf_goes_to_a_pipe_but_not_to_a_terminal(runner, records, monkeypatch):
+def test_schedule_pdf_goes_to_a_pipe_but_not_to_a_terminal(runner, session, records, monkeypatch):
     piped = runner.invoke(args=[*ARGS, "--format", "pdf"])
     assert piped.exit_code == 0, piped.output
-    assert piped.stdout_bytes.startswith(b"%PDF-")
+    text = flat_text(piped.stdout_bytes)
+    assert "Disposition schedule: the next 12 months" in text
+    assert "Due now (on or before 22 November 2026)" in text
+    assert "December 2026" in text and "ticket_history v1 (delete): 1" in text
+    attached = attached_json(piped.stdout_bytes, "disposition-schedule.json")
+    assert attached == retention_forecast.forecast_schedule(session, start=START).to_dict()
     monkeypatch.setattr(retention_schedule, "stdout_is_terminal", lambda: True)
     refused = runner.invoke(args=[*ARGS, "--format", "pdf"])
     assert refused.exit_code == 2
