@@ -24,7 +24,7 @@ from auditor.models.request_outcomes import DisputeNote, RequestCorrection, Requ
 from auditor.models.requests import PrivacyRequest, RequestDocument, RequestTask
 from auditor.models.retention import Hold, JobRun, RetentionRule
 from auditor.models.subjects import Consent, DataSubject, SubjectIdentifier
-from auditor.models.users import ApiToken, User
+from auditor.models.users import ApiToken, AuthThrottle, User
 from auditor.models.vault import ClientKey, Handover, MasterKeyCanary, Secret, VaultGrant
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "ApiToken",
     "AuditCheckpoint",
     "AuditEvent",
+    "AuthThrottle",
     "ClientKey",
     "Consent",
     "DataCategory",

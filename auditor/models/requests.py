@@ -129,6 +129,10 @@ class PrivacyRequest(TimestampMixin, Base):
     deemed_refused_at: Mapped[dt.datetime | None]  # when the deadline job recorded R4
     # when the request's own file may be disposed of (null while open or under complaint)
     file_retention_until: Mapped[dt.date | None] = mapped_column(Date)
+    # final documents and the deletion with search tasks still open: the officer's reason
+    searches_override_reason: Mapped[str | None] = mapped_column(Text)
+    searches_override_by: Mapped[str | None] = mapped_column(String(200))
+    searches_override_at: Mapped[dt.datetime | None]
 
     subject: Mapped[DataSubject | None] = relationship()
     forwarded_by: Mapped[Organization | None] = relationship()

@@ -44,7 +44,10 @@ class JobRun(Base):
     __tablename__ = "job_run"
     __table_args__ = (
         UniqueConstraint("job", "scheduled_for"),
-        CheckConstraint("outcome IN ('running', 'success', 'failure')", name="outcome"),
+        CheckConstraint(
+            "outcome IN ('running', 'success', 'failure', 'interrupted', 'skipped')",
+            name="outcome",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +59,8 @@ class JobRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int | None]  # the process that runs it: gone while 'running' = interrupted
+    heartbeat_at: Mapped[dt.datetime | None]  # refreshed while it runs
 
 
 class RetentionRule(Base):

@@ -46,3 +46,14 @@ class ApiToken(Base):
     last_used_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class AuthThrottle(Base):
+    """Failed authentications of one source (or account) in the current interval."""
+
+    __tablename__ = "auth_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # "token:<ip>", ...
+    window_started_at: Mapped[dt.datetime]
+    failures: Mapped[int] = mapped_column(default=0)
+    audited: Mapped[int] = mapped_column(default=0)  # failures already in the audit trail
