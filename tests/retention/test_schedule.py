@@ -140,6 +140,16 @@ def test_record_facts_normalise_plain_values():
     assert hash(record) == hash(RecordFacts(**{**record.__dict__, "events": {}}))
 
 
+def test_record_facts_keep_a_date_of_a_date_subclass_as_it_is():
+    class Day(dt.date):
+        """What a driver may hand back for a DATE column."""
+
+    day = Day(2024, 3, 1)
+    record = facts(closed_at=day)
+    assert record.closed_at is day
+    assert decide(record, TICKETS, as_of=D(2031, 3, 1)).outcome is Outcome.DUE
+
+
 @pytest.mark.parametrize(
     ("changes", "error", "message"),
     [
