@@ -23,9 +23,8 @@ from auditor.db import get_database, get_session, make_engine
 from auditor.models import Disposition, JobRun, PurgeRun, Record
 from auditor.services import datamap, jobs
 from tests import factories
-from tests.factories import OPERATOR, app_settings, process_environment
+from tests.factories import AS_OF, OPERATOR, app_settings, process_environment
 
-AS_OF = "2026-11-22"
 RECORDS = 3000
 
 
@@ -79,7 +78,7 @@ def _purge_process(database_url: str, tmp_path: Path, batch: int) -> subprocess.
         database_url=database_url, instance=tmp_path / "instance", PURGE_BATCH_SIZE=batch
     )
     command = [sys.executable, "-c", "from auditor.cli import main; main()"]
-    command += ["retention", "run", "--yes", "--as-of", AS_OF]
+    command += ["retention", "run", "--yes", "--as-of", AS_OF.isoformat()]
     with (tmp_path / "purge.log").open("ab") as log:
         return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
