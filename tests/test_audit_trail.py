@@ -29,7 +29,7 @@ from auditor.services.errors import AuthenticationFailed
 from crypto import merkle
 from crypto.note import public_key_pem, verifier_key
 from tests import factories
-from tests.factories import ORIGIN, app_settings
+from tests.factories import ORIGIN, app_settings, assert_denied
 from tests.factories.audit_log import (
     CHECKPOINT_TAMPERS,
     TAMPERS,
@@ -490,9 +490,11 @@ def test_api_verify_returns_the_cli_result_and_records_the_verification(
     assert last.details == {"tree_size": size, "ok": True}
 
 
-def test_api_verify_needs_the_audit_read_permission(client, auth):
+def test_api_verify_needs_the_audit_read_permission(client, auth, session):
     response = client.post("/api/v1/audit/verify", headers=auth("technician"))
-    assert response.status_code == 403
+    assert_denied(response, "technician")
+    verified = session.scalars(select(AuditEvent).where(AuditEvent.action == "audit.verify"))
+    assert verified.all() == []
 
 
 def test_verify_notices_a_deleted_checkpoint_row(session, connection, runner):

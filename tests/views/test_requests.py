@@ -270,7 +270,8 @@ def test_link_subject_later(client, officer_headers, session, subject):
     again = client.post(
         f"/api/v1/requests/{ref}/subject", headers=officer_headers, json={"subject": subject.ref}
     )
-    assert again.status_code == 409
+    assert_problem(again, 409, "conflict", title="Conflict with existing data")
+    assert session.scalars(select(Hold)).one().scope_value == subject.ref  # still one hold
 
 
 def test_list_filters_and_pages(client, officer_headers, inventory):
@@ -339,7 +340,8 @@ def test_documents_are_attached_and_downloaded(client, officer_headers, session,
         headers=officer_headers,
         json={"media_type": "text/plain", "content_base64": "***"},
     )
-    assert not_base64.status_code == 422
+    (error,) = assert_problem(not_base64, 422, "validation-failed")["errors"]
+    assert error["message"] == "not valid base64" and error["field"].endswith("content_base64")
 
 
 def test_unknown_reference_is_404(client, officer_headers):

@@ -13,7 +13,7 @@ from auditor.services.vault import keys as vault_keys
 from auditor.services.vault.keys import KeyCheckFailed
 from crypto.keys import new_key_ring
 from tests import factories
-from tests.factories import MASTER_KEY, app_settings
+from tests.factories import MASTER_KEY, app_settings, assert_problem
 
 PASSWORD = "S3cr3t-Pa$$w0rd-ÄÖ"
 SECRET = {
@@ -90,14 +90,17 @@ def test_technician_reaches_only_granted_clients_and_denials_are_audited(
         select(AuditEvent).where(AuditEvent.action == "vault.access_denied")
     ).one()
     assert event.outcome == "denied" and event.details == {"attempted": "reveal"}
-    assert client.get("/api/v1/clients/acme/secrets", headers=headers).status_code == 403
+    listing = client.get("/api/v1/clients/acme/secrets", headers=headers)
+    assert_problem(listing, 403, "client-forbidden", title="No access to this client")
     granted = client.post(
         f"/api/v1/users/{tech.id}/grants", headers=auth("admin"), json={"client": "acme"}
     )
     assert granted.status_code == 201
     assert reveal(client, headers, ref).get_json()["value"] == PASSWORD
     other = create(client, officer, code="qc-client")["ref"]
-    assert reveal(client, headers, other).status_code == 403
+    elsewhere = reveal(client, headers, other)
+    assert_problem(elsewhere, 403, "client-forbidden", title="No access to this client")
+    assert PASSWORD not in elsewhere.get_data(as_text=True)
 
 
 def test_auditor_cannot_reveal(client, auth, inventory):
@@ -132,7 +135,7 @@ def test_reveal_fails_when_its_audit_write_fails(client, auth, inventory, sessio
             )
         )
     response = reveal(client, headers, ref)
-    assert response.status_code == 500
+    assert_problem(response, 500, "internal-error", detail="An unexpected error occurred.")
     assert PASSWORD not in response.get_data(as_text=True)
     secret = session.scalar(select(Secret).where(Secret.ref == ref))
     session.refresh(secret)

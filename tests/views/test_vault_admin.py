@@ -97,7 +97,8 @@ def test_acknowledgement_is_recorded_and_validated(client, auth, inventory):
     assert future.status_code == 422
     assert future.get_json()["errors"][0]["field"] == "acknowledged_at"
     naive = acknowledge(client, officer, handover_id, at="2026-11-01T10:00:00")
-    assert naive.status_code == 422
+    body = assert_problem(naive, 422, "validation-failed")
+    assert [e["field"] for e in body["errors"]] == ["acknowledged_at"]
     done = acknowledge(client, officer, handover_id)
     assert done.status_code == 200, done.get_json()
     body = done.get_json()
@@ -130,11 +131,8 @@ def test_purge_is_blocked_without_a_handover_then_dry_run_then_done(
     assert "no hand-over of this client's credentials" in problem["detail"]
     handover_id = export(client, officer).get_json()["handover_id"]
     unacknowledged = purge(client, officer, dry_run=False)
-    assert unacknowledged.status_code == 409
-    assert (
-        f"hand-over {handover_id} has no recorded acknowledgement"
-        in (unacknowledged.get_json()["detail"])
-    )
+    body = assert_problem(unacknowledged, 409, "handover-required")
+    assert f"hand-over {handover_id} has no recorded acknowledgement" in body["detail"]
     assert acknowledge(client, officer, handover_id).status_code == 200
     dry = purge(client, officer)  # dry run unless told otherwise
     assert dry.status_code == 200
