@@ -17,7 +17,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from auditor import config, db, errors, observability, scheduler
     from auditor.cli.registry import register_commands
     from auditor.paths import templates_dir
-    from auditor.views import blueprints
+    from auditor.views import blueprints, limits
 
     settings = config.load(overrides)
     app = Flask(
@@ -37,6 +37,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         check_keys(app)
     errors.register(app)
     observability.init_app(app)
+    limits.init_app(app)
     for blueprint in blueprints():
         app.register_blueprint(blueprint)
     register_commands(app)

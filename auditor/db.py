@@ -1,9 +1,20 @@
-"""The database: declarative base, aware-UTC datetimes, engine and one session per app context."""
+"""The database: declarative base, aware-UTC datetimes, engine and one session per app context.
+
+Every unit of work says up front whether it writes (``access``). On SQLite a writing unit
+begins with BEGIN IMMEDIATE: it takes the write lock before it reads, so concurrent writers
+queue on the busy timeout instead of failing when a read transaction cannot be upgraded
+("database is locked"); a reading unit begins a plain BEGIN and runs alongside them (WAL). On
+every database a reading unit that tries to write fails loudly (ReadOnlyViolation), so a
+declaration that is wrong shows in the tests, not as a lock error under load.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Literal
 
 import orjson
 from flask import Flask, g
@@ -54,6 +65,37 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+Access = Literal["read", "write"]
+_ACCESS: contextvars.ContextVar[Access] = contextvars.ContextVar(
+    "auditor_db_access", default="write"
+)
+_WRITES = ("INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "COPY", "TRUNCATE", "REPLACE")
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A unit of work declared read-only tried to write: a programming error."""
+
+
+@contextlib.contextmanager
+def access(mode: Access) -> Iterator[None]:
+    """Run the enclosed unit of work as reading or writing (see the module docstring)."""
+    token = _ACCESS.set(mode)
+    try:
+        yield
+    finally:
+        _ACCESS.reset(token)
+
+
+def set_access(mode: Access) -> None:
+    """Switch the current unit of work, e.g. a reading request that must record a refusal: the
+    next transaction begins accordingly (end the current one first)."""
+    _ACCESS.set(mode)
+
+
+def current_access() -> Access:
+    return _ACCESS.get()
+
+
 def _sqlite_setup(engine: Engine) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT and transactional DDL: turn it off and
     # emit BEGIN ourselves (the recipe in SQLAlchemy's SQLite dialect documentation).
@@ -70,7 +112,16 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _ACCESS.get() == "write" else "BEGIN")
+
+
+def _guard_reads(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _refuse_writes(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        if _ACCESS.get() == "read" and statement.lstrip()[:8].upper().startswith(_WRITES):
+            raise ReadOnlyViolation(f"a read-only unit of work tried to run {statement[:40]!r}")
 
 
 def json_dumps(value: Any) -> str:
@@ -91,6 +142,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)
+    _guard_reads(engine)
     return engine
 
 

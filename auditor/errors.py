@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, json, render_template, request
+from flask import Flask, Response, g, json, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from auditor.config import ConfigError
@@ -35,6 +35,7 @@ ERROR_TABLE: dict[type[BaseException], tuple[int, str, str]] = {
     domain.NotFound: (404, "not-found", "Not found"),
     domain.Conflict: (409, "conflict", "Conflict with existing data"),
     domain.AuthenticationFailed: (401, "unauthenticated", "Authentication required"),
+    domain.TooManyFailures: (429, "too-many-failures", "Too many failed authentications"),
     domain.ClientAccessDenied: (403, "client-forbidden", "No access to this client"),
     domain.PermissionDenied: (403, "forbidden", "Not allowed for this role"),
     domain.AuditTrailBroken: (500, "audit-trail-broken", "The audit trail failed verification"),
@@ -112,14 +113,23 @@ def register(app: Flask) -> None:
         if isinstance(exc, domain.AuditTrailBroken) and exc.seq is not None:
             extra["seq"] = exc.seq
         detail = getattr(exc, "detail", None) if status < 500 or extra.get("seq") else None
-        return _render(status, slug, title, detail or title, **extra)
+        response = _render(status, slug, title, detail or title, **extra)
+        if isinstance(exc, domain.TooManyFailures):
+            response = make_response(response)
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
         _rollback()
         status = exc.code or 500
         slug = (exc.name or "error").lower().replace(" ", "-")
-        return _render(status, slug, exc.name or "Error", exc.description)
+        response = _render(status, slug, exc.name or "Error", exc.description)
+        kept = [(k, v) for k, v in exc.get_headers() if k in ("Allow", "Retry-After")]
+        if kept:  # 405 says what is allowed, 429 when to retry
+            response = make_response(response)
+            response.headers.extend(kept)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

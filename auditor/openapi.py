@@ -48,10 +48,17 @@ ERROR_TEXT = {
     404: "Not found",
     409: "Conflicts with existing data",
     413: "Body too large",
+    414: "Query string too long",
     415: "Unsupported media type",
     422: "Validation failed (see errors)",
+    429: "Too many failed authentications from this source: retry after Retry-After seconds",
+    431: "Request headers too large",
     500: "Internal error",
 }
+#: what any request may be answered, whatever the operation (auditor/views/limits.py)
+ANY_REQUEST = frozenset({400, 414, 431, 500})
+#: what an authenticated operation may answer besides (auditor/views/api.py)
+AUTHENTICATED = frozenset({401, 403, 429})
 
 
 def _models(endpoints: list[Endpoint]) -> list[tuple[Any, str]]:
@@ -154,14 +161,23 @@ def _operation(ep: Endpoint, names: Mapping[Any, Any]) -> dict[str, Any]:
                 "application/json": {"schema": _schema_of(ep.response, "serialization", names)}
             }
         responses[str(ep.status)] = {"description": "Success", "content": content}
-    statuses = set(ep.errors) | (
-        {401, 403} if ep.permission is not None or ep.tag != "system" else set()
-    )
+    statuses = set(ep.errors) | ANY_REQUEST
+    if ep.permission is not None or ep.tag != "system":
+        statuses |= AUTHENTICATED
+    if ep.body is not None:
+        statuses.add(413)  # every body has a limit: MAX_CONTENT_LENGTH, BULK_MAX_CONTENT_LENGTH
     for status in sorted(statuses):
         responses[str(status)] = {
             "description": ERROR_TEXT.get(status, "Error"),
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": REF.format(model="Problem")}}},
         }
+        if status == 429:
+            responses["429"]["headers"] = {
+                "Retry-After": {
+                    "description": "seconds until failed authentications are counted afresh",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            }
     op["responses"] = responses
     if ep.tag != "system":
         op["security"] = [{"bearer": []}]

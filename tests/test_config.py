@@ -115,12 +115,6 @@ def test_create_app_refuses_to_start_unsafe(tmp_path: Path):
         create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": None, "TESTING": False})
 
 
-def test_readme_documents_every_setting():
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    for name, default, text in config.describe():
-        assert f"| `{name}` | `{default!r}` | {text} |" in readme, name
-
-
 def test_the_suite_reads_neither_the_developers_instance_folder_nor_their_settings(
     isolated_environment: Path, database_url: str
 ):

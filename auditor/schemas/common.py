@@ -79,8 +79,8 @@ def decode_cursor(cursor: str | None) -> int | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         after = data["after"]
-        if not isinstance(after, int) or after < 0:
-            raise ValueError
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:
+            raise ValueError  # a cursor names a 64-bit id
         return after
     except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
         raise ValidationFailed(

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from auditor.db import utcnow
+from auditor.db import set_access, utcnow
 from auditor.models import AuditCheckpoint, AuditEvent
 from auditor.services.context import Actor
 from auditor.services.errors import ValidationFailed
@@ -124,6 +124,19 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+def record_refusal(
+    session: Session, *, actor: Actor, action: str, outcome: str = "denied", **event: Any
+) -> AuditEvent:
+    """A refused action, recorded in its own transaction: whatever the request did so far is
+    rolled back, the refusal is committed, and the caller raises its error. A reading request
+    becomes a writing one for it (auditor/db.py: access)."""
+    session.rollback()
+    set_access("write")
+    found = record(session, actor=actor, action=action, outcome=outcome, **event)
+    session.commit()
+    return found
 
 
 def iter_events(session: Session, *, batch: int = 5000) -> Iterator[AuditEvent]:

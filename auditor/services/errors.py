@@ -53,6 +53,14 @@ class AuthenticationFailed(AuditorError):
     """No valid credentials: a missing, unknown, expired or revoked token."""
 
 
+class TooManyFailures(AuditorError):
+    """Too many failed authentications from one source: wait ``retry_after`` seconds."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class PermissionDenied(AuditorError):
     """Authenticated, but the role may not do this."""
 

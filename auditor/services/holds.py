@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from auditor.db import utcnow
 from auditor.models import DataCategory, DataSubject, Hold, Organization, Record, System
 from auditor.schemas.holds import HoldIn, HoldOut
+from auditor.schemas.json_input import INT64_MAX
 from auditor.services import audit
 from auditor.services.context import Actor
 from auditor.services.errors import (
@@ -60,7 +61,9 @@ def _lookup(session: Session, scope: str, value: str) -> Target | None:
         subject = session.scalar(select(DataSubject).where(DataSubject.ref == value))
         return Target(subject.ref, subject.organization_id) if subject else None
     if scope == "record":
-        record = session.get(Record, int(value)) if value.isdigit() else None
+        # a record id is a 64-bit integer: a longer number names no record (not an overflow)
+        fits = value.isdigit() and int(value) <= INT64_MAX
+        record = session.get(Record, int(value)) if fits else None
         return Target(str(record.id), record.organization_id) if record else None
     model = CODED_SCOPES[scope]
     obj = session.scalar(select(model).where(model.code == value))

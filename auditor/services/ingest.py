@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
 from auditor.models import DataCategory, Organization, Record, System, record_subject
+from auditor.schemas import json_input
 from auditor.schemas.common import field_errors
 from auditor.schemas.records import RecordIn
 from auditor.services import audit, pan
 from auditor.services.context import Actor
-from auditor.services.errors import FieldError, ValidationFailed
+from auditor.services.errors import FieldError, MalformedRequest, ValidationFailed
 from auditor.services.identifiers import normalize
 from auditor.services.subjects import ensure_subjects
 
@@ -149,9 +150,12 @@ class Ingestor:
         if not raw.strip():
             return
         try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+            data = json_input.loads(raw)
+        except MalformedRequest:
             self.reject(line, [FieldError("line", "not valid JSON")])
+            return
+        except ValidationFailed as exc:
+            self.reject(line, [FieldError(e.field, e.message, line) for e in exc.errors])
             return
         self.add(line, data)
 
@@ -173,6 +177,9 @@ class Ingestor:
         if isinstance(data, RecordIn):
             item = data
         else:
+            unstorable = json_input.problems(data, "")
+            if unstorable:  # NUL characters, integers beyond 64 bits: both databases refuse them
+                raise ValidationFailed("invalid record", unstorable)
             try:
                 item = RecordIn.model_validate(data)
             except ValidationError as exc:

@@ -7,9 +7,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
-from auditor.services.errors import FieldError, ValidationFailed
+from auditor.schemas import json_input
+from auditor.services.errors import FieldError, MalformedRequest, ValidationFailed
 
 CSV_FIELDS = (
     "system",
@@ -53,9 +52,12 @@ def read_jsonl(fh: IO[bytes], progress: Callable[[int], None]) -> Iterator[Parse
             continue
         raw = line.decode("utf-8", errors="replace").rstrip("\r\n")
         try:
-            data = orjson.loads(line)
-        except orjson.JSONDecodeError:
+            data = json_input.loads(line)
+        except MalformedRequest:
             yield ParsedLine(number, raw, error=FieldError("line", "not valid JSON"))
+            continue
+        except ValidationFailed as exc:
+            yield ParsedLine(number, raw, error=exc.errors[0])
             continue
         yield ParsedLine(number, raw, data)
 
@@ -82,8 +84,8 @@ def csv_row_to_record(row: dict[str, str]) -> dict[str, Any]:
         elif key == "content":
             if value:
                 try:
-                    parsed = orjson.loads(value)
-                except orjson.JSONDecodeError:
+                    parsed = json_input.loads(value, where="content")
+                except MalformedRequest:
                     raise ValidationFailed(
                         "bad content", [FieldError("content", "not valid JSON")]
                     ) from None

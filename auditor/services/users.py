@@ -8,7 +8,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
@@ -201,10 +201,16 @@ def _revoke_all(session: Session, user: User) -> None:
             row.revoked_at = utcnow()
 
 
+#: how precisely a token's last use is kept: at most one write per token per interval, so that
+#: reading requests do not write (auditor/db.py: access)
+TOKEN_USE_RESOLUTION = dt.timedelta(minutes=5)
+
+
 def authenticate_token(
-    session: Session, token: str | None, *, source_ip: str | None, now: dt.datetime | None = None
-) -> User:
-    """The user behind a bearer token; failures raise AuthenticationFailed (the caller audits)."""
+    session: Session, token: str | None, *, now: dt.datetime | None = None
+) -> ApiToken:
+    """The token row behind a bearer token, its user active; failures raise
+    AuthenticationFailed (the caller audits). Nothing is written: see ``record_token_use``."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise AuthenticationFailed("A valid bearer token is required.")
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
@@ -217,20 +223,17 @@ def authenticate_token(
         raise AuthenticationFailed("The token has expired.")
     if not row.user.is_active:
         raise AuthenticationFailed("The token's user is deactivated.")
-    row.last_used_at = moment
-    return row.user
+    return row
 
 
-def audit_auth_failure(session: Session, reason: str, *, source_ip: str | None, path: str) -> None:
-    """Record a failed token use in its own transaction (the request itself is refused)."""
-    audit.record(
-        session,
-        actor=Actor.anonymous(source_ip),
-        action="auth.token",
-        outcome="failure",
-        details={"reason": reason, "path": path[:200]},
-    )
-    session.commit()
+def token_use_is_stale(row: ApiToken, now: dt.datetime) -> bool:
+    """True when the token's recorded last use is older than the resolution kept."""
+    return row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION
+
+
+def record_token_use(session: Session, token_id: int, now: dt.datetime) -> None:
+    """Write the token's last use (in the caller's writing transaction)."""
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
 
 
 def permissions_of(user: User) -> list[str]:

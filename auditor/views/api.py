@@ -3,6 +3,7 @@ boundary and the endpoint registry from which the OpenAPI description is generat
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import inspect
 import re
@@ -14,18 +15,21 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from auditor.db import get_session
+from auditor.db import access, current_access, get_session, utcnow
 from auditor.permissions import Permission, is_allowed
+from auditor.schemas import json_input
 from auditor.schemas.common import Page, decode_cursor, encode_cursor, parse
-from auditor.services import audit, users
+from auditor.services import audit, throttle, users
 from auditor.services.context import Actor
 from auditor.services.errors import (
     AuthenticationFailed,
-    MalformedRequest,
     PermissionDenied,
     UnsupportedMediaType,
+    ValidationFailed,
 )
+from auditor.views.limits import check_path_integers, read_body
 
 API_PREFIX = "/api/v1"
 
@@ -47,6 +51,7 @@ class Endpoint:
     response_media_type: str = "application/json"  # a file (PDF, CSV, ...): bytes, no schema
     status: int = 200
     errors: tuple[int, ...] = field(default=())
+    writes: bool = True  # False: a read-only request (auditor/db.py: access)
 
     @property
     def path(self) -> str:
@@ -70,41 +75,67 @@ def _authenticate(endpoint: Endpoint) -> Actor:
     session = get_session()
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    moment = utcnow()
     try:
-        user = users.authenticate_token(session, token, source_ip=client_ip())
+        row = users.authenticate_token(session, token, now=moment)
     except AuthenticationFailed as exc:
-        session.rollback()
-        reason = "missing" if not token else exc.detail
-        users.audit_auth_failure(session, reason, source_ip=client_ip(), path=request.path)
+        source = client_ip()
+        throttle.record_failure(  # 429 instead, once the source has failed too often
+            session,
+            f"token:{source or 'unknown'}",
+            limit=throttle.Limit.from_settings(current_app.config),
+            actor=Actor.anonymous(source),
+            now=moment,
+            event={
+                "action": "auth.token",
+                # the route's pattern, never the path: a path may hold personal data
+                "details": {
+                    "reason": "missing" if not token else exc.detail,
+                    "route": endpoint.rule,
+                },
+            },
+        )
         raise
+    if users.token_use_is_stale(row, moment):
+        _record_token_use(session, row.id, moment)
+    user = row.user
     actor = users.actor_for(user, client_ip())
     if endpoint.permission is not None and not is_allowed(user.role, endpoint.permission):
-        session.rollback()
-        audit.record(
+        audit.record_refusal(
             session,
             actor=actor,
             action="access.denied",
-            outcome="denied",
             details={"permission": endpoint.permission.value, "endpoint": endpoint.name},
         )
-        session.commit()
         raise PermissionDenied(f"The role '{user.role}' may not {endpoint.summary.lower()}.")
     return actor
+
+
+def _record_token_use(session: Session, token_id: int, moment: dt.datetime) -> None:
+    """A writing request records the use with its own work; a reading one in a short writing
+    transaction of its own, at most once per token per TOKEN_USE_RESOLUTION."""
+    if current_access() == "write":
+        users.record_token_use(session, token_id, moment)
+        return
+    session.rollback()
+    with access("write"):
+        users.record_token_use(session, token_id, moment)
+        session.commit()
 
 
 def read_json() -> Any:
     if not request.mimetype or request.mimetype != "application/json":
         raise UnsupportedMediaType("Send the body as application/json.")
-    data = request.get_data(cache=False)
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        raise MalformedRequest("The body is not valid JSON.") from None
+    return json_input.loads(read_body(int(current_app.config["MAX_CONTENT_LENGTH"])))
 
 
 def _query_args(model: type[BaseModel]) -> BaseModel:
     args = request.args.to_dict(flat=True)
-    return parse(model, args, what="query string")
+    query = parse(model, args, what="query string")
+    unstorable = json_input.problems(query.model_dump(), "query")
+    if unstorable:  # an integer beyond 64 bits would overflow the database's integer
+        raise ValidationFailed("The query string is not valid.", unstorable)
+    return query
 
 
 def to_json(result: Any) -> Any:
@@ -203,6 +234,7 @@ def route(
     errors: tuple[int, ...] = (),
     name: str | None = None,
     public: bool = False,
+    writes: bool | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``fn`` as an API operation.
 
@@ -212,6 +244,10 @@ def route(
     the annotations (a streamed body, models built at run time). ``errors`` lists the statuses
     beyond those the signature implies (409, 413, ...). The transaction commits after the handler
     returns; a domain error rolls it back (auditor/errors.py).
+
+    ``writes`` says whether the request changes anything (default: every method but GET); a GET
+    that records an audit event (a read of personal data, an export) says ``writes=True``. A
+    writing request takes SQLite's write lock up front; a reading one must not write.
     """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -232,11 +268,17 @@ def route(
             response_media_type=response_media_type,
             status=status,
             errors=tuple(sorted(_implied_errors(body_model, query_model, rule) | set(errors))),
+            writes=method != "GET" if writes is None else writes,
         )
         parse_body = "body" in params and body_media_type == "application/json"
 
         @functools.wraps(fn)
         def view(**path_args: Any) -> Response:
+            with access("write" if endpoint.writes else "read"):
+                return _serve(path_args)
+
+        def _serve(path_args: dict[str, Any]) -> Response:
+            check_path_integers(path_args)
             kwargs = dict(path_args)
             session = get_session()
             if not public:

@@ -24,6 +24,7 @@ from auditor.services import ingest, records
 from auditor.services.context import Actor
 from auditor.services.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from auditor.views.api import API_PREFIX, paginate, route
+from auditor.views.limits import body_lines
 
 bp = Blueprint("records", __name__, url_prefix=API_PREFIX)
 NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-seq")
@@ -78,9 +79,10 @@ def records_upsert(session: Session, body: RecordIn, actor: Actor) -> RecordWrit
 def records_bulk(session: Session, query: BulkQuery, actor: Actor) -> IngestSummary:
     if request.mimetype not in NDJSON_TYPES:
         raise UnsupportedMediaType("Send the body as application/x-ndjson.")
-    request.max_content_length = current_app.config["BULK_MAX_CONTENT_LENGTH"]
+    limit = int(current_app.config["BULK_MAX_CONTENT_LENGTH"])
+    request.max_content_length = limit
     ingestor = _ingestor(session, actor, skip_invalid=query.skip_invalid, source="api-bulk")
-    for number, raw in enumerate(request.stream, start=1):
+    for number, raw in enumerate(body_lines(limit), start=1):
         ingestor.add_json_line(number, raw)
     result = ingestor.finish()
     return IngestSummary(
@@ -92,7 +94,9 @@ def records_bulk(session: Session, query: BulkQuery, actor: Actor) -> IngestSumm
     )
 
 
-@route(bp, "/records", "GET", summary="List records", permission=Permission.RECORDS_READ)
+@route(
+    bp, "/records", "GET", summary="List records", permission=Permission.RECORDS_READ, writes=True
+)
 def records_list(session: Session, query: RecordQuery, actor: Actor) -> Page[RecordOut]:
     return paginate(
         query,
@@ -117,6 +121,7 @@ def records_list(session: Session, query: RecordQuery, actor: Actor) -> Page[Rec
     "GET",
     summary="Read a record",
     permission=Permission.RECORDS_READ,
+    writes=True,
 )
 def records_read(session: Session, record_id: int, actor: Actor) -> RecordOut:
     return records.records_out(session, [records.read(session, record_id, actor=actor)])[0]

@@ -82,6 +82,7 @@ def requests_reject_correction(
     summary="Preview a deletion (R12): what would be deleted and what kept, changing nothing",
     permission=Permission.REQUESTS_MANAGE,
     errors=(409,),
+    writes=True,
 )
 def requests_deletion_plan(session: Session, ref: str) -> dict[str, Any]:
     return requests.plan_deletion(session, ref).to_dict()
@@ -140,6 +141,7 @@ def requests_withdraw_consent(
     response_media_type="application/pdf",
     permission=Permission.REQUESTS_MANAGE,
     errors=(409,),
+    writes=True,
 )
 def requests_letter(session: Session, ref: str, kind: str, actor: Actor) -> Response:
     config = current_app.config
@@ -161,6 +163,7 @@ def requests_letter(session: Session, ref: str, kind: str, actor: Actor) -> Resp
     "GET",
     summary="Export the marketing list: subjects with an active marketing consent, and emails",
     permission=Permission.SUBJECTS_READ,
+    writes=True,
 )
 def subjects_marketing_export(
     session: Session, query: MarketingQuery, actor: Actor

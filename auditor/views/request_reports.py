@@ -33,6 +33,7 @@ ERRORS = (404, 409)
     permission=Permission.REQUESTS_MANAGE,
     response=dict[str, Any],
     errors=ERRORS,
+    writes=True,
 )
 def requests_access_package(session: Session, ref: str, actor: Actor) -> Response:
     package = request_access.export_access_package(
@@ -56,6 +57,7 @@ def requests_access_package(session: Session, ref: str, actor: Actor) -> Respons
     response_media_type="application/pdf",
     permission=Permission.REQUESTS_MANAGE,
     errors=ERRORS,
+    writes=True,
 )
 def requests_access_report_pdf(session: Session, ref: str, actor: Actor) -> Response:
     pdf, package = request_pdf.export_access_report(
@@ -76,6 +78,7 @@ def requests_access_report_pdf(session: Session, ref: str, actor: Actor) -> Resp
     summary="Download the portability export of a Québec privacy request as JSON",
     permission=Permission.REQUESTS_MANAGE,
     errors=ERRORS,
+    writes=True,
 )
 def requests_portability_json(session: Session, ref: str, actor: Actor) -> Response:
     data, _ = request_portability.export_portability(session, ref, actor=actor, form="json")
@@ -90,6 +93,7 @@ def requests_portability_json(session: Session, ref: str, actor: Actor) -> Respo
     response_media_type="text/csv",
     permission=Permission.REQUESTS_MANAGE,
     errors=ERRORS,
+    writes=True,
 )
 def requests_portability_csv(session: Session, ref: str, actor: Actor) -> Response:
     _, data = request_portability.export_portability(session, ref, actor=actor, form="csv")

@@ -66,6 +66,7 @@ def requests_create(session: Session, body: RequestIn, actor: Actor) -> RequestD
     "GET",
     summary="Read a privacy request with its tasks and documents",
     permission=Permission.REQUESTS_READ,
+    writes=True,
 )
 def requests_read(session: Session, ref: str, actor: Actor) -> RequestDetail:
     return requests.read_request_as(session, ref, actor=actor)
@@ -177,6 +178,7 @@ def requests_attach(session: Session, ref: str, body: DocumentIn, actor: Actor) 
     summary="Download a document of a privacy request's file",
     response_media_type="application/octet-stream",
     permission=Permission.REQUESTS_MANAGE,
+    writes=True,
 )
 def requests_document(session: Session, ref: str, document_id: int, actor: Actor) -> Response:
     document = requests.read_document(session, ref, document_id, actor=actor)

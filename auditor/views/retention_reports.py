@@ -43,6 +43,7 @@ def retention_schedule(session: Session, query: ScheduleQuery) -> dict[str, Any]
     summary="Download the disposition schedule as PDF (the JSON attached)",
     response_media_type="application/pdf",
     permission=Permission.RETENTION_READ,
+    writes=True,
 )
 def retention_schedule_pdf(session: Session, query: ScheduleQuery, actor: Actor) -> Response:
     start = query.start or utcnow().date()
@@ -57,6 +58,7 @@ def retention_schedule_pdf(session: Session, query: ScheduleQuery, actor: Actor)
     summary="Download a purge run's disposition certificate as PDF (the JSON attached)",
     response_media_type="application/pdf",
     permission=Permission.RETENTION_READ,
+    writes=True,
 )
 def retention_runs_certificate_pdf(session: Session, run_id: int, actor: Actor) -> Response:
     data = retention.export_certificate_pdf(

@@ -27,7 +27,14 @@ from auditor.views.api import API_PREFIX, page_limit, paginate, route
 bp = Blueprint("subjects", __name__, url_prefix=API_PREFIX)
 
 
-@route(bp, "/subjects", "GET", summary="List data subjects", permission=Permission.SUBJECTS_READ)
+@route(
+    bp,
+    "/subjects",
+    "GET",
+    summary="List data subjects",
+    permission=Permission.SUBJECTS_READ,
+    writes=True,
+)
 def subjects_list(session: Session, query: SubjectQuery, actor: Actor) -> Page[SubjectOut]:
     return paginate(
         query,
@@ -52,7 +59,12 @@ def subjects_create(session: Session, body: SubjectIn, actor: Actor) -> SubjectO
 
 
 @route(
-    bp, "/subjects/<ref>", "GET", summary="Read a data subject", permission=Permission.SUBJECTS_READ
+    bp,
+    "/subjects/<ref>",
+    "GET",
+    summary="Read a data subject",
+    permission=Permission.SUBJECTS_READ,
+    writes=True,
 )
 def subjects_read(session: Session, ref: str, actor: Actor) -> SubjectOut:
     return subjects.to_out(subjects.read(session, ref, actor=actor))

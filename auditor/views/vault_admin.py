@@ -100,6 +100,7 @@ def vault_purge(session: Session, code: str, body: PurgeIn, actor: Actor) -> Pur
     "GET",
     summary="Report the secrets a user revealed that have not changed since",
     permission=Permission.VAULT_REPORT,
+    writes=True,
 )
 def vault_report(session: Session, user_id: int, actor: Actor) -> list[RevealedUnchanged]:
     return vault.revealed_unchanged(session, user_id, actor=actor)

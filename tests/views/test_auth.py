@@ -59,7 +59,7 @@ def test_missing_token_is_audited_as_missing(client, session):
     refused(client.get("/api/v1/organizations"), "A valid bearer token is required.")
     assert last_event(session, "auth.token").details == {
         "reason": "missing",
-        "path": "/api/v1/organizations",
+        "route": "/api/v1/organizations",
     }
 
 
@@ -83,7 +83,7 @@ def test_revoked_token_is_refused(client, session):
     refused(response, "The token has been revoked.")
     failure = last_event(session, "auth.token")
     assert failure.outcome == "failure"
-    assert failure.details == {"reason": "The token has been revoked.", "path": "/api/v1/me"}
+    assert failure.details == {"reason": "The token has been revoked.", "route": "/api/v1/me"}
 
 
 def test_deactivating_a_user_revokes_their_tokens(client, session):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from auditor.models import AuditEvent
-from auditor.permissions import ROLE_PERMISSIONS, Role, matrix_markdown
+from auditor.permissions import ROLE_PERMISSIONS, Role
 from auditor.services.vault import store as vault_store
 from auditor.views import all_endpoints
 from tests import factories
@@ -99,8 +98,3 @@ def test_endpoint_requires_a_token(client, ep):
     assert response.status_code == 401
     assert response.get_json()["title"] == "Authentication required"
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
-
-
-def test_readme_carries_the_role_matrix_of_the_code():
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    assert matrix_markdown() in readme

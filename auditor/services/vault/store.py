@@ -67,18 +67,15 @@ def require_access(
     """Refuse a client the actor was not granted, and audit the refusal in its own commit."""
     if has_access(session, actor, organization_id):
         return
-    session.rollback()
-    audit.record(
+    audit.record_refusal(
         session,
         actor=actor,
         action="vault.access_denied",
-        outcome="denied",
         object_type="secret",
         object_id=object_id,
         organization_id=organization_id,
         details={"attempted": action},
     )
-    session.commit()
     raise ClientAccessDenied("You have no access to this client's vault.")
 
 
