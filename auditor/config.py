@@ -46,6 +46,10 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "AUTH_FAILURE_LIMIT": (10, "failed authentications per source per window before 429"),
     "AUTH_FAILURE_WINDOW_SECONDS": (60, "the window failed authentications are counted in"),
     "LOG_LEVEL": ("INFO", "root log level"),
+    "METRICS_MULTIPROCESS_DIR": (
+        None,
+        "folder where every worker writes its metrics (PROMETHEUS_MULTIPROC_DIR; auditor.serving)",
+    ),
     "LOG_JSON": (True, "structured JSON log lines (false: plain text for a terminal)"),
     "SCHEDULER": ("off", "off, or embedded: run the job scheduler inside the web process"),
     "SCHEDULER_TIMEZONE": ("UTC", "time zone of the scheduler's clock times (IANA name)"),
@@ -130,6 +134,8 @@ def load(
     for name, (default, _) in DEFAULTS.items():
         if _PREFIX + name in env:
             settings[name] = _coerce(name, env[_PREFIX + name], default)
+    if settings["METRICS_MULTIPROCESS_DIR"] is None:  # prometheus_client's own variable
+        settings["METRICS_MULTIPROCESS_DIR"] = env.get("PROMETHEUS_MULTIPROC_DIR") or None
     for name in SECRET_SETTINGS:
         file_var = f"{_PREFIX}{name}_FILE"
         if env.get(file_var) and settings[name] is None:

@@ -11,11 +11,13 @@ import uuid
 from typing import Any
 
 from flask import Flask, Response, g, request
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+#: the methods counted by name; any other (a client can invent them) is counted as "other"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class JsonFormatter(logging.Formatter):
@@ -119,6 +121,13 @@ def init_app(app: Flask) -> None:
         ["endpoint", "method"],
         registry=registry,
     )
+    if app.config["METRICS_MULTIPROCESS_DIR"]:
+        # every worker counts into the folder; a scrape sums them (the metrics above still
+        # write there: prometheus_client chose file-backed values when it was imported)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
+            registry, path=app.config["METRICS_MULTIPROCESS_DIR"]
+        )
     registry.register(_RecordsByCategory(app))
     app.extensions["auditor.metrics"] = registry
     access = logging.getLogger("auditor.access")
@@ -134,8 +143,9 @@ def init_app(app: Flask) -> None:
     def _finish(response: Response) -> Response:
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        requests.labels(endpoint, request.method, str(response.status_code)).inc()
-        latency.labels(endpoint, request.method).observe(elapsed)
+        method = request.method if request.method in METHODS else "other"  # bounded labels
+        requests.labels(endpoint, method, str(response.status_code)).inc()
+        latency.labels(endpoint, method).observe(elapsed)
         response.headers["X-Request-Id"] = g.get("request_id", "")
         # the route pattern, never the concrete path: paths can carry identifiers
         access.info(

@@ -8,7 +8,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
@@ -73,9 +73,30 @@ def create_user(session: Session, data: UserIn, *, actor: Actor) -> User:
     return user
 
 
+def _keep_an_admin(session: Session, user: User, changes: dict[str, object]) -> None:
+    """Refuse the change that would leave no active admin: nobody could administer the service
+    any more (grant the role to someone else first)."""
+    demoted = "role" in changes and changes["role"] != Role.ADMIN.value
+    deactivated = changes.get("is_active") is False
+    if user.role != Role.ADMIN.value or not user.is_active or not (demoted or deactivated):
+        return
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.ADMIN.value, User.is_active.is_(True), User.id != user.id)
+        .with_for_update()
+    )
+    if not others:
+        raise Conflict(
+            "This is the last active admin: make another user admin before demoting or "
+            "deactivating this one."
+        )
+
+
 def update_user(session: Session, user_id: int, data: UserUpdate, *, actor: Actor) -> User:
     user = get_user(session, user_id)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    _keep_an_admin(session, user, changes)
     details: dict[str, object] = {"fields": sorted(changes)}
     if "role" in changes and changes["role"] != user.role:
         details["role"] = {"from": user.role, "to": changes["role"]}
