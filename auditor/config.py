@@ -63,6 +63,11 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
         "at start, run each job's latest missed scheduled time once (service down, new install)",
     ),
     "SCHEDULER_LOCK_POLL_SECONDS": (10, "how often a standby scheduler retries the lock"),
+    "SCHEDULER_HEARTBEAT_SECONDS": (30, "how often a running job records that it is alive"),
+    "SCHEDULER_STALE_RUN_SECONDS": (
+        300,
+        "a running job silent this long is interrupted and run again (its process is gone)",
+    ),
     "PURGE_BATCH_SIZE": (1000, "records per purge transaction (each batch commits on its own)"),
     "RETENTION_FISCAL_YEAR_END": ("12-31", "fiscal year-end as MM-DD for billing retention (R17)"),
     "ORGANIZATION_NAME": (

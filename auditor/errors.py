@@ -31,6 +31,7 @@ ERROR_TABLE: dict[type[BaseException], tuple[int, str, str]] = {
     domain.UnsupportedMediaType: (415, "unsupported-media-type", "Unsupported media type"),
     domain.IdentityNotVerified: (409, "identity-not-verified", "Identity not verified"),
     domain.TasksOpen: (409, "tasks-open", "Search tasks still open"),
+    domain.PurgeInProgress: (409, "purge-in-progress", "A purge run is in progress"),
     domain.ValidationFailed: (422, "validation-failed", "The request is not valid"),
     domain.NotFound: (404, "not-found", "Not found"),
     domain.Conflict: (409, "conflict", "Conflict with existing data"),

@@ -18,9 +18,8 @@ import atexit
 import datetime as dt
 import logging
 import os
-import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,17 +30,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import run_command
 from flask.helpers import get_debug_flag
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from auditor.config import ConfigError, parse_clock_time
 from auditor.db import get_database, utcnow
-from auditor.keys import audit_origin, audit_signing_key, disposition_key
-from auditor.models import JobRun
+from auditor.job_runner import JOB_FUNCTIONS, interrupt_stale, run_job
 from auditor.services import jobs
 
 log = logging.getLogger(__name__)
@@ -49,33 +46,6 @@ log = logging.getLogger(__name__)
 LOCK_KEY = 0x7363686564756C65  # "schedule": the advisory lock of the active scheduler
 # interval triggers count from this instant, so every instance computes the same fire times
 INTERVAL_ANCHOR = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-
-JobFunction = Callable[[Session, dt.datetime], dict[str, Any]]
-
-
-def _checkpoint(session: Session, now: dt.datetime) -> dict[str, Any]:
-    return jobs.sign_checkpoint(
-        session, signing_key=audit_signing_key(), origin=audit_origin(), now=now
-    )
-
-
-def _purge(session: Session, now: dt.datetime) -> dict[str, Any]:
-    return jobs.purge_expired(
-        session,
-        now=now,
-        digest_key=disposition_key(),
-        signing_key=audit_signing_key(),
-        origin=audit_origin(),
-        batch=int(current_app.config["PURGE_BATCH_SIZE"]),
-    )
-
-
-# job id -> the service it runs (with the app context pushed, for the keys)
-JOB_FUNCTIONS: dict[str, JobFunction] = {
-    jobs.PURGE: _purge,
-    jobs.DEADLINES: lambda session, now: jobs.check_deadlines(session, now=now),
-    jobs.CHECKPOINT: _checkpoint,
-}
 
 
 @dataclass(frozen=True)
@@ -197,49 +167,21 @@ def fire(app: Flask, spec: JobSpec) -> None:
     run_job(app, spec.id, latest_fire_time(spec, utcnow()))
 
 
-def host_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def run_job(
-    app: Flask, job_id: str, scheduled_for: dt.datetime, *, now: dt.datetime | None = None
-) -> JobRun | None:
-    """Claim, run and record one run of a job. None when the run was claimed elsewhere already.
-
-    The claim and the result are committed in their own transactions, the job in another: a job
-    that fails is rolled back, recorded as a failure (type and safe message) and runs again at
-    its next scheduled time."""
-    function = JOB_FUNCTIONS[job_id]
-    extra = {"job": job_id, "scheduled_for": scheduled_for.isoformat()}
+def rerun_interrupted(scheduler: BackgroundScheduler, app: Flask, now: dt.datetime) -> None:
+    """The latest run of each job, interrupted: run it again now (the claim takes it over)."""
+    interrupt_stale(app, now)
     with app.app_context(), get_database(app).session() as session:
-        try:
-            run = jobs.start_run(
-                session, job=job_id, scheduled_for=scheduled_for, host=host_name(), now=now
+        latest = jobs.latest_runs(session)
+    for job_id, run in latest.items():
+        if run.outcome == "interrupted" and job_id in JOB_FUNCTIONS:
+            log.info("running an interrupted run again", extra={"job": job_id})
+            scheduler.add_job(
+                run_job,
+                args=(app, job_id, run.scheduled_for),
+                id=f"rerun:{job_id}",
+                replace_existing=True,
+                misfire_grace_time=None,
             )
-        except SQLAlchemyError:
-            log.exception("job run not started: database error", extra=extra)
-            return None
-        if run is None:
-            log.info("job run skipped: already claimed by another run", extra=extra)
-            return None
-        try:
-            counts = function(session, now or run.started_at)
-            session.commit()
-        except Exception as exc:
-            session.rollback()
-            log.exception("job run failed", extra=extra)
-            return _record(session, run, extra, error=exc)
-        log.info("job run succeeded", extra={**extra, "counts": counts})
-        return _record(session, run, extra, counts=counts)
-
-
-def _record(session: Session, run: JobRun, extra: dict[str, Any], **result: Any) -> JobRun:
-    try:
-        return jobs.finish_run(session, run, safe_types=(ConfigError,), **result)
-    except SQLAlchemyError:
-        session.rollback()
-        log.exception("job run result not recorded: database error", extra=extra)
-        return run
 
 
 class LeaderLock:
@@ -314,6 +256,7 @@ def serve(app: Flask, stop: threading.Event) -> None:
         add_jobs(scheduler, app)
         scheduler.start()
         log.info("scheduler active", extra={"jobs": [job.id for job in scheduler.get_jobs()]})
+        rerun_interrupted(scheduler, app, utcnow())  # what the previous holder left half done
         if app.config["SCHEDULER_CATCH_UP"]:
             catch_up(scheduler, app, utcnow())
         try:
@@ -321,6 +264,7 @@ def serve(app: Flask, stop: threading.Event) -> None:
                 if not lock.is_held():
                     log.error("scheduler lock lost (database connection); standing by")
                     break
+                rerun_interrupted(scheduler, app, utcnow())
         finally:
             scheduler.shutdown(wait=True)  # let a running job finish and record its result
             lock.release()

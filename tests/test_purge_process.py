@@ -146,3 +146,84 @@ def test_the_scheduled_purge_job_runs_the_engine(app, session, rules):
     assert (purge_run.trigger, purge_run.executor) == ("scheduler", "system:retention.purge")
     assert purge_run.certificate["audit"]["checkpoint"] is not None  # signed after the run
     assert session.scalar(select(Record).where(Record.external_id == "T-old")) is None
+
+
+def _scheduler_process(database_url: str, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
+    """``auditor scheduler run`` with the purge alone, every hour on the hour: its start catches
+    up the latest hour at once; small batches, a fast heartbeat and a short stale limit."""
+    env = process_environment(
+        database_url=database_url,
+        instance=tmp_path / "instance",
+        PURGE_BATCH_SIZE=5,
+        SCHEDULER_JOBS=jobs.PURGE,
+        SCHEDULER_TEST_INTERVAL_SECONDS=3600,
+        SCHEDULER_HEARTBEAT_SECONDS=1,
+        SCHEDULER_STALE_RUN_SECONDS=3,
+        SCHEDULER_LOCK_POLL_SECONDS=1,
+    )
+    command = [sys.executable, "-c", "from auditor.cli import main; main()", "scheduler", "run"]
+    with (tmp_path / f"{name}.log").open("ab") as log:
+        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _status(database_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = process_environment(database_url=database_url, instance=tmp_path / "instance")
+    command = [sys.executable, "-c", "from auditor.cli import main; main()", "scheduler", "status"]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.slow
+def test_a_scheduler_killed_mid_job_leaves_an_interrupted_run_that_the_next_one_completes(
+    tmp_path, database_url
+):
+    database_url = _fresh_database(tmp_path, database_url)
+    try:
+        expected = _load(database_url)
+        engine = make_engine(database_url)
+        first = _scheduler_process(database_url, tmp_path, "first")
+        deadline = time.monotonic() + 90
+        while _count(engine, Disposition.subject_type == "record") < 300:
+            assert first.poll() is None, (tmp_path / "first.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "first.log").read_text()
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        with engine.connect() as conn:
+            (run,) = conn.execute(select(JobRun)).all()
+        assert (run.outcome, run.pid) == ("running", first.pid)  # nobody closed it
+
+        status = _status(database_url, tmp_path)
+        assert status.returncode == 1
+        assert "latest run not successful: retention.purge (interrupted)" in status.stderr
+
+        second = _scheduler_process(database_url, tmp_path, "second")
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                with engine.connect() as conn:
+                    runs = conn.execute(select(JobRun)).all()
+                if runs and runs[0].outcome == "success":
+                    break
+                assert second.poll() is None, (tmp_path / "second.log").read_text()
+                assert time.monotonic() < deadline, (tmp_path / "second.log").read_text()
+                time.sleep(0.2)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=30)
+        (done,) = runs  # the same scheduled run, taken over: not a second one
+        assert (done.id, done.scheduled_for, done.pid) == (run.id, run.scheduled_for, second.pid)
+        with engine.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(Record)) == 0
+            refs = conn.scalars(
+                select(Disposition.subject_ref).where(Disposition.subject_type == "record")
+            ).all()
+            purges = conn.execute(
+                select(PurgeRun.status, PurgeRun.job_run_id).order_by(PurgeRun.id)
+            )
+            assert list(purges) == [("interrupted", run.id), ("completed", run.id)]
+        counts = Counter(map(int, refs))
+        assert set(counts) == expected and set(counts.values()) == {1}
+        assert _status(database_url, tmp_path).returncode == 0
+        engine.dispose()
+    finally:
+        _drop(database_url)

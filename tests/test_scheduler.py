@@ -17,7 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask.cli import run_command
 from sqlalchemy import delete, select
 
-from auditor import config, scheduler
+from auditor import config, job_runner, scheduler
 from auditor.models import AuditEvent, JobRun
 from auditor.services import audit, jobs
 from auditor.services.context import Actor
@@ -147,7 +147,7 @@ def test_run_job_records_start_end_outcome_and_counts(app, session, now, monkeyp
     assert (stored.job, stored.scheduled_for, stored.outcome) == (jobs.PURGE, now, "success")
     assert stored.counts == {"disposed": 2}
     assert stored.finished_at is not None and stored.finished_at >= stored.started_at
-    assert stored.host == scheduler.host_name() and stored.error is None
+    assert stored.host == job_runner.host_name() and stored.error is None
 
 
 def test_run_job_skips_a_scheduled_time_already_claimed(app, session, now, monkeypatch, caplog):
@@ -230,7 +230,7 @@ def test_cli_status_exits_1_when_the_latest_run_failed(runner, monkeypatch):
     result = runner.invoke(args=["scheduler", "status", "--job", "retention.purge"])
     assert result.exit_code == 1
     assert "retention.purge scheduled " in result.output
-    assert "Error: latest run failed: retention.purge" in result.output
+    assert "Error: latest run not successful: retention.purge (failure)" in result.output
 
 
 def _context(command, **params):
@@ -358,3 +358,26 @@ def test_two_scheduler_processes_run_every_scheduled_time_exactly_once(
 def test_jobs_run_one_at_a_time_on_sqlite(app):
     expected = 1 if app.config["DATABASE_URL"].startswith("sqlite") else 4
     assert scheduler.job_workers(app) == expected
+
+
+def test_a_run_that_meets_a_purge_in_progress_is_recorded_as_skipped(
+    app, session, now, monkeypatch
+):
+    from auditor.services.errors import PurgeInProgress
+
+    def busy(session, at):
+        raise PurgeInProgress("Another purge run is in progress; try again when it has finished.")
+
+    monkeypatch.setitem(scheduler.JOB_FUNCTIONS, jobs.PURGE, busy)
+    run = scheduler.run_job(app, jobs.PURGE, now)
+    assert run is not None and run.outcome == "skipped"
+    result = app.test_cli_runner().invoke(args=["scheduler", "status"])
+    assert result.exit_code == 0, result.output  # a skip is not a failure to monitor
+
+
+def test_the_scheduled_purge_cites_its_job_run(app, session, now, rules):
+    from auditor.models import PurgeRun
+
+    run = scheduler.run_job(app, jobs.PURGE, now)
+    assert run is not None and run.outcome == "success", run.error
+    assert session.scalars(select(PurgeRun.job_run_id)).all() == [run.id]

@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from auditor import job_runner
 from auditor import scheduler as runner
 from auditor.cli import groups
 from auditor.cli.common import command, fail
@@ -48,7 +49,7 @@ def run() -> None:
 def run_once(job: str) -> None:
     """Run JOB now, recorded like a scheduled run (exit 1 if it fails)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    result = runner.run_job(app, job, utcnow())
+    result = job_runner.run_job(app, job, utcnow())
     if result is None:
         fail(f"{job} was not run (already claimed, or the database is unavailable)")
         return
@@ -63,7 +64,9 @@ def run_once(job: str) -> None:
 def status(session: Session, job: str | None, limit: int) -> None:
     """The job table, the latest run of every job and the recent runs.
 
-    Exits 1 when the latest run of a job failed: usable as a monitoring check."""
+    Exits 1 when the latest run of a job failed, was interrupted, or is still marked running
+    though its process is gone: usable as a monitoring check."""
+    job_runner.interrupt_stale(current_app, utcnow())  # a run whose process is gone
     latest = jobs.latest_runs(session)
     click.echo("jobs:")
     for spec in runner.job_table(current_app.config):
@@ -76,9 +79,11 @@ def status(session: Session, job: str | None, limit: int) -> None:
         click.echo("  " + _describe(job_run))
     if not runs:
         click.echo("  (none)")
-    failed = sorted(name for name, last in latest.items() if last.outcome == "failure")
-    if failed:
-        fail(f"latest run failed: {', '.join(failed)}")
+    troubled = sorted(
+        f"{name} ({last.outcome})" for name, last in latest.items() if last.outcome in jobs.TROUBLE
+    )
+    if troubled:
+        fail(f"latest run not successful: {', '.join(troubled)}")
 
 
 def _describe(run: JobRun) -> str:

@@ -61,6 +61,10 @@ class TooManyFailures(AuditorError):
         self.retry_after = retry_after
 
 
+class PurgeInProgress(Conflict):
+    """Another purge run holds the purge lock: try again when it has finished."""
+
+
 class PermissionDenied(AuditorError):
     """Authenticated, but the role may not do this."""
 

@@ -3,15 +3,21 @@
 A run is claimed by inserting its (job, scheduled_for) row in a committed transaction before the
 job starts: the unique key on job_run makes a second claim of the same scheduled time fail, so two
 scheduler instances can never both run it, even if their advisory lock failed.
+
+A run whose process died (killed, machine lost) would stay 'running' for ever. It records its
+process (host, pid) and a heartbeat; once the process is gone (same host) or the heartbeat is
+older than the stale limit (any host), the run is marked 'interrupted', and a claim of that
+scheduled time takes the run over to do it again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,13 +26,15 @@ from auditor.models import JobRun
 from auditor.services import audit, retention
 from auditor.services.context import Actor
 from auditor.services.errors import MAX_ERROR_LENGTH as MAX_ERROR_LENGTH  # re-exported
-from auditor.services.errors import safe_error
+from auditor.services.errors import PurgeInProgress, safe_error
 
 PURGE = "retention.purge"
 DEADLINES = "requests.deadlines"
 CHECKPOINT = "audit.checkpoint"
 JOB_IDS = (PURGE, DEADLINES, CHECKPOINT)
-OUTCOMES = ("running", "success", "failure")
+OUTCOMES = ("running", "success", "failure", "interrupted", "skipped")
+#: the outcomes a monitoring check must hear about (``auditor scheduler status`` exits 1)
+TROUBLE = ("failure", "interrupted")
 
 
 # --- the jobs -----------------------------------------------------------------------------------
@@ -37,6 +45,7 @@ def purge_expired(
     *,
     now: dt.datetime,
     digest_key: bytes,
+    job_run_id: int | None = None,
     signing_key: Ed25519PrivateKey | None = None,
     origin: str | None = None,
     batch: int = retention.BATCH,
@@ -52,6 +61,7 @@ def purge_expired(
         digest_key=digest_key,
         trigger="scheduler",
         batch=batch,
+        job_run_id=job_run_id,
         signing_key=signing_key,
         origin=origin,
     )
@@ -97,27 +107,100 @@ def start_run(
     job: str,
     scheduled_for: dt.datetime,
     host: str,
+    pid: int | None = None,
     now: dt.datetime | None = None,
 ) -> JobRun | None:
     """Claim the run of ``job`` at ``scheduled_for`` and commit the claim.
 
-    None when that run was already claimed (by another instance, or an earlier attempt): the
-    caller must then skip it."""
+    A run of that time that was interrupted is taken over (run again). None when that run was
+    already claimed otherwise (by another instance, or an earlier attempt): skip it."""
+    moment = now or utcnow()
     run = JobRun(
         job=job,
         scheduled_for=scheduled_for,
-        started_at=now or utcnow(),
+        started_at=moment,
         outcome="running",
         counts={},
         host=host[:200],
+        pid=pid,
+        heartbeat_at=moment,
     )
     session.add(run)
     try:
         session.commit()
+        return run
     except IntegrityError:
         session.rollback()
+    taken = session.execute(
+        update(JobRun)
+        .where(
+            JobRun.job == job,
+            JobRun.scheduled_for == scheduled_for,
+            JobRun.outcome == "interrupted",
+        )
+        .values(
+            outcome="running",
+            host=host[:200],
+            pid=pid,
+            started_at=moment,
+            heartbeat_at=moment,
+            finished_at=None,
+            error=None,
+            counts={},
+        )
+    )
+    session.commit()
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    return run
+    return session.scalars(
+        select(JobRun).where(JobRun.job == job, JobRun.scheduled_for == scheduled_for)
+    ).one()
+
+
+def beat(session: Session, run_id: int, now: dt.datetime | None = None) -> None:
+    """The running job is alive: refresh its heartbeat (commits)."""
+    session.execute(update(JobRun).where(JobRun.id == run_id).values(heartbeat_at=now or utcnow()))
+    session.commit()
+
+
+def is_stale(
+    run: JobRun,
+    *,
+    now: dt.datetime,
+    stale_after: dt.timedelta,
+    host: str,
+    alive: Callable[[int], bool],
+) -> bool:
+    """A 'running' run whose process is gone: on this host and not alive, or silent (no
+    heartbeat) for longer than ``stale_after`` wherever it ran."""
+    if run.outcome != "running":
+        return False
+    if run.pid is not None and run.host.rpartition(":")[0] == host and not alive(run.pid):
+        return True
+    return (run.heartbeat_at or run.started_at) < now - stale_after
+
+
+def interrupt_stale(
+    session: Session,
+    *,
+    now: dt.datetime,
+    stale_after: dt.timedelta,
+    host: str,
+    alive: Callable[[int], bool],
+) -> list[JobRun]:
+    """Mark the runs whose process is gone as interrupted (commits); they are run again by the
+    next claim of their scheduled time."""
+    running = session.scalars(select(JobRun).where(JobRun.outcome == "running")).all()
+    stale = [
+        run
+        for run in running
+        if is_stale(run, now=now, stale_after=stale_after, host=host, alive=alive)
+    ]
+    for run in stale:
+        run.outcome, run.finished_at = "interrupted", now
+        run.error = "the scheduler process stopped while the job ran"
+    session.commit()
+    return stale
 
 
 def finish_run(
@@ -129,9 +212,13 @@ def finish_run(
     safe_types: tuple[type[BaseException], ...] = (),
     now: dt.datetime | None = None,
 ) -> JobRun:
-    """Record the end of a run, its outcome and counts (or a safe error message); commit."""
+    """Record the end of a run, its outcome and counts (or a safe error message); commit. A run
+    refused because its work was already in progress elsewhere is 'skipped', not a failure."""
     run.finished_at = now or utcnow()
-    run.outcome = "failure" if error is not None else "success"
+    if isinstance(error, PurgeInProgress):
+        run.outcome = "skipped"
+    else:
+        run.outcome = "failure" if error is not None else "success"
     run.counts = dict(counts or {})
     run.error = None if error is None else safe_error(error, safe_types=safe_types)
     session.add(run)
@@ -140,9 +227,14 @@ def finish_run(
 
 
 def has_run(session: Session, *, job: str, scheduled_for: dt.datetime) -> bool:
-    """True if the run of ``job`` at ``scheduled_for`` was claimed (whatever its outcome)."""
+    """True if the run of ``job`` at ``scheduled_for`` was claimed and not interrupted (an
+    interrupted run is still to do)."""
     found = session.scalar(
-        select(JobRun.id).where(JobRun.job == job, JobRun.scheduled_for == scheduled_for)
+        select(JobRun.id).where(
+            JobRun.job == job,
+            JobRun.scheduled_for == scheduled_for,
+            JobRun.outcome != "interrupted",
+        )
     )
     return found is not None
 

@@ -115,3 +115,57 @@ def test_sign_checkpoint_creates_a_verifiable_checkpoint_by_the_job(session, now
     assert (event.action, event.actor) == ("audit.checkpoint", "system:audit.checkpoint")
     report = audit.verify(session, public_key=signing_key.public_key(), origin=ORIGIN)
     assert (report.ok, report.checkpoints_checked, report.tree_size) == (True, 1, 1)
+
+
+STALE = dt.timedelta(minutes=5)
+
+
+def _stale(session, now, alive):
+    return jobs.interrupt_stale(session, now=now, stale_after=STALE, host="h1", alive=alive)
+
+
+def test_a_run_whose_process_is_gone_is_interrupted_and_its_time_is_still_to_run(session, now):
+    dead = jobs.start_run(session, job=jobs.PURGE, scheduled_for=now, host="h1:41", pid=41, now=now)
+    live = jobs.start_run(
+        session, job=jobs.DEADLINES, scheduled_for=now, host="h1:42", pid=42, now=now
+    )
+    stale = _stale(session, now + dt.timedelta(seconds=5), alive=lambda pid: pid == 42)
+    assert [run.id for run in stale] == [dead.id]
+    session.refresh(dead), session.refresh(live)
+    assert (dead.outcome, live.outcome) == ("interrupted", "running")
+    assert dead.error == "the scheduler process stopped while the job ran"
+    assert not jobs.has_run(session, job=jobs.PURGE, scheduled_for=now)
+    assert jobs.has_run(session, job=jobs.DEADLINES, scheduled_for=now)
+
+
+def test_a_silent_run_of_another_machine_is_interrupted_once_its_heartbeat_is_old(session, now):
+    run = jobs.start_run(session, job=jobs.PURGE, scheduled_for=now, host="h2:7", pid=7, now=now)
+    assert _stale(session, now + STALE - dt.timedelta(seconds=1), alive=lambda pid: False) == []
+    jobs.beat(session, run.id, now + STALE)  # still alive: the limit counts from the last beat
+    assert _stale(session, now + STALE + dt.timedelta(seconds=30), alive=lambda pid: False) == []
+    stale = _stale(session, now + 2 * STALE + dt.timedelta(seconds=1), alive=lambda pid: False)
+    assert [r.id for r in stale] == [run.id]
+
+
+def test_a_claim_of_an_interrupted_time_takes_the_run_over(session, now):
+    run = jobs.start_run(session, job=jobs.PURGE, scheduled_for=now, host="h1:41", pid=41, now=now)
+    _stale(session, now, alive=lambda pid: False)
+    later = now + dt.timedelta(minutes=1)
+    again = jobs.start_run(
+        session, job=jobs.PURGE, scheduled_for=now, host="h1:43", pid=43, now=later
+    )
+    assert again is not None and again.id == run.id
+    assert (again.outcome, again.pid, again.started_at, again.error) == ("running", 43, later, None)
+    assert jobs.start_run(session, job=jobs.PURGE, scheduled_for=now, host="h1:44") is None
+    assert len(session.scalars(select(JobRun)).all()) == 1
+
+
+def test_a_run_that_found_a_purge_in_progress_is_skipped_not_failed(session, now):
+    from auditor.services.errors import PurgeInProgress
+
+    run = jobs.start_run(session, job=jobs.PURGE, scheduled_for=now, host="h1:1")
+    jobs.finish_run(session, run, error=PurgeInProgress("Another purge run is in progress."))
+    assert (run.outcome, run.error) == (
+        "skipped",
+        "PurgeInProgress: Another purge run is in progress.",
+    )

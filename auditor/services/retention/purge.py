@@ -36,6 +36,7 @@ from auditor.services.errors import (
     Conflict,
     FieldError,
     HandoverRequired,
+    PurgeInProgress,
     ValidationFailed,
     safe_error,
 )
@@ -74,7 +75,9 @@ def run_lock(session: Session) -> Iterator[None]:
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         if not conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}):
-            raise Conflict("Another purge run is in progress; try again when it has finished.")
+            raise PurgeInProgress(
+                "Another purge run is in progress; try again when it has finished."
+            )
         try:
             yield
         finally:
