@@ -24,7 +24,8 @@ from auditor.config import ConfigError
 from auditor.db import get_database
 from auditor.keys import audit_origin, audit_signing_key, disposition_key
 from auditor.models import JobRun
-from auditor.services import jobs
+from auditor.services import jobs, throttle
+from auditor.services.context import Actor
 from auditor.services.errors import PurgeInProgress
 
 log = logging.getLogger("auditor.scheduler")
@@ -54,10 +55,22 @@ def _purge(session: Session, now: dt.datetime) -> dict[str, Any]:
     )
 
 
+def _hourly(session: Session, now: dt.datetime) -> dict[str, Any]:
+    """The deadline check, and the count of failed authentications of every interval that has
+    ended since (a burst that stopped is still recorded: auditor/services/throttle.py)."""
+    counts = jobs.check_deadlines(session, now=now)
+    limit = throttle.Limit.from_settings(current_app.config)
+    actor = Actor.system(jobs.DEADLINES)
+    counts["auth_failure_intervals_counted"] = throttle.summarise_closed(
+        session, limit=limit, now=now, actor=actor
+    )
+    return counts
+
+
 # job id -> the service it runs (with the app context pushed, for the keys)
 JOB_FUNCTIONS: dict[str, JobFunction] = {
     jobs.PURGE: _purge,
-    jobs.DEADLINES: lambda session, now: jobs.check_deadlines(session, now=now),
+    jobs.DEADLINES: lambda session, now: _hourly(session, now),
     jobs.CHECKPOINT: _checkpoint,
 }
 

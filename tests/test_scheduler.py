@@ -381,3 +381,16 @@ def test_the_scheduled_purge_cites_its_job_run(app, session, now, rules):
     run = scheduler.run_job(app, jobs.PURGE, now)
     assert run is not None and run.outcome == "success", run.error
     assert session.scalars(select(PurgeRun.job_run_id)).all() == [run.id]
+
+
+def test_the_hourly_job_counts_the_failed_authentications_of_ended_intervals(
+    app, client, session, now
+):
+    for _ in range(5):
+        client.get("/api/v1/me", headers={"Authorization": "Bearer aud_bad"})
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    hour = later.replace(minute=0, second=0, microsecond=0)
+    run = scheduler.run_job(app, jobs.DEADLINES, hour, now=later)
+    assert run is not None and run.counts["auth_failure_intervals_counted"] == 1
+    (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.failures"))
+    assert event.details["failures"] == 4 and event.actor == "system:requests.deadlines"
