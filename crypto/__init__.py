@@ -1,10 +1,12 @@
-"""Cryptography for the auditor: Merkle trees, signed notes, and envelope encryption of secrets.
+"""Cryptography for the auditor: Merkle trees, signed notes, envelope encryption of secrets and
+the blind indexes of sealed usernames.
 
 Depends only on the standard library and ``cryptography``; never on Flask, SQLAlchemy or auditor.
 """
 
 from __future__ import annotations
 
+from crypto.blind_index import BlindIndex, index_label, normalise
 from crypto.envelope import (
     CANARY_PLAINTEXT,
     FORMAT_VERSION,
@@ -65,6 +67,7 @@ __all__ = [
     "HANDOVER_KDF",
     "MAX_PLAINTEXT_BYTES",
     "Argon2Parameters",
+    "BlindIndex",
     "Canary",
     "Checkpoint",
     "ClientKey",
@@ -86,11 +89,13 @@ __all__ = [
     "dump_key_ring",
     "generate_key",
     "generate_passphrase",
+    "index_label",
     "leaf_hash",
     "load_master_key_ring",
     "make_canary",
     "new_key_ring",
     "node_hash",
+    "normalise",
     "open_note",
     "parse_canary",
     "parse_key_ring",

@@ -8,6 +8,8 @@ function lets a caller choose one. Every failure to decrypt raises DecryptionFai
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import struct
 from collections.abc import Iterable, Mapping
@@ -108,6 +110,13 @@ class ClientKey:
     @property
     def version(self) -> int:
         return self._version
+
+    def derive(self, label: bytes) -> bytes:
+        """A 32-byte subkey for one purpose, HMAC-SHA256(this key, label): the blind index key
+        (crypto/blind_index.py). Derived when needed, never stored."""
+        if not isinstance(label, bytes) or not label:
+            raise ValueError("a derivation label must be non-empty bytes")
+        return hmac.new(self._key, label, hashlib.sha256).digest()
 
     def __repr__(self) -> str:
         return f"ClientKey(client_id={self._client_id!r}, version={self._version})"
