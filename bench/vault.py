@@ -116,9 +116,9 @@ def reveal_sample(app: Any, sample: list[tuple[str, str]]) -> tuple[float, int]:
     with get_database(app).session() as session:
         started = time.perf_counter()
         for ref, expected in sample:
-            value, _ = vault.reveal_secret(session, ring, ref, "benchmark read-back", actor=actor)
+            revealed = vault.reveal_secret(session, ring, ref, "benchmark read-back", actor=actor)
             session.commit()
-            wrong += value != expected
+            wrong += revealed.value != expected
         return time.perf_counter() - started, wrong
 
 

@@ -9,14 +9,17 @@ from auditor import migrate
 from auditor.cli import groups
 from auditor.cli.common import command, fail
 from auditor.db import get_database
+from auditor.keys import load_ring
 
 
 @command(groups.db, "upgrade")
 @click.argument("revision", default="head")
 def upgrade(revision: str) -> None:
-    """Migrate the schema up to REVISION (default: the latest)."""
+    """Migrate the schema up to REVISION (default: the latest).
+
+    Migrations that seal vault data use the configured master key ring."""
     engine = get_database(current_app).engine
-    migrate.upgrade(engine, revision)
+    migrate.upgrade(engine, revision, keyring=lambda: load_ring(current_app.config))
     click.echo(f"database at revision {migrate.current_revision(engine)}")
 
 
@@ -31,7 +34,7 @@ def downgrade(revision: str, yes: bool) -> None:
             f"would downgrade from {migrate.current_revision(engine)} to {revision}; "
             "pass --yes to do it"
         )
-    migrate.downgrade(engine, revision)
+    migrate.downgrade(engine, revision, keyring=lambda: load_ring(current_app.config))
     click.echo(f"database at revision {migrate.current_revision(engine)}")
 
 

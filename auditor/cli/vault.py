@@ -25,12 +25,20 @@ from auditor.services.errors import ValidationFailed
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="import the good rows (default: all or nothing)")
 @click.option(
-    "--plain-notes",
+    "--notes-on-secret",
+    "--plain-notes",  # its name from when notes were not sealed; kept for existing scripts
+    "notes_on_secret",
     is_flag=True,
-    help="keep notes as plain, unencrypted metadata (default: sealed as separate note secrets)",
+    help="keep a login's notes on its secret, revealed with it (default: a note secret of their "
+    "own); sealed either way",
 )
 def import_(
-    session: Session, actor: Actor, client: str, file: Path, skip_invalid: bool, plain_notes: bool
+    session: Session,
+    actor: Actor,
+    client: str,
+    file: Path,
+    skip_invalid: bool,
+    notes_on_secret: bool,
 ) -> None:
     """Import CLIENT's credentials from FILE, a Bitwarden, LastPass, Passportal or IT Glue CSV.
 
@@ -43,7 +51,7 @@ def import_(
             fh,
             actor=actor,
             skip_invalid=skip_invalid,
-            plain_notes=plain_notes,
+            notes_on_secret=notes_on_secret,
         )
     session.commit()
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(result.kinds.items())) or "none"

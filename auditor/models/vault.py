@@ -1,5 +1,5 @@
 """The credentials vault: master-key canaries, wrapped client keys, sealed secrets, grants,
-hand-overs. Secret values are stored only sealed (docs/crypto-format.md)."""
+hand-overs. Values, usernames and notes are stored only sealed (docs/crypto-format.md)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,10 @@ class ClientKey(Base):
 
 
 class Secret(Base):
-    """A credential of one client. Metadata is plain; the value is an AUS blob."""
+    """A credential of one client. The value, the username and the notes are AUS blobs, all
+    under ``client_key_version``; the username also has a blind index, for exact search. Name,
+    kind, URL, system and times stay plain: listing, search and the retention checks read them
+    (docs/crypto-format.md, section 8)."""
 
     __tablename__ = "secret"
     __table_args__ = (
@@ -62,6 +65,7 @@ class Secret(Base):
         Index(
             "ix_secret_organization_id_client_key_version", "organization_id", "client_key_version"
         ),
+        Index("ix_secret_organization_id_username_index", "organization_id", "username_index"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,11 +73,12 @@ class Secret(Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="RESTRICT"))
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
-    username: Mapped[str | None] = mapped_column(String(320))
     url: Mapped[str | None] = mapped_column(String(2000))
     system_id: Mapped[int | None] = mapped_column(ForeignKey("system.id", ondelete="SET NULL"))
-    notes: Mapped[str | None] = mapped_column(Text)
     value: Mapped[bytes] = mapped_column(LargeBinary)
+    username_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    username_index: Mapped[str | None] = mapped_column(String(64))  # HMAC-SHA256, hex
+    notes_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     client_key_version: Mapped[int]
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

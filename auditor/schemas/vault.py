@@ -1,4 +1,5 @@
-"""Request and response models of the credentials vault. Values appear only in reveal responses."""
+"""Request and response models of the credentials vault. Values, usernames and notes are sealed:
+they appear only in reveal responses; a listing says whether a username or notes are set."""
 
 from __future__ import annotations
 
@@ -24,10 +25,14 @@ class SecretIn(InputModel):
 
     name: Name
     kind: SecretKind = "password"
-    username: Plain | None = None
+    username: Plain | None = Field(
+        default=None, description="sealed like the value; returned only by a reveal"
+    )
     url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
     system: Code | None = Field(default=None, description="code of the system it opens")
-    notes: Text | None = Field(default=None, description="plain notes; not encrypted, no secrets")
+    notes: Text | None = Field(
+        default=None, description="sealed like the value; returned only by a reveal"
+    )
     value: SecretStr = Field(description="the secret itself; sealed on arrival, never returned")
 
     def plain_value(self) -> str:
@@ -51,10 +56,10 @@ class SecretOut(OutputModel):
     client: str
     name: str
     kind: str
-    username: str | None
+    has_username: bool = Field(description="a username is stored (sealed: see the reveal)")
     url: str | None
     system: str | None
-    notes: str | None
+    has_notes: bool = Field(description="notes are stored (sealed: see the reveal)")
     client_key_version: int
     created_by: str
     created_at: dt.datetime
@@ -67,7 +72,8 @@ class SecretQuery(InputModel):
     cursor: str | None = None
     limit: int | None = Field(default=None, ge=1, le=500)
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
-        default=None, description="search in name, username and URL (metadata only)"
+        default=None,
+        description="part of the name or URL, or the whole username (any case); never values",
     )
     kind: SecretKind | None = None
 
@@ -79,6 +85,8 @@ class RevealIn(InputModel):
 class Revealed(OutputModel):
     ref: str
     value: str
+    username: str | None
+    notes: str | None
     revealed_at: dt.datetime
 
 

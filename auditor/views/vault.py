@@ -36,7 +36,14 @@ def secrets_list(session: Session, code: str, query: SecretQuery, actor: Actor) 
     return paginate(
         query,
         lambda after, limit: vault.list_secrets(
-            session, code, actor=actor, after=after, limit=limit, q=query.q, kind=query.kind
+            session,
+            master_key_ring(),
+            code,
+            actor=actor,
+            after=after,
+            limit=limit,
+            q=query.q,
+            kind=query.kind,
         ),
         vault.secret_out,
     )
@@ -93,13 +100,13 @@ def secrets_delete(session: Session, ref: str, actor: Actor) -> None:
     bp,
     "/secrets/<ref>/reveal",
     "POST",
-    summary="Reveal a secret's value, with a reason",
+    summary="Reveal a secret's value, username and notes, with a reason",
     permission=Permission.VAULT_REVEAL,
     response=Revealed,
 )
 def secrets_reveal(session: Session, ref: str, body: RevealIn, actor: Actor) -> Response:
-    value, moment = vault.reveal_secret(session, master_key_ring(), ref, body.reason, actor=actor)
-    response = json_response(Revealed(ref=ref, value=value, revealed_at=moment))
+    revealed = vault.reveal_secret(session, master_key_ring(), ref, body.reason, actor=actor)
+    response = json_response(revealed)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response

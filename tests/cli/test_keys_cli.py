@@ -1,5 +1,6 @@
 """`auditor keys`: generated ring files (0600, never overwritten), rotation of the configured ring
-file, rewrap, client rotation, retirement, status; dry runs change nothing; errors hold no keys."""
+file, rewrap, client rotation, retirement, status; dry runs change nothing; errors hold no keys;
+sealed usernames and notes stay readable and searchable through every rotation."""
 
 from __future__ import annotations
 
@@ -50,15 +51,61 @@ def ring_runner(database_url, connection, ring_file, tmp_path):
 
 @pytest.fixture
 def secrets(session, inventory, keyring):
-    """Three secrets of acme and one of qc-client, sealed with the test key; {ref: value}."""
+    """Three secrets of acme and one of qc-client, sealed with the test key; {ref: value}. Each
+    has a username and notes too: ``username_of(value)``, ``notes_of(value)``."""
     stored = {}
     for client, count in (("acme", 3), ("qc-client", 1)):
         values = [f"{client}-value-{n}" for n in range(count)]
-        items = [SecretIn.model_validate({"name": v, "value": v}) for v in values]
+        items = [
+            SecretIn.model_validate(
+                {"name": v, "value": v, "username": username_of(v), "notes": notes_of(v)}
+            )
+            for v in values
+        ]
         refs = bulk.store_many(session, keyring, client, items, actor=ACTOR)
         stored.update(zip(refs, values, strict=True))
     session.commit()
     return stored
+
+
+def username_of(value):
+    return value.replace("-value-", "-user-")
+
+
+def notes_of(value):
+    return value.replace("-value-", " notes ")
+
+
+def assert_all_open(session, ring, secrets, refs=None):
+    """Each secret reveals its value, username and notes with ``ring``, and its username finds it."""
+    for ref in refs or secrets:
+        value = secrets[ref]
+        revealed = store.reveal_secret(session, ring, ref, "after a key change", actor=ACTOR)
+        assert (revealed.value, revealed.username, revealed.notes) == (
+            value,
+            username_of(value),
+            notes_of(value),
+        )
+        client = value.split("-value-")[0]
+        found = store.list_secrets(
+            session, ring, client, actor=ACTOR, after=None, limit=10, q=username_of(value).upper()
+        )
+        assert [s.ref for s in found] == [ref]
+
+
+def sealed_columns(session):
+    return {
+        row.ref: tuple(row[1:])
+        for row in session.execute(
+            select(
+                Secret.ref,
+                Secret.value,
+                Secret.username_sealed,
+                Secret.username_index,
+                Secret.notes_sealed,
+            )
+        )
+    }
 
 
 def invoke(runner, *args):
@@ -147,7 +194,7 @@ def test_rotate_rewrap_retire_through_the_ring_file(
     assert "version 1 still wraps 2 client key(s)" in in_use.output
     assert read_key_ring_file(ring_file).versions == (1, 2)
 
-    before = dict(session.execute(select(Secret.ref, Secret.value)).all())
+    before = sealed_columns(session)
     dry_rewrap = invoke(ring_runner, "rewrap")
     assert "dry run: would re-wrap 2 client key(s) under master key version 2" in dry_rewrap.output
     assert set(session.scalars(select(ClientKey.master_version))) == {1}
@@ -156,7 +203,7 @@ def test_rotate_rewrap_retire_through_the_ring_file(
     assert "re-wrapped 2 client key(s) under master key version 2" in rewrap.output
     session.expire_all()
     assert set(session.scalars(select(ClientKey.master_version))) == {2}
-    assert dict(session.execute(select(Secret.ref, Secret.value)).all()) == before
+    assert sealed_columns(session) == before  # blobs and blind indexes untouched
     again = invoke(ring_runner, "rewrap", "--yes")
     assert "every client key is already under master key version 2" in again.output
 
@@ -172,11 +219,7 @@ def test_rotate_rewrap_retire_through_the_ring_file(
     assert (remaining.versions, remaining.current) == ((2,), 2)
     assert mode(ring_file) == 0o600
     assert session.get(MasterKeyCanary, 1) is None
-    for ref, value in secrets.items():
-        assert (
-            store.reveal_secret(session, remaining, ref, "after retirement", actor=ACTOR)[0]
-            == value
-        )
+    assert_all_open(session, remaining, secrets)
     assert actions(session) == ["keys.rotate", "keys.rewrap", "keys.retire"]
     events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("keys.%"))).all()
     assert all(e.actor.startswith("cli:") for e in events)
@@ -212,11 +255,7 @@ def test_rotate_client_is_a_dry_run_until_yes(runner, session, secrets, keyring)
     acme = [ref for ref, value in secrets.items() if value.startswith("acme")]
     versions = session.scalars(select(Secret.client_key_version).where(Secret.ref.in_(acme)))
     assert set(versions) == {2}
-    for ref in acme:
-        assert (
-            store.reveal_secret(session, keyring, ref, "after rotation", actor=ACTOR)[0]
-            == secrets[ref]
-        )
+    assert_all_open(session, keyring, secrets, acme)
     assert actions(session) == [
         "keys.rotate_client",
         "keys.rewrap_secrets",

@@ -7,7 +7,7 @@ import datetime as dt
 import stat
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from auditor.models import ClientKey, Disposition, Handover, Secret, VaultGrant
 from auditor.services.context import Actor
@@ -70,6 +70,27 @@ def test_import_reports_bad_lines_and_imports_nothing(runner, session, inventory
     assert "3 row(s), 2 secret(s) (2 password)" in skipped.output
     assert "skipped line 4: name: String should have at least 1 character" in skipped.output
     assert secrets(session) == 2
+
+
+@pytest.mark.parametrize("option", [None, "--notes-on-secret", "--plain-notes"])
+def test_import_seals_notes_as_their_own_secret_or_on_the_secret_when_asked(
+    runner, session, inventory, keyring, tmp_path, option
+):
+    path = tmp_path / "notes.csv"
+    path.write_text(CSV.replace("ssh://10.0.0.1,", "ssh://10.0.0.1,PIN 4417"), encoding="utf-8")
+    result = runner.invoke(args=["vault", "import", "acme", str(path), *filter(None, [option])])
+    assert result.exit_code == 0, result.output
+    names = sorted(session.scalars(select(Secret.name)))
+    firewall = session.scalars(select(Secret).where(Secret.name == "Firewall")).one()
+    revealed = store.reveal_secret(session, keyring, firewall.ref, "check", actor=Actor.cli())
+    if option is None:
+        assert names == ["Domain admin", "Firewall", "Firewall (notes)"]
+        assert revealed.notes is None
+    else:  # --plain-notes: the former name of --notes-on-secret (notes are sealed either way)
+        assert names == ["Domain admin", "Firewall"]
+        assert revealed.notes == "PIN 4417"
+    assert revealed.username == "admin"
+    assert "PIN 4417" not in str(session.execute(text("SELECT * FROM secret")).all())
 
 
 def test_handover_writes_a_private_file_and_prints_the_passphrase_last(
@@ -173,7 +194,8 @@ def test_report_grant_and_revoke(runner, session, imported, keyring):
     assert "no revealed secret is unchanged since" in empty.output
     ref = session.scalar(select(Secret.ref).where(Secret.name == "Firewall"))
     actor = Actor(name=f"user:{tech.id}", user_id=tech.id, role="technician")
-    store.reveal_secret(session, keyring, ref, "patching", actor=actor)
+    revealed = store.reveal_secret(session, keyring, ref, "patching", actor=actor)
+    assert (revealed.value, revealed.username) == ("Fw-Pa55", "admin")  # sealed, revealed together
     session.commit()
     listed = runner.invoke(args=["vault", "report", "tech@msp.example"])
     assert listed.exit_code == 0, listed.output

@@ -1,4 +1,5 @@
-"""The vault through the API: sealed storage, metadata-only listings, scoped and audited reveals."""
+"""The vault through the API: sealed storage of values, usernames and notes, metadata-only
+listings, search by blind index, scoped and audited reveals."""
 
 from __future__ import annotations
 
@@ -301,4 +302,119 @@ def test_secret_values_are_kept_exactly_with_their_spaces(client, auth, inventor
         "ref"
     ]
     assert reveal(client, headers, ref).get_json()["value"] == "  spaced out  "
-    assert client.get(f"/api/v1/secrets/{ref}", headers=headers).get_json()["username"] == "admin"
+    assert reveal(client, headers, ref).get_json()["username"] == "admin"
+
+
+# -- usernames and notes are sealed too ---------------------------------------------------------
+
+NOTES = "Recovery codes: 7731-0094, 5512-8830"
+
+
+def test_usernames_and_notes_are_sealed_and_listings_only_say_they_exist(
+    client, auth, inventory, session
+):
+    headers = auth("privacy_officer")
+    body = create(client, headers, {**SECRET, "notes": NOTES})
+    bare = create(client, headers, {"name": "Bare", "value": "v-bare"})
+    assert (body["has_username"], body["has_notes"]) == (True, True)
+    assert (bare["has_username"], bare["has_notes"]) == (False, False)
+    assert "username" not in body and "notes" not in body
+    listed = client.get("/api/v1/clients/acme/secrets", headers=headers).get_json()
+    read = client.get(f"/api/v1/secrets/{body['ref']}", headers=headers).get_json()
+    for shown in (str(listed), str(read)):
+        assert "administrator" not in shown and "Recovery" not in shown
+    assert [(s["has_username"], s["has_notes"]) for s in listed["items"]] == [
+        (True, True),
+        (False, False),
+    ]
+    rows = str(session.execute(text("SELECT * FROM secret")).all())
+    for plain in ("administrator", "Recovery codes", "7731-0094", PASSWORD):
+        assert plain not in rows
+    row = session.scalars(select(Secret).where(Secret.ref == body["ref"])).one()
+    assert bytes(row.username_sealed)[:4] == bytes(row.notes_sealed)[:4] == b"AUS\x01"
+    assert len(row.username_index) == 64
+
+
+def test_reveal_returns_the_username_and_notes_with_the_value(client, auth, inventory, session):
+    headers = auth("privacy_officer")
+    ref = create(client, headers, {**SECRET, "notes": NOTES})["ref"]
+    response = reveal(client, headers, ref)
+    assert response.get_json() == {
+        "ref": ref,
+        "value": PASSWORD,
+        "username": "ACME\\administrator",
+        "notes": NOTES,
+        "revealed_at": response.get_json()["revealed_at"],
+    }
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "vault.reveal")).one()
+    assert event.details == {"reason": "Patch Tuesday maintenance", "kind": "password"}
+    assert "administrator" not in str(session.execute(text("SELECT * FROM audit_event")).all())
+    bare = create(client, headers, {"name": "Bare", "value": "v-bare"})["ref"]
+    assert reveal(client, headers, bare).get_json()["username"] is None
+
+
+def test_search_finds_a_username_whole_in_any_case_never_a_part(client, auth, inventory):
+    headers = auth()
+    domain = create(client, headers)["ref"]
+    firewall = {**SECRET, "name": "Firewall", "username": "Admin", "url": "ssh://10.0.0.1"}
+    firewall = create(client, headers, firewall)["ref"]
+    create(client, headers, {**SECRET, "name": "Other", "username": "admin2"}, code="qc-client")
+
+    def found(q):
+        page = client.get("/api/v1/clients/acme/secrets", headers=headers, query_string={"q": q})
+        return [s["ref"] for s in page.get_json()["items"]]
+
+    assert found("acme\\ADMINISTRATOR") == [domain]
+    assert found("administrator") == []  # a part of a username finds nothing
+    assert found("ADMIN") == [domain, firewall]  # the name "Domain admin", the username "Admin"
+    assert found("dc01.acme") == [domain]  # the URL stays plain: found by a part
+
+
+def test_changing_the_username_and_notes_reseals_them(client, auth, inventory, session):
+    headers = auth()
+    ref = create(client, headers, {**SECRET, "notes": NOTES})["ref"]
+    before = session.execute(
+        select(Secret.value, Secret.username_index).where(Secret.ref == ref)
+    ).one()
+    patched = client.patch(
+        f"/api/v1/secrets/{ref}", headers=headers, json={"username": "svc-backup", "notes": None}
+    )
+    assert patched.status_code == 200, patched.get_json()
+    assert (patched.get_json()["has_username"], patched.get_json()["has_notes"]) == (True, False)
+    session.expire_all()
+    after = session.execute(select(Secret.value, Secret.username_index).where(Secret.ref == ref))
+    value, index = after.one()
+    assert bytes(value) == bytes(before.value) and index != before.username_index
+    revealed = reveal(client, headers, ref).get_json()
+    assert (revealed["value"], revealed["username"], revealed["notes"]) == (
+        PASSWORD,
+        "svc-backup",
+        None,
+    )
+    page = client.get("/api/v1/clients/acme/secrets?q=SVC-BACKUP", headers=headers).get_json()
+    assert [s["ref"] for s in page["items"]] == [ref]
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "vault.secret_update")
+    ).one()
+    assert event.details == {"fields": ["notes", "username"]}
+
+
+def test_a_sealed_username_moved_to_another_field_or_secret_does_not_open(
+    client, auth, inventory, session, keyring
+):
+    from auditor.services.vault import store
+    from crypto.errors import DecryptionFailed
+
+    headers = auth()
+    ref = create(client, headers)["ref"]
+    other = create(client, headers, {**SECRET, "name": "Other"})["ref"]
+    row = session.scalars(select(Secret).where(Secret.ref == ref)).one()
+    target = session.scalars(select(Secret).where(Secret.ref == other)).one()
+    for moved_to, column in ((row, "notes_sealed"), (target, "username_sealed")):
+        original = getattr(moved_to, column)
+        setattr(moved_to, column, row.username_sealed)
+        session.flush()
+        with pytest.raises(DecryptionFailed):
+            store.reveal_secret(session, keyring, moved_to.ref, "tamper check", actor=Actor.cli())
+        setattr(moved_to, column, original)
+        session.flush()

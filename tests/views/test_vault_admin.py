@@ -198,6 +198,8 @@ def test_report_lists_what_a_user_revealed_and_drops_it_once_changed(
     assert rows[0]["last_revealed_by_user_at"].endswith("Z")  # aware UTC on every backend
     patched = client.patch(f"/api/v1/secrets/{router}", headers=officer, json={"value": "r-2"})
     assert patched.status_code == 200
+    renamed = client.patch(f"/api/v1/secrets/{switch}", headers=officer, json={"username": "root"})
+    assert renamed.status_code == 200  # a new (sealed) username: the revealed password still works
     after = client.get(f"/api/v1/users/{tech.id}/vault-report", headers=auditor).get_json()
     assert [r["name"] for r in after] == ["Switch"]
     reveal(client, tech_headers, router)  # the new value revealed: listed again

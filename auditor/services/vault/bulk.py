@@ -2,7 +2,7 @@
 
 The per-secret path (services/vault.create) flushes and audits one secret at a time; a bulk store
 (a large migration, the benchmark) unwraps the client's current key once, inserts a batch at a
-time and audits each batch with its counts.
+time and audits each batch with its counts. Values, usernames and notes are sealed alike.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from auditor.services import audit
 from auditor.services.context import Actor
 from auditor.services.errors import FieldError, NotFound, ValidationFailed
 from auditor.services.vault import keys as vault_keys
-from auditor.services.vault.store import VALUE_FIELD, require_access
-from crypto import envelope
+from auditor.services.vault.fields import seal_fields
+from auditor.services.vault.store import require_access
+from crypto.blind_index import BlindIndex
 from crypto.keys import MasterKeyRing
 
 DEFAULT_BATCH = 2000
@@ -56,7 +57,7 @@ def store_many(
     key = vault_keys.current_key(session, ring, org.id)
     assert key is not None
     systems: dict[str, int] = dict(session.execute(select(System.code, System.id)).all())
-    seal, refs = envelope.seal, []
+    index, refs = BlindIndex(key), []
     for chunk in _chunks(items, batch):
         now = utcnow()
         rows = []
@@ -67,19 +68,23 @@ def store_many(
                     "Unknown system code.", [FieldError("system", f"no system '{data.system}'")]
                 )
             ref = new_secret_ref()
-            value = data.plain_value().encode("utf-8")
+            sealed = seal_fields(
+                key,
+                ref,
+                value=data.plain_value(),
+                username=data.username,
+                notes=data.notes,
+                index=index,
+            )
             rows.append(
                 {
                     "ref": ref,
                     "organization_id": org.id,
                     "name": data.name,
                     "kind": data.kind,
-                    "username": data.username,
                     "url": data.url,
                     "system_id": system_id,
-                    "notes": data.notes,
-                    "value": seal(key, value, secret_id=ref, field=VALUE_FIELD),
-                    "client_key_version": key.version,
+                    **sealed,
                     "created_by": actor.name,
                     "created_at": now,
                     "updated_at": now,

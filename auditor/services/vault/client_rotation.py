@@ -1,6 +1,7 @@
 """Client key rotation: a new key version for one client, its secrets' data keys re-wrapped in
-batches (values are never re-encrypted), then the old versions deleted (docs/crypto-format.md,
-section 9). Interrupted, it resumes the same rotation when run again.
+batches (values, usernames and notes are never re-encrypted; the usernames' blind indexes are
+recomputed under the new key), then the old versions deleted (docs/crypto-format.md, section 11).
+Interrupted, it resumes the same rotation when run again.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from auditor.services import audit
 from auditor.services.context import Actor
 from auditor.services.errors import NotFound
 from auditor.services.vault import keys as vault_keys
+from auditor.services.vault.fields import SEALED_COLUMNS, rewrap_fields
 from auditor.services.vault.rotation import DEFAULT_BATCH, Progress, check_ring, expire
-from auditor.services.vault.store import VALUE_FIELD
 from crypto import envelope
+from crypto.blind_index import BlindIndex
 from crypto.keys import MasterKeyRing
 
 _client_keys = cast(Table, ClientKey.__table__)
@@ -89,7 +91,8 @@ def rotate_client(
     progress: Progress | None = None,
 ) -> ClientRotation:
     """Rotate one client's key: a new version, every data key re-wrapped under it in committed
-    batches (value bytes 68+ unchanged), then the old versions' rows deleted once unused.
+    batches (bytes 68+ of each blob unchanged, the username's blind index recomputed), then the
+    old versions' rows deleted once unused.
 
     Resumable: when the newest version already has secrets on older versions (an interrupted
     run), that rotation is finished instead of adding yet another version.
@@ -130,15 +133,19 @@ def _rewrap_secrets(
     batch: int,
     progress: Progress | None,
 ) -> int:
+    columns = [*SEALED_COLUMNS.values(), "username_index"]
     statement = (
         update(_secrets)
         .where(_secrets.c.id == bindparam("b_id"))
-        .values(value=bindparam("b_value"), client_key_version=new.version)
+        .values({column: bindparam(f"b_{column}") for column in columns})
+        .values(client_key_version=new.version)
     )
-    rewrap, done, after = envelope.rewrap, 0, 0
+    index, done, after = BlindIndex(new), 0, 0
     while True:
         rows = session.execute(
-            select(Secret.id, Secret.ref, Secret.value)
+            select(
+                Secret.id, Secret.ref, *(_secrets.c[column] for column in SEALED_COLUMNS.values())
+            )
             .where(
                 Secret.organization_id == organization_id,
                 Secret.client_key_version != new.version,
@@ -149,13 +156,11 @@ def _rewrap_secrets(
         ).all()
         if not rows:
             break
-        params = [
-            {
-                "b_id": id_,
-                "b_value": rewrap(bytes(value), old, new, secret_id=ref, field=VALUE_FIELD),
-            }
-            for id_, ref, value in rows
-        ]
+        params = []
+        for row in rows:
+            sealed = {column: getattr(row, column) for column in SEALED_COLUMNS.values()}
+            moved = rewrap_fields(old, new, row.ref, sealed, index)
+            params.append({"b_id": row.id, **{f"b_{c}": moved[c] for c in columns}})
         session.execute(statement, params)
         done, after = done + len(rows), rows[-1].id
         audit.record(

@@ -27,6 +27,7 @@ from auditor.services.errors import (
 )
 from auditor.services.vault import keys as vault_keys
 from auditor.services.vault import store
+from auditor.services.vault.fields import open_fields
 from crypto import envelope, kdbx
 from crypto.keys import MasterKeyRing
 
@@ -69,14 +70,14 @@ def _otp(secret: Secret, value: str) -> str:
 
 
 def _entry(secret: Secret, keys: dict[int, envelope.ClientKey]) -> kdbx.KdbxEntry:
-    plain = envelope.unseal(keys, secret.value, secret_id=secret.ref, field=store.VALUE_FIELD)
-    value = plain.decode("utf-8")
+    opened = open_fields(keys, secret)  # the value, username and notes, all sealed
+    value = opened.value
     return kdbx.KdbxEntry(
         title=secret.name,
-        username=secret.username or "",
+        username=opened.username or "",
         password=value,  # every kind: a protected field carries any text, even control characters
         url=secret.url or "",
-        notes=secret.notes or "",
+        notes=opened.notes or "",
         group=secret.system.name if secret.system else KIND_GROUPS[secret.kind],
         tags=(secret.kind,),
         otp=_otp(secret, value),

@@ -1,8 +1,9 @@
 """Import of a client's existing credentials from the CSV exports of common password managers.
 
-Streamed row by row and sealed on arrival (the vault's envelope, one data key per value). All or
-nothing by default: a bad row stops all writing, every bad row is reported with its line number,
-and the savepoint is rolled back. Values, usernames and notes never reach errors or the audit.
+Streamed row by row and sealed on arrival (the vault's envelope, one data key per value,
+username and note). All or nothing by default: a bad row stops all writing, every bad row is
+reported with its line number, and the savepoint is rolled back. Values, usernames and notes
+never reach errors or the audit.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from auditor.services.context import Actor
 from auditor.services.errors import FieldError, NotFound, ValidationFailed
 from auditor.services.vault import keys as vault_keys
 from auditor.services.vault import store
-from crypto import envelope
+from auditor.services.vault.fields import seal_fields
+from crypto.blind_index import BlindIndex
 from crypto.keys import MasterKeyRing
 
 MAX_REPORTED_ERRORS = 1000
@@ -165,11 +167,13 @@ class _Importer:
         *,
         actor: Actor,
         skip_invalid: bool,
-        plain_notes: bool,
+        notes_on_secret: bool,
     ) -> None:
         self.session, self.org, self.shape, self.actor = session, org, shape, actor
-        self.skip_invalid, self.plain_notes = skip_invalid, plain_notes
+        self.skip_invalid, self.notes_on_secret = skip_invalid, notes_on_secret
         self.key = vault_keys.current_key(session, ring, org.id)
+        assert self.key is not None
+        self.index = BlindIndex(self.key)
         self.result = ImportResult(shape=shape.name)
         self.pending: list[Secret] = []
         self.now = utcnow()
@@ -220,16 +224,17 @@ class _Importer:
         note_text = notes if notes.strip() else None
         items: list[_Item] = []
         if value:
-            plain = note_text if self.plain_notes else None
-            items.append({**base, "kind": "password", "value": value, "notes": plain})
+            kept = note_text if self.notes_on_secret else None
+            items.append({**base, "kind": "password", "value": value, "notes": kept})
         if totp:
             items.append({**base, "kind": "totp_seed", "value": totp, "name": f"{name} (TOTP)"})
         if not items:
             raise ValidationFailed(
                 "no secret", [FieldError("value", "the row has neither a password nor a TOTP seed")]
             )
-        if note_text and not self.plain_notes:
-            # password-manager notes often hold recovery codes: sealed, not in plain metadata
+        if note_text and not self.notes_on_secret:
+            # password-manager notes often hold recovery codes: a secret of their own, revealed
+            # (and audited) on its own, not each time the password is
             items.append({**base, "kind": "note", "value": note_text, "name": f"{name} (notes)"})
         return items
 
@@ -249,19 +254,16 @@ class _Importer:
         """The raw value: a password's leading or trailing spaces are part of it."""
         assert self.key is not None
         ref = new_secret_ref()
-        sealed = envelope.seal(
-            self.key, value.encode("utf-8"), secret_id=ref, field=store.VALUE_FIELD
+        sealed = seal_fields(
+            self.key, ref, value=value, username=data.username, notes=data.notes, index=self.index
         )
         return Secret(
             ref=ref,
             organization_id=self.org.id,
             name=data.name,
             kind=data.kind,
-            username=data.username,
             url=data.url,
-            notes=data.notes,
-            value=sealed,
-            client_key_version=self.key.version,
+            **sealed,
             created_by=self.actor.name,
             created_at=self.now,
             updated_at=self.now,
@@ -289,7 +291,7 @@ def _import(
     org: Organization,
     records: Iterator[tuple[int, list[str]]],
     skip_invalid: bool,
-    plain_notes: bool,
+    notes_on_secret: bool,
     actor: Actor,
 ) -> ImportResult:
     first = next(records, None)
@@ -297,7 +299,13 @@ def _import(
         raise ValidationFailed("The file is empty.", [FieldError("header", "missing", 1)])
     shape, index = detect_shape(first[1])
     importer = _Importer(
-        session, ring, org, shape, actor=actor, skip_invalid=skip_invalid, plain_notes=plain_notes
+        session,
+        ring,
+        org,
+        shape,
+        actor=actor,
+        skip_invalid=skip_invalid,
+        notes_on_secret=notes_on_secret,
     )
     with session.begin_nested():  # all or nothing even if the caller commits after an error
         for line, row in records:
@@ -320,14 +328,15 @@ def import_csv(
     *,
     actor: Actor,
     skip_invalid: bool = False,
-    plain_notes: bool = False,
+    notes_on_secret: bool = False,
 ) -> ImportResult:
     """Import the credentials in ``fh`` (a password manager's CSV export) into a client's vault.
 
     Bitwarden, LastPass and Passportal / IT Glue-like columns are recognised from the header.
-    A row with a TOTP seed also yields a ``totp_seed`` secret; its notes become a sealed ``note``
-    secret unless ``plain_notes`` (vetted files only: plain notes are not encrypted). Raises
-    ValidationFailed with every bad line when a row is invalid, unless ``skip_invalid``.
+    A row with a TOTP seed also yields a ``totp_seed`` secret. A login's notes become a ``note``
+    secret of their own (revealed on its own), or with ``notes_on_secret`` the notes of the
+    password's secret (revealed with it); sealed either way. Raises ValidationFailed with every
+    bad line when a row is invalid, unless ``skip_invalid``.
     """
     org = session.scalar(select(Organization).where(Organization.code == client_code))
     if org is None:
@@ -335,7 +344,7 @@ def import_csv(
     store.require_access(session, actor, org.id, action="import", object_id=None)
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
     try:
-        result = _import(session, ring, org, _records(text), skip_invalid, plain_notes, actor)
+        result = _import(session, ring, org, _records(text), skip_invalid, notes_on_secret, actor)
     finally:
         text.detach()  # the caller owns (and closes) the binary file
     audit.record(

@@ -1,30 +1,32 @@
 """The credentials vault: secrets sealed per client, access scoped per client, every reveal audited.
 
-Plaintext exists only in memory, between unseal() and the response of a reveal; it never reaches
-the database, the audit trail, logs or error messages.
+The value, the username and the notes of a secret are sealed (services/vault/fields.py). Their
+plaintext exists only in memory, between unseal() and the response of a reveal; it never reaches
+the database, the audit trail, logs or error messages. Listings say whether a secret has a
+username or notes, never what they are; a search finds a username by its blind index.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
 from auditor.models import Organization, Secret, System, User, VaultGrant
 from auditor.models.vault import new_secret_ref
 from auditor.permissions import Role
-from auditor.schemas.vault import SecretIn, SecretOut, SecretUpdate
+from auditor.schemas.vault import Revealed, SecretIn, SecretOut, SecretUpdate
 from auditor.services import audit, inventory
 from auditor.services.context import Actor
 from auditor.services.errors import ClientAccessDenied, NotFound
 from auditor.services.inventory import resolve
+from auditor.services.vault import fields
 from auditor.services.vault import keys as vault_keys
 from crypto import envelope
 from crypto.keys import MasterKeyRing
 
-VALUE_FIELD = "value"
 ALL_CLIENTS_ROLES = frozenset({Role.ADMIN.value, Role.PRIVACY_OFFICER.value})
 
 
@@ -34,10 +36,10 @@ def secret_out(secret: Secret) -> SecretOut:
         client=secret.organization.code,
         name=secret.name,
         kind=secret.kind,
-        username=secret.username,
+        has_username=secret.username_sealed is not None,
         url=secret.url,
         system=secret.system.code if secret.system else None,
-        notes=secret.notes,
+        has_notes=secret.notes_sealed is not None,
         client_key_version=secret.client_key_version,
         created_by=secret.created_by,
         created_at=secret.created_at,
@@ -95,14 +97,36 @@ def _scoped(session: Session, ref: str, actor: Actor, action: str) -> Secret:
 # -- secrets ----------------------------------------------------------------------------------
 
 
-def _seal(session: Session, ring: MasterKeyRing, secret: Secret, value: str) -> None:
-    key = vault_keys.current_key(session, ring, secret.organization_id)
+def _current_key(session: Session, ring: MasterKeyRing, organization_id: int) -> envelope.ClientKey:
+    key = vault_keys.current_key(session, ring, organization_id)
     assert key is not None
-    secret.value = envelope.seal(
-        key, value.encode("utf-8"), secret_id=secret.ref, field=VALUE_FIELD
-    )
+    return key
+
+
+def _reseal(
+    session: Session, ring: MasterKeyRing, secret: Secret, changes: dict[str, str | None]
+) -> None:
+    """Seal the changed fields (``value``, ``username``, ``notes``) under the client's current
+    key. A row still on an older version (a rotation under way) has its other blobs re-wrapped
+    first, so that the row's fields never straddle two key versions."""
+    key = _current_key(session, ring, secret.organization_id)
+    columns: dict[str, object] = {}
+    if secret.client_key_version != key.version:
+        old = vault_keys.all_keys(session, ring, secret.organization_id)
+        sealed = {column: getattr(secret, column) for column in fields.SEALED_COLUMNS.values()}
+        columns = fields.rewrap_fields(old, key, secret.ref, sealed)
+    if fields.VALUE_FIELD in changes:
+        value = changes[fields.VALUE_FIELD]
+        assert value is not None
+        columns.update(fields.seal_value(key, secret.ref, value))
+        secret.value_changed_at = utcnow()
+    if fields.USERNAME_FIELD in changes:
+        columns.update(fields.seal_username(key, secret.ref, changes[fields.USERNAME_FIELD]))
+    if fields.NOTES_FIELD in changes:
+        columns.update(fields.seal_notes(key, secret.ref, changes[fields.NOTES_FIELD]))
+    for column, new in columns.items():
+        setattr(secret, column, new)
     secret.client_key_version = key.version
-    secret.value_changed_at = utcnow()
 
 
 def create_secret(
@@ -110,19 +134,24 @@ def create_secret(
 ) -> Secret:
     org = inventory.organization(session, client)
     require_access(session, actor, org.id, action="create", object_id=None)
+    ref = new_secret_ref()
     secret = Secret(
+        ref=ref,
         organization_id=org.id,
         organization=org,
         name=data.name,
         kind=data.kind,
-        username=data.username,
         url=data.url,
-        notes=data.notes,
         created_by=actor.name,
         system=resolve(session, System, data.system, "system") if data.system else None,
+        **fields.seal_fields(
+            _current_key(session, ring, org.id),
+            ref,
+            value=data.plain_value(),
+            username=data.username,
+            notes=data.notes,
+        ),
     )
-    secret.ref = new_secret_ref()
-    _seal(session, ring, secret, data.plain_value())
     session.add(secret)
     session.flush()
     audit.record(
@@ -141,8 +170,23 @@ def read_secret(session: Session, ref: str, *, actor: Actor) -> Secret:
     return _scoped(session, ref, actor, "read")
 
 
+def _matches(
+    session: Session, ring: MasterKeyRing, organization_id: int, q: str
+) -> ColumnElement[bool]:
+    """Part of the name or URL (plain), or the whole username (its blind index, under each
+    client key version still in use: a rotation may be half done)."""
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    keys = vault_keys.all_keys(session, ring, organization_id)
+    return or_(
+        Secret.name.ilike(pattern, escape="\\"),
+        Secret.url.ilike(pattern, escape="\\"),
+        fields.username_matches(keys, q),
+    )
+
+
 def list_secrets(
     session: Session,
+    ring: MasterKeyRing,
     client: str,
     *,
     actor: Actor,
@@ -151,7 +195,8 @@ def list_secrets(
     q: str | None = None,
     kind: str | None = None,
 ) -> list[Secret]:
-    """Metadata of a client's secrets, searchable by name, username and URL; never values."""
+    """Metadata of a client's secrets, never values, usernames or notes. ``q`` finds part of a
+    name or URL, or a username exactly (whatever its case)."""
     org = inventory.organization(session, client)
     require_access(session, actor, org.id, action="list", object_id=None)
     query = select(Secret).where(Secret.organization_id == org.id).order_by(Secret.id).limit(limit)
@@ -160,15 +205,7 @@ def list_secrets(
     if kind:
         query = query.where(Secret.kind == kind)
     if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(
-                *(
-                    column.ilike(pattern, escape="\\")
-                    for column in (Secret.name, Secret.username, Secret.url)
-                )
-            )
-        )
+        query = query.where(_matches(session, ring, org.id, q))
     return list(session.scalars(query).all())
 
 
@@ -177,15 +214,20 @@ def update_secret(
 ) -> Secret:
     secret = _scoped(session, ref, actor, "update")
     changes = data.model_dump(exclude_unset=True)
-    value = changes.pop("value", None)
+    sealed: dict[str, str | None] = {}
+    if changes.pop("value", None) is not None:
+        sealed[fields.VALUE_FIELD] = data.value.get_secret_value()  # type: ignore[union-attr]
+    for name in (fields.USERNAME_FIELD, fields.NOTES_FIELD):
+        if name in changes:
+            sealed[name] = changes.pop(name)
     if "system" in changes:
         code = changes.pop("system")
         secret.system = resolve(session, System, code, "system") if code else None
     for name, new in changes.items():
-        if new is not None or name in {"username", "url", "notes"}:
+        if new is not None or name == "url":
             setattr(secret, name, new)
-    if value is not None:
-        _seal(session, ring, secret, data.value.get_secret_value())  # type: ignore[union-attr]
+    if sealed:
+        _reseal(session, ring, secret, sealed)
     secret.updated_at = utcnow()
     audit.record(
         session,
@@ -222,12 +264,13 @@ def reveal_secret(
     *,
     actor: Actor,
     now: dt.datetime | None = None,
-) -> tuple[str, dt.datetime]:
-    """The plaintext, decrypted on the server, with the reveal audited in the same transaction:
-    if the audit write fails, the caller's commit fails and nothing is returned."""
+) -> Revealed:
+    """The value, with its username and notes, decrypted on the server, with the reveal audited
+    in the same transaction: if the audit write fails, the caller's commit fails and nothing is
+    returned."""
     secret = _scoped(session, ref, actor, "reveal")
     keys = vault_keys.all_keys(session, ring, secret.organization_id)
-    plaintext = envelope.unseal(keys, secret.value, secret_id=secret.ref, field=VALUE_FIELD)
+    opened = fields.open_fields(keys, secret)
     moment = now or utcnow()
     secret.last_revealed_at = moment
     audit.record(
@@ -241,7 +284,13 @@ def reveal_secret(
         now=moment,
     )
     session.flush()
-    return plaintext.decode("utf-8"), moment
+    return Revealed(
+        ref=secret.ref,
+        value=opened.value,
+        username=opened.username,
+        notes=opened.notes,
+        revealed_at=moment,
+    )
 
 
 # -- grants -----------------------------------------------------------------------------------

@@ -101,6 +101,8 @@ def test_export_keeps_the_passphrase_and_values_out_of_audit_logs_and_database(
     dump = database_text(session) + caplog.text
     for value in [passphrase, *(c["value"] for c in CREDENTIALS)]:
         assert value not in dump
+    for plain in ("OLDCO\\administrator", "Rotated quarterly.\nSee runbook §4.", "front door"):
+        assert plain not in dump and repr(plain)[1:-1] not in dump  # sealed, yet in the file
     assert "Dana" not in str(event.details)  # the recipient stays in the hand-over row
 
 

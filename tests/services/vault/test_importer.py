@@ -1,5 +1,6 @@
-"""CSV import of existing credentials: each password manager's shape, sealed values, line-numbered
-errors with nothing imported, and one audit event without values or usernames."""
+"""CSV import of existing credentials: each password manager's shape, sealed values, usernames and
+notes, line-numbered errors with nothing imported, and one audit event without values or
+usernames."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from auditor.models import AuditEvent, Secret
 from auditor.services.errors import ValidationFailed
 from auditor.services.vault import importer
 from auditor.services.vault import keys as vault_keys
-from crypto import envelope
-from tests.factories import OPERATOR, keyring
+from auditor.services.vault import store as vault_store
+from auditor.services.vault.fields import open_fields
+from tests.factories import OPERATOR, database_text, keyring
 
 BITWARDEN = (
     "folder,favorite,type,name,notes,fields,reprompt,login_uri,login_username,login_password,"
@@ -46,16 +48,11 @@ def stored(session, organization_id):
     """name -> (kind, username, url, notes, plaintext value), read back through the envelope."""
     keys = vault_keys.all_keys(session, keyring(), organization_id)
     rows = session.scalars(select(Secret).where(Secret.organization_id == organization_id))
-    return {
-        s.name: (
-            s.kind,
-            s.username,
-            s.url,
-            s.notes,
-            envelope.unseal(keys, s.value, secret_id=s.ref, field="value").decode(),
-        )
-        for s in rows
-    }
+    found = {}
+    for s in rows:
+        opened = open_fields(keys, s)
+        found[s.name] = (s.kind, opened.username, s.url, opened.notes, opened.value)
+    return found
 
 
 def count(session):
@@ -88,6 +85,24 @@ def test_import_reads_a_bitwarden_export_with_totp_seeds_notes_and_secure_notes(
     assert all(v[:4] == b"AUS\x01" and b"Pa55" not in v for v in values)
 
 
+def test_imported_usernames_and_notes_are_sealed_and_usernames_found_exactly(session, inventory):
+    run(session, BITWARDEN)
+    dump = database_text(session)
+    username = repr("ACME\\administrator")[1:-1]  # as a dump of the rows shows it
+    for plain in (username, "Recovery codes", "1111 2222", "1234-5678", "Pa55-w0rd"):
+        assert plain not in dump
+    usernames = session.scalars(select(Secret.username_sealed).where(Secret.name == "Firewall"))
+    assert [bytes(blob)[:4] for blob in usernames] == [b"AUS\x01"]
+    found = vault_store.list_secrets(
+        session, keyring(), "acme", actor=OPERATOR, after=None, limit=10, q="acme\\ADMINISTRATOR"
+    )
+    assert sorted(s.name for s in found) == ["Domain admin", "Domain admin (notes)"]
+    part = vault_store.list_secrets(
+        session, keyring(), "acme", actor=OPERATOR, after=None, limit=10, q="administrator"
+    )
+    assert part == []  # a username is found whole, never by a part of it
+
+
 def test_import_reads_a_lastpass_export_and_its_secure_notes(session, inventory):
     result = run(session, LASTPASS)
     assert (result.shape, result.imported) == ("lastpass", 2)
@@ -113,8 +128,8 @@ def test_import_reads_a_generic_export_with_a_mixed_case_header_and_a_bom(sessio
     }
 
 
-def test_plain_notes_keeps_notes_as_metadata_when_asked(session, inventory):
-    run(session, GENERIC, plain_notes=True)
+def test_notes_on_secret_keeps_notes_with_their_password_sealed(session, inventory):
+    run(session, GENERIC, notes_on_secret=True)
     assert stored(session, inventory.client.id)["Wi-Fi"] == (
         "password",
         None,
@@ -123,6 +138,8 @@ def test_plain_notes_keeps_notes_as_metadata_when_asked(session, inventory):
         "Wifi-Pass-0",
     )
     assert count(session) == 2
+    notes = session.scalar(select(Secret.notes_sealed).where(Secret.name == "Wi-Fi"))
+    assert bytes(notes)[:4] == b"AUS\x01" and "guest network" not in database_text(session)
 
 
 def test_import_is_audited_once_with_counts_and_no_values_or_usernames(session, inventory):

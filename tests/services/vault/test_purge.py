@@ -102,12 +102,19 @@ def test_purge_crypto_shreds_the_client_vault_and_writes_a_disposition(
     _, passphrase, row = export(session)
     acknowledge(session, handover=row)
     before_acme = vault_counts(session, organization_id=inventory.client.id)
+    sealed = session.execute(
+        select(Secret.username_sealed, Secret.username_index, Secret.notes_sealed).where(
+            Secret.organization_id == oldco.id
+        )
+    ).all()
+    leftovers = [part for row_ in sealed for part in row_ if part is not None]
+    assert len(leftovers) == 2 + 2 + 2  # two usernames (sealed, indexed), two notes
     summary = purge(session)
     assert (summary.dry_run, summary.secrets, summary.client_key_versions) == (False, 4, 1)
     assert vault_counts(session, organization_id=oldco.id) == (0, 0)
     assert vault_counts(session, organization_id=inventory.client.id) == before_acme == (1, 1)
     acme_ref = session.scalar(select(Secret.ref).where(Secret.organization_id != oldco.id))
-    assert vault.reveal_secret(session, keyring, acme_ref, "after purge", actor=OFFICER)[0] == (
+    assert vault.reveal_secret(session, keyring, acme_ref, "after purge", actor=OFFICER).value == (
         "acme-router-pw"
     )
     disposition = session.get(Disposition, summary.disposition_id)
@@ -146,9 +153,14 @@ def test_purge_crypto_shreds_the_client_vault_and_writes_a_disposition(
     dump = database_text(session)
     for credential in CREDENTIALS:
         assert credential["value"] not in dump
+        for field in ("username", "notes"):  # sealed, but gone with the rest of the vault
+            if credential.get(field) and len(credential[field]) > 5:
+                assert repr(credential[field])[1:-1] not in dump
         digest = hashlib.sha256(credential["value"].encode()).hexdigest()
         assert digest not in dump
     assert passphrase not in dump
+    for part in leftovers:  # the sealed usernames, their blind indexes and the sealed notes
+        assert (part if isinstance(part, str) else repr(bytes(part))) not in dump
 
 
 def test_purge_is_idempotent_a_second_run_finds_nothing(session, oldco):

@@ -1,5 +1,7 @@
 """Key rotation services: master rotation + rewrap, client key rotation (resumable), retirement,
-status, bulk storing; every step audited with counts and never with key material."""
+status, bulk storing; every step audited with counts and never with key material. Usernames and
+notes are sealed like values: a client rotation re-wraps their data keys and recomputes the
+usernames' blind indexes, a master rotation touches neither."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from sqlalchemy import func, select, text
 
 from auditor.db import utcnow
 from auditor.models import AuditEvent, ClientKey, MasterKeyCanary, Secret
-from auditor.schemas.vault import SecretIn
+from auditor.schemas.vault import SecretIn, SecretUpdate
 from auditor.services.errors import Conflict, NotFound, ValidationFailed
 from auditor.services.vault import bulk as vault_bulk
 from auditor.services.vault import client_rotation
@@ -37,11 +39,27 @@ def ring(session, inventory, keyring) -> MasterKeyRing:
     return keyring
 
 
+def username_of(value):
+    return value.replace("pw-", "Ädmin-", 1)
+
+
+def notes_of(value):
+    return f"recovery codes of {value}"
+
+
 def store(session, ring, client, count, prefix="pw"):
-    """`count` secrets for `client`; returns {ref: plaintext}."""
+    """`count` secrets for `client`, each with a username and notes; returns {ref: plaintext}."""
     values = [f"{prefix}-{client}-{n}-Ünïcode" for n in range(count)]
     items = [
-        SecretIn.model_validate({"name": f"secret {n}", "kind": "password", "value": value})
+        SecretIn.model_validate(
+            {
+                "name": f"secret {n}",
+                "kind": "password",
+                "value": value,
+                "username": username_of(value),
+                "notes": notes_of(value),
+            }
+        )
         for n, value in enumerate(values)
     ]
     refs = vault_bulk.store_many(session, ring, client, items, actor=ACTOR)
@@ -49,16 +67,34 @@ def store(session, ring, client, count, prefix="pw"):
     return dict(zip(refs, values, strict=True))
 
 
-def blobs(session, client_code=None):
-    query = select(Secret.ref, Secret.value).order_by(Secret.id)
+def blobs(session, client_code=None, column=Secret.value):
+    query = select(Secret.ref, column).order_by(Secret.id)
     if client_code is not None:
         query = query.where(Secret.organization.has(code=client_code))
-    return {ref: bytes(value) for ref, value in session.execute(query)}
+    return {
+        ref: blob if isinstance(blob, str) else bytes(blob) for ref, blob in session.execute(query)
+    }
+
+
+SEALED = (Secret.value, Secret.username_sealed, Secret.notes_sealed)
 
 
 def reveal_all(session, ring, expected):
     for ref, value in expected.items():
-        assert vault.reveal_secret(session, ring, ref, "rotation check", actor=ACTOR)[0] == value
+        revealed = vault.reveal_secret(session, ring, ref, "rotation check", actor=ACTOR)
+        assert (revealed.value, revealed.username, revealed.notes) == (
+            value,
+            username_of(value),
+            notes_of(value),
+        )
+
+
+def find_by_username(session, ring, client, value):
+    """The refs a search for the secret's username finds (any case: the blind index)."""
+    found = vault.list_secrets(
+        session, ring, client, actor=ACTOR, after=None, limit=500, q=username_of(value).lower()
+    )
+    return [secret.ref for secret in found]
 
 
 def events(session, action):
@@ -81,6 +117,10 @@ def rotate(session, ring):
 def test_master_rotation_and_rewrap_leave_secrets_readable_and_ciphertexts_identical(session, ring):
     expected = store(session, ring, "acme", 3) | store(session, ring, "qc-client", 2)
     before = blobs(session)
+    blobs_before = {
+        column.key: blobs(session, column=column)
+        for column in (Secret.username_sealed, Secret.notes_sealed, Secret.username_index)
+    }
     rotated = rotate(session, ring)
     assert (rotated.versions, rotated.current) == ((1, 2), 2)
     assert session.get(MasterKeyCanary, 2) is not None
@@ -98,6 +138,8 @@ def test_master_rotation_and_rewrap_leave_secrets_readable_and_ciphertexts_ident
     assert {envelope.parse_wrapped_client_key(row.wrapped).master_version for row in rows} == {2}
     assert {row.version for row in rows} == {1}  # same client key versions
     assert blobs(session) == before  # secret ciphertexts untouched, byte for byte
+    for column in (Secret.username_sealed, Secret.notes_sealed, Secret.username_index):
+        assert blobs(session, column=column) == blobs_before[column.key]
     reveal_all(session, rotated.drop_version(1), expected)  # version 1 no longer needed
     assert [e.details for e in events(session, "keys.rewrap")] == [
         {"master_version": 2, "rewrapped": 1, "from_versions": {"1": 1}},
@@ -149,7 +191,8 @@ def test_rotate_client_rewraps_every_secret_and_keeps_the_value_bytes(session, r
     expected = store(session, ring, "acme", 25)
     store(session, ring, "qc-client", 3)
     other_before = blobs(session, "qc-client")
-    before = blobs(session, "acme")
+    before = {column.key: blobs(session, "acme", column) for column in SEALED}
+    index_before = blobs(session, "acme", Secret.username_index)
     batches: list[int] = []
     result = client_rotation.rotate_client(
         session, ring, "acme", actor=ACTOR, batch=10, progress=batches.append
@@ -157,11 +200,15 @@ def test_rotate_client_rewraps_every_secret_and_keeps_the_value_bytes(session, r
     assert batches == [10, 10, 5]
     assert (result.plan.new_version, result.plan.resumes, result.rewrapped) == (2, False, 25)
     assert (result.deleted_versions, result.kept_versions) == ((1,), ())
-    after = blobs(session, "acme")
-    for ref, blob in after.items():
-        assert blob[VALUE_OFFSET:] == before[ref][VALUE_OFFSET:]  # the value part is identical
-        assert blob[:VALUE_OFFSET] != before[ref][:VALUE_OFFSET]  # a new wrapped data key
-        assert envelope.parse_sealed(blob).client_key_version == 2
+    for column in SEALED:  # the value, the username and the notes alike
+        for ref, blob in blobs(session, "acme", column).items():
+            old = before[column.key][ref]
+            assert blob[VALUE_OFFSET:] == old[VALUE_OFFSET:]  # the value part is identical
+            assert blob[:VALUE_OFFSET] != old[:VALUE_OFFSET]  # a new wrapped data key
+            assert envelope.parse_sealed(blob).client_key_version == 2
+    index_after = blobs(session, "acme", Secret.username_index)
+    assert all(index_after[ref] != index_before[ref] for ref in expected)  # under the new key
+    assert all(find_by_username(session, ring, "acme", v) == [ref] for ref, v in expected.items())
     acme_id = session.scalar(text("SELECT id FROM organization WHERE code = 'acme'"))
     assert session.scalars(
         select(Secret.client_key_version).where(Secret.organization_id == acme_id).distinct()
@@ -199,6 +246,8 @@ def test_an_interrupted_client_rotation_resumes_and_rewraps_each_secret_once(ses
     versions = [envelope.parse_sealed(b).client_key_version for b in halfway.values()]
     assert sorted(versions) == [1] * 15 + [2] * 10  # the first batch was committed
     reveal_all(session, ring, expected)  # readable mid-rotation: both versions are kept
+    for ref, value in expected.items():  # and searchable: each row's index is under its version
+        assert find_by_username(session, ring, "acme", value) == [ref]
 
     plan = client_rotation.plan_client_rotation(session, "acme")
     assert (plan.current_version, plan.new_version, plan.resumes, plan.pending) == (2, 2, True, 15)
@@ -225,14 +274,18 @@ def test_an_interrupted_client_rotation_resumes_and_rewraps_each_secret_once(ses
 
 def test_an_old_version_still_named_by_a_secret_is_kept_and_the_next_run_finishes(session, ring):
     expected = store(session, ring, "acme", 6)
-    first_ref, first_blob = next(iter(blobs(session, "acme").items()))
+    columns = (*SEALED, Secret.username_index)
+    first_ref, *first_row = session.execute(
+        select(Secret.ref, *columns).order_by(Secret.id)
+    ).first()
 
     def write_an_old_blob_behind_the_cursor(count: int) -> None:
         # a secret (re)written under version 1 where the rotation has already passed
+        old = {column.key: blob for column, blob in zip(columns, first_row, strict=True)}
         session.execute(
             Secret.__table__.update()
             .where(Secret.ref == first_ref)
-            .values(value=first_blob, client_key_version=1)
+            .values(**old, client_key_version=1)
         )
         session.commit()
 
@@ -247,6 +300,37 @@ def test_an_old_version_still_named_by_a_secret_is_kept_and_the_next_run_finishe
     again = client_rotation.rotate_client(session, ring, "acme", actor=ACTOR)
     assert (again.plan.resumes, again.rewrapped, again.deleted_versions) == (True, 1, (1,))
     assert session.scalars(select(ClientKey.version)).all() == [2]
+    reveal_all(session, ring, expected)
+
+
+def test_a_secret_changed_mid_rotation_moves_to_the_new_version_as_a_whole(session, ring):
+    expected = store(session, ring, "acme", 5)
+    with pytest.raises(Interrupted):
+        client_rotation.rotate_client(session, ring, "acme", actor=ACTOR, batch=2, progress=_raise)
+    session.rollback()
+    ref = session.scalar(
+        select(Secret.ref).where(Secret.client_key_version == 1).order_by(Secret.id).limit(1)
+    )
+    value = expected[ref]
+    vault.update_secret(session, ring, ref, SecretUpdate(username="Renamed-Admin"), actor=ACTOR)
+    session.commit()
+    row = session.scalars(select(Secret).where(Secret.ref == ref)).one()
+    assert row.client_key_version == 2  # its value and notes re-wrapped, its username resealed
+    for blob in (row.value, row.username_sealed, row.notes_sealed):
+        assert envelope.parse_sealed(bytes(blob)).client_key_version == 2
+    revealed = vault.reveal_secret(session, ring, ref, "check", actor=ACTOR)
+    assert (revealed.value, revealed.username, revealed.notes) == (
+        value,
+        "Renamed-Admin",
+        notes_of(value),
+    )
+    found = vault.list_secrets(
+        session, ring, "acme", actor=ACTOR, after=None, limit=10, q="renamed-admin"
+    )
+    assert [s.ref for s in found] == [ref]
+    result = client_rotation.rotate_client(session, ring, "acme", actor=ACTOR)
+    assert (result.rewrapped, result.deleted_versions) == (2, (1,))
+    expected.pop(ref)
     reveal_all(session, ring, expected)
 
 
