@@ -1,20 +1,27 @@
 """docs/crypto-format.md: its worked example recomputed by the code, and an independent decryptor
-written from the document alone (doc and code cannot drift)."""
+written from the document alone (doc and code cannot drift). The decryptor opens the worked
+example, and the values, usernames and notes the service stored in the database: the demo's
+secrets and others, read from the raw columns, through a master and a client key rotation."""
 
 from __future__ import annotations
 
 import ast
 import base64
+import hashlib
+import hmac
 import os
 import re
 import struct
+import unicodedata
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import crypto
+from tests.factories import MASTER_KEY
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "crypto-format.md"
 
@@ -38,8 +45,9 @@ def doc_hex(name: str) -> bytes:
 
 
 # --- an independent decryptor ------------------------------------------------------------------
-# Written from docs/crypto-format.md alone: struct, base64 and cryptography's AESGCM, nothing from
-# crypto/. It must open what the service stores; if it cannot, the document is wrong.
+# Written from docs/crypto-format.md alone: struct, base64, hmac, hashlib, unicodedata and
+# cryptography's AESGCM, nothing from crypto/ or auditor/. It must open what the service stores;
+# if it cannot, the document is wrong.
 
 
 def independent_read_ring(text: str) -> tuple[dict[int, bytes], int]:
@@ -59,6 +67,13 @@ def independent_read_ring(text: str) -> tuple[dict[int, bytes], int]:
             assert len(keys[int(words[1])]) == 32
     assert current in keys
     return keys, current
+
+
+def independent_read_env_key(text: str) -> dict[int, bytes]:
+    """Section 3: AUDITOR_MASTER_KEY, base64 of 32 bytes, is master key version 1."""
+    key = base64.b64decode(text, validate=True)
+    assert len(key) == 32
+    return {1: key}
 
 
 def independent_str(text: str) -> bytes:
@@ -94,6 +109,44 @@ def independent_unseal(
     return AESGCM(data_key).decrypt(blob[68:80], blob[80:], aad)
 
 
+def independent_blind_index(client_key: bytes, username: str) -> str:
+    """Section 7: the index key from the client key, then HMAC-SHA256 of the normalised name."""
+    index_key = hmac.new(
+        client_key, b"AUI\x01" + independent_str("username"), hashlib.sha256
+    ).digest()
+    normalised = unicodedata.normalize("NFKC", username).casefold()
+    return hmac.new(index_key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def independent_open_row(
+    master_keys: dict[int, bytes], client_key_rows: list[tuple[int, int, bytes]], row: dict
+) -> dict[str, str | None]:
+    """Sections 8 and 10: a ``secret`` row's value, username and notes, from its raw columns and
+    the (organization_id, version, wrapped) rows of ``client_key``; checks the blind index."""
+    client_id = str(row["organization_id"])
+    client_keys = dict(
+        independent_unwrap(master_keys, client_id, bytes(wrapped))
+        for organization_id, _, wrapped in client_key_rows
+        if organization_id == row["organization_id"]
+    )
+    opened: dict[str, str | None] = {}
+    for field, column in (("value", "value"), ("username", "username_sealed"),
+                          ("notes", "notes_sealed")):  # fmt: skip
+        blob = row[column]
+        if blob is None:
+            opened[field] = None
+            continue
+        assert struct.unpack(">I", bytes(blob)[4:8])[0] == row["client_key_version"]
+        plain = independent_unseal(client_keys, client_id, row["ref"], field, bytes(blob))
+        opened[field] = plain.decode("utf-8")
+    if opened["username"] is None:
+        assert row["username_index"] is None
+    else:
+        client_key = client_keys[row["client_key_version"]]
+        assert independent_blind_index(client_key, opened["username"]) == row["username_index"]
+    return opened
+
+
 def independent_check_canary(master_keys: dict[int, bytes], blob: bytes) -> int:
     """Section 7: returns the master version whose key opened the canary."""
     assert len(blob) == 61 and blob[:4] == b"AUC\x01"
@@ -119,6 +172,10 @@ def test_independent_decryptor_opens_the_doc_example():
     assert independent_unseal(keys, *place, doc_hex("sealed-secret")) == plaintext
     assert independent_unseal(keys, *place, doc_hex("rewrapped-secret")) == plaintext
     assert independent_check_canary(master_keys, doc_hex("canary")) == 2
+    username = doc_line("username")
+    assert unicodedata.normalize("NFKC", username).casefold() == doc_line("username-normalised")
+    assert independent_blind_index(keys[3], username) == doc_line("blind-index")
+    assert independent_blind_index(keys[3], username.upper()) == doc_line("blind-index")
 
 
 def test_independent_decryptor_refuses_the_doc_example_moved_elsewhere():
@@ -209,6 +266,14 @@ def test_doc_example_canary_matches_the_code(draws):
     assert crypto.check_canary(ring, doc_hex("canary")) == 2
 
 
+def test_doc_example_blind_index_matches_the_code():
+    _, client_key = example_keys()
+    assert crypto.index_label("username") == doc_hex("index-label")
+    assert client_key.derive(doc_hex("index-label")) == doc_hex("index-key")
+    assert crypto.normalise(doc_line("username")) == doc_line("username-normalised")
+    assert crypto.BlindIndex(client_key)(doc_line("username")) == doc_line("blind-index")
+
+
 def layout(name: str, n: int) -> list[tuple[int, int]]:
     """The (offset, length) rows of the table after ``<!-- layout:name -->``, n substituted."""
     text = DOC.read_text(encoding="utf-8").split(f"<!-- layout:{name} -->\n", 1)[1]
@@ -251,10 +316,10 @@ def test_doc_states_the_sizes_and_limits_of_the_code():
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("password", "correct horse battery staple"),
+        ("value", "correct horse battery staple"),
         ("username", "jane.tremblay@exemple.ca"),
         ("notes", ""),
-        ("private_key", "-----BEGIN KEY-----\n密钥 🔑\n" * 50),
+        ("value", "-----BEGIN KEY-----\n密钥 🔑\n" * 50),
     ],
 )
 def test_independent_decryptor_opens_freshly_sealed_values(tmp_path, field, value):
@@ -264,7 +329,7 @@ def test_independent_decryptor_opens_freshly_sealed_values(tmp_path, field, valu
     assert crypto.read_key_ring_file(path) == ring
     old, new = crypto.ClientKey.generate("1017", 1), crypto.ClientKey.generate("1017", 2)
     rows = [crypto.wrap_client_key(ring, old), crypto.wrap_client_key(ring, new)]
-    secret_id = "5b0c8d0e-8c33-4a53-9df4-7f0e2b3c9a11"
+    secret_id = "sec_5b0c8d0e8c334a539df47f0e2b3c9a11"
     sealed = crypto.seal(old, value.encode(), secret_id=secret_id, field=field)
     moved = crypto.rewrap(sealed, old, new, secret_id=secret_id, field=field)
 
@@ -277,15 +342,74 @@ def test_independent_decryptor_opens_freshly_sealed_values(tmp_path, field, valu
         independent_unseal(client_keys, "1018", secret_id, field, sealed)
 
 
-def test_the_independent_decryptor_uses_only_struct_base64_and_aesgcm():
+# --- the independent decryptor opens what the service stored in the database ------------------
+
+
+def test_independent_decryptor_opens_the_secrets_the_service_stored(session, keyring, tmp_path):
+    """The demo's 25 secrets and two more, with usernames and notes, after a master key rotation
+    (the key ring file holds two versions) and a client key rotation: every value, username and
+    note opened from the raw columns, every blind index recomputed. auditor's code only creates
+    the data and says what each secret holds (its reveal)."""
+    from auditor import demo
+    from auditor.schemas.vault import SecretIn
+    from auditor.services.context import Actor
+    from auditor.services.vault import client_rotation, rotation, store
+
+    actor = Actor.cli()
+    demo.load(session, actor=actor, ring=keyring)
+    for name, username, notes, value in [
+        ("Wi-Fi", "Réception-Borne", "Recovery codes: 1111 2222\nPIN 4417", "  Wifi pass  "),
+        ("Alarm code", None, "front door; 密码 🔑", "1234\r\n5678"),
+    ]:
+        data = SecretIn(name=name, username=username, notes=notes, value=value)  # type: ignore[arg-type]
+        store.create_secret(session, keyring, "northwind-dental", data, actor=actor)
+    session.commit()
+    refs = session.scalars(sa.text("SELECT ref FROM secret ORDER BY id")).all()
+    assert len(refs) == 27
+    expected = {}
+    for ref in refs:
+        revealed = store.reveal_secret(session, keyring, ref, "format check", actor=actor)
+        expected[ref] = {"value": revealed.value, "username": revealed.username,
+                         "notes": revealed.notes}  # fmt: skip
+    assert sum(e["username"] is not None for e in expected.values()) == 21
+    assert sum(e["notes"] is not None for e in expected.values()) == 2
+
+    ring_file = tmp_path / "master-keys"
+    rotated = rotation.rotate_master(
+        session, keyring, actor=actor, save=lambda new: crypto.write_key_ring_file(ring_file, new)
+    )
+    session.commit()
+    rotation.rewrap_client_keys(session, rotated, actor=actor)
+    client_rotation.rotate_client(session, rotated, "northwind-dental", actor=actor)
+
+    master_keys, current = independent_read_ring(ring_file.read_text(encoding="utf-8"))
+    assert current == 2 and set(master_keys) == {1, 2}
+    assert master_keys[1] == independent_read_env_key(MASTER_KEY)[1]
+    key_rows = [tuple(r) for r in session.execute(
+        sa.text("SELECT organization_id, version, wrapped FROM client_key"))]  # fmt: skip
+    assert {struct.unpack(">I", bytes(w)[4:8])[0] for _, _, w in key_rows} == {2}
+    rows = session.execute(
+        sa.text(
+            "SELECT ref, organization_id, client_key_version, value, username_sealed, "
+            "username_index, notes_sealed FROM secret"
+        )
+    ).mappings()
+    opened = {row["ref"]: independent_open_row(master_keys, key_rows, dict(row)) for row in rows}
+    assert opened == expected
+    canaries = session.scalars(sa.text("SELECT canary FROM master_key_canary")).all()
+    assert sorted(independent_check_canary(master_keys, bytes(c)) for c in canaries) == [1, 2]
+
+
+def test_the_independent_decryptor_uses_only_the_standard_library_and_aesgcm():
     tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
     functions = [
         node
         for node in tree.body
         if isinstance(node, ast.FunctionDef) and node.name.startswith("independent_")
     ]
-    allowed = {"AESGCM", "base64", "struct"} | {function.name for function in functions}
-    assert len(functions) == 5
+    allowed = {"AESGCM", "base64", "hashlib", "hmac", "struct", "unicodedata"}
+    allowed |= {function.name for function in functions}
+    assert len(functions) == 8
     for function in functions:
         used = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)} & set(globals())
         assert used <= allowed, (function.name, used - allowed)

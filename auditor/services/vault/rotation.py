@@ -1,5 +1,5 @@
 """Master key rotation: add a master version, re-wrap every client key under it, retire the old
-one (docs/crypto-format.md, section 9). Client keys rotate in ``client_rotation``.
+one (docs/crypto-format.md, section 11). Client keys rotate in ``client_rotation``.
 
 Long operations commit once per batch, each batch with its own audit event, so an interrupted run
 keeps its progress and the next run picks up what is left. No key material reaches an audit
