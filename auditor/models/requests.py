@@ -50,6 +50,8 @@ DocumentKind = Literal[
     "refusal_letter",
     "other",
 ]
+#: the states in which a request is still being answered (its file and recourse hold stay)
+OPEN_STATUSES: tuple[str, ...] = ("received", "verifying", "in_progress", "extended")
 TYPES: tuple[str, ...] = get_args(RequestType)
 STATUSES: tuple[str, ...] = get_args(RequestStatus)
 CHANNELS: tuple[str, ...] = get_args(Channel)

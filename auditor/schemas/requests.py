@@ -135,6 +135,25 @@ class ComplaintIn(InputModel):
     note: Note | None = None
 
 
+#: a reason an auditor can read: why the answer may go with searches still open
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=20, max_length=2000)]
+
+
+class SearchesOverrideIn(InputModel):
+    """A privacy officer's decision to answer the request although search tasks are open."""
+
+    reason: Reason = Field(
+        description="why the answer may go now (at least 20 characters), e.g. which systems "
+        "cannot hold the person's data and why"
+    )
+
+
+class SearchesOverrideOut(OutputModel):
+    reason: str
+    by: str
+    at: dt.datetime
+
+
 class SubjectLinkIn(InputModel):
     subject: SubjectRef
 
@@ -274,6 +293,9 @@ class RequestDetail(RequestOut):
     refusal_reasons: str | None
     closing_note: str | None
     complaint_note: str | None
+    searches_override: SearchesOverrideOut | None = Field(
+        description="the officer's reason to answer with search tasks still open"
+    )
     tasks: list[TaskOut]
     documents: list[DocumentOut]
 

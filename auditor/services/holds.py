@@ -21,7 +21,16 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
-from auditor.models import DataCategory, DataSubject, Hold, Organization, Record, System
+from auditor.models import (
+    DataCategory,
+    DataSubject,
+    Hold,
+    Organization,
+    PrivacyRequest,
+    Record,
+    System,
+)
+from auditor.models.requests import OPEN_STATUSES
 from auditor.schemas.holds import HoldIn, HoldOut
 from auditor.schemas.json_input import INT64_MAX
 from auditor.services import audit
@@ -38,6 +47,7 @@ from retention import schedule
 KINDS = tuple(kind.value for kind in schedule.HoldKind)
 SCOPES = tuple(scope.value for scope in schedule.Scope)
 OFFICER_ROLES = frozenset({"admin", "privacy_officer"})  # R9: who may release a recourse hold
+RECOURSE_REASON_MIN = 20  # a real reason: why the individual's recourse is over
 CODED_SCOPES: dict[str, Any] = {"client": Organization, "system": System, "category": DataCategory}
 _MISSING = {
     "subject": "no data subject with that ref",
@@ -330,6 +340,16 @@ def place_breach_hold(
     )
 
 
+def _refuse_while_request_open(session: Session, hold: Hold) -> None:
+    """A recourse hold outlives its request's answer (R9): never released while it is open."""
+    open_request = (
+        PrivacyRequest.reference == hold.reference,
+        PrivacyRequest.status.in_(OPEN_STATUSES),
+    )
+    if session.scalar(select(PrivacyRequest.id).where(*open_request)) is not None:
+        raise Conflict(f"The request {hold.reference} is still open: its recourse hold stays (R9).")
+
+
 def release(
     session: Session,
     hold_id: int,
@@ -354,6 +374,10 @@ def release(
     if hold.kind == "recourse":
         if actor.role not in OFFICER_ROLES:
             raise PermissionDenied("Only a privacy officer may release a recourse hold.")
+        _refuse_while_request_open(session, hold)
+        if len(text) < RECOURSE_REASON_MIN:
+            short = FieldError("reason", f"at least {RECOURSE_REASON_MIN} characters")
+            raise ValidationFailed("Say why the individual's recourse is over (R9).", [short])
         today = moment.astimezone(dt.UTC).date()
         extra["early"] = hold.open_ended or hold.until is None or today <= hold.until
     hold.released_at = moment

@@ -17,6 +17,7 @@ from auditor.schemas.requests import (
     RequestIn,
     RequestOut,
     RequestQuery,
+    SearchesOverrideIn,
     SubjectLinkIn,
     TaskOut,
     TaskUpdate,
@@ -140,6 +141,21 @@ def requests_complaint(
     session: Session, ref: str, body: ComplaintIn, actor: Actor
 ) -> RequestDetail:
     requests.record_complaint(session, ref, body, actor=actor)
+    return requests.read_request_as(session, ref, actor=actor)
+
+
+@route(
+    bp,
+    "/requests/<ref>/searches-override",
+    "POST",
+    summary="Record a privacy officer's reason to answer while search tasks are still open",
+    permission=Permission.REQUESTS_MANAGE,
+    errors=(409,),
+)
+def requests_searches_override(
+    session: Session, ref: str, body: SearchesOverrideIn, actor: Actor
+) -> RequestDetail:
+    requests.override_open_searches(session, ref, body, actor=actor)
     return requests.read_request_as(session, ref, actor=actor)
 
 

@@ -153,3 +153,22 @@ def test_link_a_subject_and_list_overdue(runner, session, inventory):
     assert session.scalars(select(Hold)).one().scope_value == subject.ref
     again = runner.invoke(args=["requests", "link", ref, subject.ref])
     assert again.exit_code == 1 and "already linked" in again.output
+
+
+def test_override_searches_records_the_reason_and_says_it(runner, session, inventory):
+    from tests.factories import scenario
+
+    request = scenario(session, searched=False).request
+    session.commit()
+    short = runner.invoke(
+        args=["requests", "override-searches", request.reference, "--reason", "no"]
+    )
+    assert short.exit_code == 1 and "reason" in short.output
+    reason = "Systems without personal data: see the data map, 2026 review."
+    done = runner.invoke(
+        args=["requests", "override-searches", request.reference, "--reason", reason]
+    )
+    assert done.exit_code == 0, done.output
+    assert request.reference in done.output
+    session.refresh(request)
+    assert request.searches_override_reason == reason

@@ -17,7 +17,7 @@ from tests.factories.actors import OFFICER
 from tests.factories.clock import at
 from tests.factories.people import EMAIL, subject
 from tests.factories.records import stored_record
-from tests.factories.requests import open_request, verify
+from tests.factories.requests import close_tasks, open_request, verify
 from tests.factories.retention import default_rules
 
 PHONE = "416-555-0101"
@@ -44,11 +44,17 @@ class Scenario:
 
 
 def scenario(
-    session: Session, *, verified: bool = True, organization: str = "acme", **request_overrides: Any
+    session: Session,
+    *,
+    verified: bool = True,
+    searched: bool | None = None,
+    organization: str = "acme",
+    **request_overrides: Any,
 ) -> Scenario:
     """The subject (of ``organization``), a colleague and their acme records; an access request
     opened three days before NOW (``request_overrides`` change it), verified at NOW unless
-    ``verified`` is false. Needs the inventory."""
+    ``verified`` is false, its searches closed when ``searched`` (default: when verified, as
+    before any answer). Needs the inventory."""
     default_rules(session, now=at(2026, 1, 1))
     person = subject(
         session, email=EMAIL, phone=PHONE, name="Amélie Tremblay", organization=organization
@@ -128,4 +134,6 @@ def scenario(
     request = open_request(session, **request_overrides)
     if verified:
         verify(session, request)
+    if verified if searched is None else searched:
+        close_tasks(session, request)
     return Scenario(person, other, ticket, invoice, contact, logs, request)

@@ -63,14 +63,18 @@ def request_for(
     subject: DataSubject,
     type: str,
     verified: bool = True,
+    searched: bool | None = None,
     now: dt.datetime = NOW,
     **overrides: Any,
 ) -> PrivacyRequest:
     """A request of ``type`` about ``subject``, received three days before ``now`` and verified
-    at ``now`` unless ``verified`` is false."""
+    at ``now`` unless ``verified`` is false, its searches closed when ``searched`` (default:
+    when verified, as before any answer)."""
     request = open_request(session, now=now, type=type, subject=subject.ref, **overrides)
     if verified:
         verify(session, request, now=now)
+    if verified if searched is None else searched:
+        close_tasks(session, request, now=now)
     return request
 
 

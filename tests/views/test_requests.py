@@ -348,3 +348,24 @@ def test_unknown_reference_is_404(client, officer_headers):
     response = client.get("/api/v1/requests/PR-1999-00001", headers=officer_headers)
     detail = "No privacy request with that reference."
     assert_problem(response, 404, "not-found", title="Not found", detail=detail)
+
+
+def test_an_officer_overrides_open_searches_through_the_api(client, auth, session, inventory):
+    from tests.factories import scenario
+
+    request = scenario(session, searched=False).request
+    session.commit()
+    url = f"/api/v1/requests/{request.reference}/searches-override"
+    short = client.post(url, headers=auth("privacy_officer"), json={"reason": "because"})
+    body = assert_problem(short, 422, "validation-failed")
+    assert body["errors"][0]["field"] == "reason"
+    assert assert_problem(
+        client.post(url, headers=auth("technician"), json={"reason": "x" * 30}), 403, "forbidden"
+    )
+    reason = "Systems without personal data: see the data map, 2026 review."
+    done = client.post(url, headers=auth("privacy_officer"), json={"reason": reason})
+    assert done.status_code == 200, done.get_data(as_text=True)
+    override = done.get_json()["searches_override"]
+    assert override["reason"] == reason and override["by"].startswith("user:")
+    again = client.post(url, headers=auth("privacy_officer"), json={"reason": reason})
+    assert_problem(again, 409, "conflict")

@@ -30,6 +30,7 @@ from auditor.schemas.requests import (
     RequestStatus,
     RequestType,
     RespondTo,
+    SearchesOverrideIn,
     TaskUpdate,
     TransitionIn,
     VerificationIn,
@@ -264,6 +265,16 @@ def complaint(
     raw = {"complaint_at": complaint_at, "note": note}
     data = parse(ComplaintIn, {k: v for k, v in raw.items() if v is not None}, what="input")
     _done(session, requests_service.record_complaint(session, reference, data, actor=actor))
+
+
+@command(groups.requests, "override-searches")
+@click.argument("reference")
+@click.option("--reason", required=True, help="why the answer may go now (20 characters or more)")
+def override_searches(session: Session, actor: Actor, reference: str, reason: str) -> None:
+    """Answer REFERENCE although search tasks are open: record the officer's reason."""
+    data = parse(SearchesOverrideIn, {"reason": reason}, what="override")
+    request = requests_service.override_open_searches(session, reference, data, actor=actor)
+    _done(session, request)
 
 
 @command(groups.requests, "link")

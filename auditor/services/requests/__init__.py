@@ -38,7 +38,13 @@ from auditor.services.requests.intake import (
 )
 from auditor.services.requests.letters import LETTER_KINDS, write_letter
 from auditor.services.requests.tasks import task_out, update_task
-from auditor.services.requests.workflow import link_subject, record_complaint, transition, verify
+from auditor.services.requests.workflow import (
+    link_subject,
+    override_open_searches,
+    record_complaint,
+    transition,
+    verify,
+)
 
 __all__ = [
     "LETTER_KINDS",
@@ -57,6 +63,7 @@ __all__ = [
     "link_subject",
     "list_requests",
     "open_request",
+    "override_open_searches",
     "plan_deletion",
     "read_document",
     "read_request",

@@ -71,9 +71,15 @@ DEFAULT_IMPLICATIONS = (
 
 
 def acting_on(
-    session: Session, request: PrivacyRequest | str, *, types: tuple[str, ...], what: str
+    session: Session,
+    request: PrivacyRequest | str,
+    *,
+    types: tuple[str, ...],
+    what: str,
+    verified: bool = True,
 ) -> PrivacyRequest:
-    """The request (by object or reference) if it is of one of ``types``, open and verified."""
+    """The request (by object or reference) if it is of one of ``types``, open and (unless
+    ``verified`` is false) verified."""
     found = request if isinstance(request, PrivacyRequest) else get(session, request)
     if found.type not in types:
         wanted = " or ".join(t.replace("_", " ") for t in types)
@@ -82,7 +88,8 @@ def acting_on(
             f"a {wanted} request."
         )
     require_open(found, what)
-    require_verified(found)
+    if verified:
+        require_verified(found)
     return found
 
 
@@ -145,8 +152,14 @@ def withdraw_consent(
     """Withdraw the subject's active consents for the purpose, effective ``effective_at``
     (default now; back-dating allowed, the future and a date before the consent was given are
     not). The consent rows stay as proof (R13); audited with ids, purpose and date only."""
+    # unsubscribing from marketing needs no proof of identity: anyone may stop mail to an
+    # address, and nothing is disclosed or deleted (any other purpose: verified first)
     request = acting_on(
-        session, request, types=("consent_withdrawal", "deletion"), what="a consent withdrawal"
+        session,
+        request,
+        types=("consent_withdrawal", "deletion"),
+        what="a consent withdrawal",
+        verified=purpose_code.strip() != MARKETING_PURPOSE,
     )
     subject = require_subject(request)
     moment = now or utcnow()
@@ -221,6 +234,15 @@ def withdraw_marketing(
             subject=subject.ref,
         )
     return consents
+
+
+def only_marketing_withdrawn(session: Session, request: PrivacyRequest) -> bool:
+    """A consent-withdrawal request whose withdrawals are all of marketing consent: answering it
+    needs no identity verification (nothing is disclosed, corrected or deleted)."""
+    if request.type != "consent_withdrawal":
+        return False
+    purposes = {item["purpose"] for item in withdrawals_of(session, request)}
+    return purposes == {MARKETING_PURPOSE}
 
 
 def withdrawals_of(session: Session, request: PrivacyRequest) -> list[dict[str, Any]]:

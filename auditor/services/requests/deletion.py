@@ -58,6 +58,7 @@ from auditor.services.requests.deletion_review import (
     plan_deletion,
     subject_rows,
 )
+from auditor.services.requests.guards import require_searches_done
 from auditor.services.retention import BatchDisposer, subject_digest
 from crypto.digest import key_id
 from retention import Scope
@@ -83,6 +84,7 @@ def execute_deletion(
     signing key and origin, a checkpoint covering the run is signed at the end."""
     request = acting_on(session, request, types=("deletion",), what="a deletion")
     require_subject(request)
+    require_searches_done(request, "deleting")
     with retention.run_lock(session):
         run = _Deletion(session, request, actor, digest_key, now or utcnow(), batch)
         return run.go(signing_key, origin)

@@ -28,6 +28,7 @@ from auditor.schemas.requests import (
     RequesterOut,
     RequestIn,
     RequestOut,
+    SearchesOverrideOut,
     VerificationOut,
 )
 from auditor.services import subjects
@@ -164,7 +165,8 @@ def open_request(
                 now=moment,
             )
         )
-    request_tasks.create_tasks(session, request)
+    if data.type != "consent_withdrawal":  # a withdrawal acts on the consent register alone
+        request_tasks.create_tasks(session, request)
     request.reference = next_reference(session, data.received_at.year)
     with conflict_as(session, "Another request took the same reference: try again."):
         session.add(request)
@@ -348,6 +350,13 @@ def request_detail(
         refusal_reasons=request.refusal_reasons,
         closing_note=request.closing_note,
         complaint_note=request.complaint_note,
+        searches_override=SearchesOverrideOut(
+            reason=request.searches_override_reason,
+            by=request.searches_override_by or "",
+            at=request.searches_override_at,
+        )
+        if request.searches_override_at and request.searches_override_reason
+        else None,
         tasks=[request_tasks.task_out(task) for task in request.tasks],
         documents=request_documents.documents_of(request, filenames=requester),
     )

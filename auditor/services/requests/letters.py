@@ -44,6 +44,7 @@ from auditor.services.requests.common import (
     responder,
 )
 from auditor.services.requests.deletion_review import deletion_report
+from auditor.services.requests.guards import require_searches_done
 from auditor.services.requests.states import REFUSALS
 from retention import Period
 
@@ -55,6 +56,8 @@ LETTER_KINDS = {
     "deletion-report": "What we deleted and what we kept",
     "withdrawal-confirmation": "Your consent is withdrawn",
 }
+#: the letters that answer the request (an extension notice says it is not answered yet)
+FINAL_LETTERS = frozenset(LETTER_KINDS) - {"extension-notice"}
 FIELD_WORDS = {"display_name": "Your name", "email": "Your email address", "phone": "Your phone"}
 COMPLAINT_PERIOD = Period(months=6)  # PIPEDA s. 11(3): complaint about a refusal
 OPC = {
@@ -323,7 +326,7 @@ def write_letter(
     """The letter as a PDF with its data attached; audited (kind and the PDF's SHA-256)."""
     moment = now or utcnow()
     request = get(session, reference)
-    data = letter_data(
+    data = letter_data(  # first: whether this letter applies to the request at all
         session,
         request,
         kind,
@@ -333,6 +336,8 @@ def write_letter(
         actor=actor,
         now=moment,
     )
+    if kind in FINAL_LETTERS:
+        require_searches_done(request, f"sending the {kind.replace('-', ' ')} letter")
     encoded = json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
     pdf = render_pdf(
         f"letter_{kind.replace('-', '_')}.html",

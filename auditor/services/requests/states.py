@@ -13,9 +13,9 @@ request.
 
 from __future__ import annotations
 
-from auditor.models.requests import STATUSES
+from auditor.models.requests import OPEN_STATUSES, STATUSES
 
-OPEN = ("received", "verifying", "in_progress", "extended")
+OPEN = OPEN_STATUSES
 RESPONSES = ("completed", "partially_refused", "refused")  # a response to the individual
 FINAL = (*RESPONSES, "withdrawn")
 # the targets that need a recorded refusal: at least one R7 ground and the reasons

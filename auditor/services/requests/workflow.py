@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
 from auditor.models import DataSubject, PrivacyRequest
-from auditor.schemas.requests import ComplaintIn, TransitionIn, VerificationIn
+from auditor.schemas.requests import ComplaintIn, SearchesOverrideIn, TransitionIn, VerificationIn
 from auditor.services.context import Actor
-from auditor.services.errors import Conflict, FieldError, TasksOpen, ValidationFailed
+from auditor.services.errors import Conflict, FieldError, ValidationFailed
+from auditor.services.requests import consents, tasks
 from auditor.services.requests import recourse as request_holds
-from auditor.services.requests import tasks
 from auditor.services.requests.common import check_moment, get, iso, record_event, require_open
-from auditor.services.requests.guards import is_verified, require_verified
+from auditor.services.requests.guards import is_verified, require_searches_done, require_verified
 from auditor.services.requests.states import (
     BY_ACTION_ONLY,
     FINAL,
@@ -94,13 +94,10 @@ def transition(
     errors = _refusal_errors(data) + check_moment(request, at, "at", now=moment)
     if errors:
         raise ValidationFailed("The transition is not valid.", errors)
-    if data.to in NEEDS_VERIFICATION:
+    if data.to in NEEDS_VERIFICATION and not consents.only_marketing_withdrawn(session, request):
         require_verified(request)
-    if data.to in NEEDS_TASKS_CLOSED and (still_open := tasks.open_count(request)):
-        raise TasksOpen(
-            f"{still_open} search task(s) of the request are still open: close them first.",
-            open_tasks=still_open,
-        )
+    if data.to in NEEDS_TASKS_CLOSED:
+        require_searches_done(request, "answering the request")
     if data.to in REFUSALS:
         request.refusal_grounds = list(data.grounds)
         request.refusal_reasons = data.reasons
@@ -177,6 +174,33 @@ def record_complaint(
         complaint_at=iso(data.complaint_at),
     )
     request_holds.sync(session, request, actor=actor, now=moment)
+    return request
+
+
+def override_open_searches(
+    session: Session,
+    reference: str,
+    data: SearchesOverrideIn,
+    *,
+    actor: Actor,
+    now: dt.datetime | None = None,
+) -> PrivacyRequest:
+    """A privacy officer's recorded decision that the request may be answered (final
+    documents, the deletion, completion) although search tasks are still open, with the reason.
+    Recorded once; audited with the number of open tasks (the reason stays in the request)."""
+    request = get(session, reference)
+    require_open(request, "overriding its open searches")
+    if request.searches_override_at is not None:
+        raise Conflict("An override of the open searches is already recorded for the request.")
+    still_open = tasks.open_count(request)
+    if not still_open:
+        raise Conflict("Every search task of the request is closed: there is nothing to override.")
+    moment = now or utcnow()
+    request.searches_override_reason = data.reason
+    request.searches_override_by, request.searches_override_at = actor.name, moment
+    record_event(
+        session, request, "request.searches_override", actor=actor, now=moment, open=still_open
+    )
     return request
 
 

@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from auditor.models import AuditEvent, Consent, RequestItem
+from auditor.schemas.requests import TransitionIn
 from auditor.schemas.subjects import ConsentIn
 from auditor.services import subjects
 from auditor.services.errors import Conflict, IdentityNotVerified, ValidationFailed
 from auditor.services.requests import consents as request_consents
+from auditor.services.requests import workflow
 from tests.factories import (
     EMAIL,
     NOW,
@@ -95,10 +97,17 @@ def test_nothing_to_withdraw_is_a_conflict(session, subject):
         withdraw(session, request, purpose_code="astrology")
 
 
-def test_withdrawal_needs_a_verified_request(session, subject):
+def test_a_withdrawal_for_another_purpose_than_marketing_needs_a_verified_request(session, subject):
+    consent = ConsentIn(
+        purpose="communication",
+        given_at=NOW - dt.timedelta(days=90),
+        method="contract",
+        text_version="msa-2025",
+    )  # type: ignore[call-arg]
+    subjects.add_consent(session, subject.ref, consent, actor=OFFICER)
     request = request_for(session, subject=subject, type="consent_withdrawal", verified=False)
     with pytest.raises(IdentityNotVerified):
-        withdraw(session, request)
+        withdraw(session, request, purpose_code="communication")
     access = request_for(session, subject=subject, type="access")
     with pytest.raises(Conflict, match="access request"):
         withdraw(session, access)
@@ -141,3 +150,30 @@ def test_the_marketing_export_leaves_withdrawn_subjects_out_from_the_effective_d
         "emails": 2,
     }
     assert EMAIL not in str(event.details)
+
+
+def test_unsubscribing_from_marketing_needs_no_verification_and_no_search_tasks(session, subject):
+    """Anyone may stop marketing mail to an address: no proof of identity, no search of every
+    system, and the request is answered as soon as the withdrawal is recorded."""
+    request = request_for(session, subject=subject, type="consent_withdrawal", verified=False)
+    assert request.tasks == []  # a withdrawal acts on the consent register alone
+    (consent,) = withdraw(session, request)
+    assert consent.withdrawn_at is not None
+    for state in ("in_progress", "completed"):
+        done = workflow.transition(
+            session, request.reference, TransitionIn(to=state), actor=OFFICER, now=NOW
+        )
+    assert done.status == "completed" and done.verified_at is None
+
+
+def test_completing_a_withdrawal_request_with_no_marketing_withdrawal_needs_verification(
+    session, subject
+):
+    request = request_for(session, subject=subject, type="consent_withdrawal", verified=False)
+    workflow.transition(
+        session, request.reference, TransitionIn(to="in_progress"), actor=OFFICER, now=NOW
+    )
+    with pytest.raises(IdentityNotVerified):  # nothing withdrawn yet: not an unsubscribe
+        workflow.transition(
+            session, request.reference, TransitionIn(to="completed"), actor=OFFICER, now=NOW
+        )

@@ -38,7 +38,7 @@ from auditor.services.requests.access.records import (
 )
 from auditor.services.requests.access.redaction import Redaction, Redactor
 from auditor.services.requests.common import addressee, get, record_event, responder
-from auditor.services.requests.guards import require_verified
+from auditor.services.requests.guards import require_searches_done, require_verified
 
 FORMAT = "auditor-access-package"
 VERSION = 1
@@ -234,6 +234,8 @@ def export_access_package(
     events, the export included: the latest one that does, else one signed now (R34)."""
     moment = now or utcnow()
     request = get(session, reference)
+    require_verified(request)  # first: an unverified requester learns nothing, not even this
+    require_searches_done(request, "producing the access report or package")
     package = collect(session, request, now=moment, settings=settings)
     added = record_redactions(session, request, package.redacted)
     summary = package.head["records_summary"]

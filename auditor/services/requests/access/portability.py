@@ -34,6 +34,7 @@ from auditor.services.requests.access.package import (
 from auditor.services.requests.access.records import BATCH, JsonRecords
 from auditor.services.requests.access.redaction import OtherPerson, Redaction, Redactor, child_path
 from auditor.services.requests.common import get, is_quebec, record_event
+from auditor.services.requests.guards import require_searches_done
 
 FORMAT = "auditor-portability-export"
 VERSION = 1
@@ -212,6 +213,7 @@ def export_portability(
     format handed out and counts (no personal data)."""
     request = get(session, reference)
     json_data, csv_data = portability_export(session, request, now=now)
+    require_searches_done(request, "exporting the information collected from the individual")
     record_event(
         session,
         request,

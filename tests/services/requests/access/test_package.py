@@ -137,7 +137,7 @@ def test_export_records_each_severing_once_without_the_value(session, inventory)
 
 
 def test_identifiers_consents_dispute_notes_holds_and_searches(session, inventory):
-    s = scenario(session)
+    s = scenario(session, searched=False)
     task = s.request.tasks[0]
     update = TaskUpdate(
         searched=True,
