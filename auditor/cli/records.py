@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from auditor.cli import groups
-from auditor.cli.common import command, report
+from auditor.cli.common import command, fail, report
 from auditor.services import record_files
 from auditor.services.context import Actor
 from auditor.services.errors import FieldError, ValidationFailed
@@ -54,10 +54,13 @@ def import_(
     reject_out: IO[str] | None = None
     reasons_out: IO[str] | None = None
     if skip_invalid:
-        reject_out = rejects_path.open("w", encoding="utf-8")
-        reasons_out = rejects_path.with_name(rejects_path.name + ".errors.jsonl").open(
-            "w", encoding="utf-8"
-        )
+        try:
+            reject_out = rejects_path.open("w", encoding="utf-8", errors="surrogateescape")
+            reasons_out = rejects_path.with_name(rejects_path.name + ".errors.jsonl").open(
+                "w", encoding="utf-8"
+            )
+        except OSError as exc:
+            fail(f"Cannot write the rejected rows to {rejects_path}: {exc.strerror}.")
         if fmt == "csv":
             reject_out.write(record_files.csv_header(file) + "\n")
     current: dict[str, str] = {}

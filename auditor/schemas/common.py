@@ -17,6 +17,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     create_model,
+    field_validator,
 )
 
 from auditor.services.errors import FieldError, ValidationFailed
@@ -44,9 +45,18 @@ AwareDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
 
 
 class InputModel(BaseModel):
-    """Every request body: unknown fields are errors, strings are stripped."""
+    """Every input (a body, a query, a CLI option, an imported row): unknown fields are errors,
+    strings are stripped, and a NUL character is refused wherever it comes from (PostgreSQL
+    cannot store it, SQLite would: both databases must behave the same)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("contains a NUL character (U+0000), which cannot be stored")
+        return value
 
 
 class OutputModel(BaseModel):

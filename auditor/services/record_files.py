@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -107,12 +108,18 @@ def read_csv(fh: IO[bytes], progress: Callable[[int], None]) -> Iterator[ParsedL
     def lines() -> Iterator[str]:
         for line in fh:
             progress(len(line))
-            text = line.decode("utf-8-sig", errors="replace")
+            # bytes that are not UTF-8 stay visible as lone surrogates, so the row that holds
+            # them is refused with its line number instead of imported with U+FFFD in it
+            text = line.decode("utf-8-sig", errors="surrogateescape")
             raw_lines.append(text.rstrip("\r\n"))
             yield text
 
     reader = csv.DictReader(lines())
-    header = reader.fieldnames or []
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        problem = [FieldError("line", _csv_problem(exc), 1)]
+        raise ValidationFailed("The CSV header cannot be read.", problem) from None
     raw_lines.clear()  # the header is not a row
     missing = REQUIRED_CSV_COLUMNS - set(header)
     if missing:
@@ -120,10 +127,23 @@ def read_csv(fh: IO[bytes], progress: Callable[[int], None]) -> Iterator[ParsedL
             "The CSV header lacks required columns.",
             [FieldError(name, "missing column", 1) for name in sorted(missing)],
         )
-    for row in reader:
+    while True:
+        last = reader.line_num
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over csv.field_size_limit(): the row is refused
+            number = last + max(1, len(raw_lines))
+            raw_lines.clear()
+            yield ParsedLine(number, "", error=FieldError("line", _csv_problem(exc)))
+            continue
         number = reader.line_num
         raw = "\n".join(raw_lines)
         raw_lines.clear()
+        if _NOT_UTF8.search(raw):
+            yield ParsedLine(number, "", error=FieldError("line", "not valid UTF-8"))
+            continue
         if None in row:
             yield ParsedLine(number, raw, error=FieldError("line", "more fields than the header"))
             continue
@@ -131,6 +151,16 @@ def read_csv(fh: IO[bytes], progress: Callable[[int], None]) -> Iterator[ParsedL
             yield ParsedLine(number, raw, csv_row_to_record(row))
         except ValidationFailed as exc:
             yield ParsedLine(number, raw, error=exc.errors[0])
+
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what surrogateescape made of bytes not UTF-8
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"a field is larger than the CSV limit of {csv.field_size_limit()} characters"
+    return f"not valid CSV ({text})"
 
 
 def csv_header(path: Path) -> str:

@@ -126,3 +126,52 @@ def test_unknown_file_type_needs_a_format(runner, inventory, tmp_path):
     path.write_text("")
     result = runner.invoke(args=["records", "import", str(path)])
     assert result.exit_code == 1 and "--format csv or jsonl" in result.output
+
+
+ROW = "psa,T-{n},ticket_history,acme,2025-01-01T09:00:00Z,,pat@example.com,{summary},\n"
+
+
+def test_invalid_utf8_is_refused_with_its_line_not_replaced(runner, inventory, session, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        (HEADER + ROW.format(n=1, summary="fine")).encode()
+        + ROW.format(n=2, summary="caf\xe9").encode("latin-1")
+    )
+    result = runner.invoke(args=["records", "import", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "line 3: line: not valid UTF-8" in result.output
+    assert "\ufffd" not in result.output and count(session) == 0
+
+
+def test_a_field_over_the_csv_limit_is_refused_with_its_line(runner, inventory, session, tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text(HEADER + ROW.format(n=1, summary="x" * (200 * 1024)), encoding="utf-8")
+    result = runner.invoke(args=["records", "import", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "line 2" in result.output
+    assert "larger than" in result.output and count(session) == 0
+
+
+def test_a_nul_character_in_a_csv_cell_is_refused_on_every_database(
+    runner, inventory, session, tmp_path
+):
+    path = tmp_path / "nul.csv"
+    path.write_text(HEADER + ROW.format(n=1, summary="a\x00b"), encoding="utf-8")
+    result = runner.invoke(args=["records", "import", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "line 2: content.summary: contains a NUL character" in result.output
+    assert "Traceback" not in result.output and count(session) == 0
+
+
+def test_a_rejects_file_that_cannot_be_written_is_a_clear_error(
+    runner, inventory, session, tmp_path
+):
+    path = tmp_path / "tickets.csv"
+    path.write_text(HEADER + ROW.format(n=1, summary="ok"), encoding="utf-8")
+    where = tmp_path / "no-such-folder" / "rejects.csv"
+    result = runner.invoke(
+        args=["records", "import", str(path), "--skip-invalid", "--rejects", str(where)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "Error: Cannot write the rejected rows to" in result.output
+    assert "Traceback" not in result.output and count(session) == 0

@@ -240,3 +240,11 @@ def test_import_streams_in_batches(session, inventory, monkeypatch):
     rows = "".join(f"Entry {i},user{i},pw-{i},,\n" for i in range(50))
     result = run(session, "name,username,password,url,notes\n" + rows)
     assert result.imported == 50 and count(session) == 50
+
+
+def test_a_nul_character_in_a_row_is_refused_with_its_line_on_every_database(session, inventory):
+    with pytest.raises(ValidationFailed) as caught:
+        run(session, GENERIC.replace("Backup NAS", "Backup\x00NAS"))
+    assert [(e.line, e.field) for e in caught.value.errors] == [(2, "name")]
+    assert "NUL" in caught.value.errors[0].message
+    assert session.scalar(select(func.count()).select_from(Secret)) == 0
