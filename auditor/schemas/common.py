@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
 )
 
+from auditor.schemas.json_input import ROW_ID_MAX
 from auditor.services.errors import FieldError, ValidationFailed
 
 Code = Annotated[
@@ -30,6 +31,8 @@ Code = Annotated[
 ]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=10_000)]
+# a row named by its number: beyond ROW_ID_MAX nothing can exist (and PostgreSQL would overflow)
+RowId = Annotated[int, Field(ge=1, le=ROW_ID_MAX)]
 Country = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")
 ]
@@ -82,15 +85,16 @@ def encode_cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"after": last_id}).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> int | None:
+def decode_cursor(cursor: str | None, maximum: int = ROW_ID_MAX) -> int | None:
+    """The id a cursor names: at most ``maximum`` (the largest value its key column holds)."""
     if not cursor:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         after = data["after"]
-        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:
-            raise ValueError  # a cursor names a 64-bit id
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= maximum:
+            raise ValueError  # not an id this API handed out
         return after
     except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
         raise ValidationFailed(

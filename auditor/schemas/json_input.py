@@ -12,6 +12,8 @@ import orjson
 from auditor.services.errors import FieldError, MalformedRequest, ValidationFailed
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# row ids (every primary key but the audit sequence) are 32-bit INTEGER columns on PostgreSQL
+ROW_ID_MAX = 2**31 - 1
 NUL_MESSAGE = "contains a NUL character (U+0000), which cannot be stored"
 BIG_INT_MESSAGE = "an integer beyond 64 bits (±9.2e18) cannot be kept exactly: send it as a string"
 

@@ -19,6 +19,7 @@ from auditor.schemas.common import (
     Name,
     OutputModel,
     PageQuery,
+    RowId,
     Text,
 )
 from auditor.schemas.subjects import ConsentMethod, IdentifierIn
@@ -311,12 +312,12 @@ class CorrectionIn(InputModel):
         "the record's content (summary, contact.name) with record_id"
     )
     new_value: Text
-    record_id: int | None = Field(default=None, description="a record of the request's subject")
+    record_id: RowId | None = Field(default=None, description="a record of the request's subject")
 
 
 class RejectionIn(InputModel):
     field: FieldName
-    record_id: int | None = None
+    record_id: RowId | None = None
     reason: Text = Field(description="why the value stays as it is")
     statement: Text = Field(description="the individual's statement of disagreement (R11)")
     requested_value: Text | None = Field(default=None, description="what the individual asked for")

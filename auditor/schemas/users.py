@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import EmailStr, Field
 
-from auditor.schemas.common import InputModel, Name, OutputModel
+from auditor.schemas.common import InputModel, Name, OutputModel, RowId
 
 RoleName = Literal["admin", "privacy_officer", "technician", "auditor"]
 
@@ -78,7 +78,7 @@ class AuditQuery(InputModel):
     cursor: str | None = None
     limit: int | None = Field(default=None, ge=1, le=500)
     action: str | None = Field(default=None, max_length=64)
-    organization_id: int | None = None
+    organization_id: RowId | None = None
     since: dt.datetime | None = None
 
 

@@ -32,7 +32,7 @@ from auditor.models import (
 )
 from auditor.models.requests import OPEN_STATUSES
 from auditor.schemas.holds import HoldIn, HoldOut
-from auditor.schemas.json_input import INT64_MAX
+from auditor.schemas.json_input import ROW_ID_MAX
 from auditor.services import audit
 from auditor.services.context import Actor
 from auditor.services.errors import (
@@ -72,7 +72,7 @@ def _lookup(session: Session, scope: str, value: str) -> Target | None:
         return Target(subject.ref, subject.organization_id) if subject else None
     if scope == "record":
         # a record id is a 64-bit integer: a longer number names no record (not an overflow)
-        fits = value.isdigit() and int(value) <= INT64_MAX
+        fits = value.isdigit() and int(value) <= ROW_ID_MAX
         record = session.get(Record, int(value)) if fits else None
         return Target(str(record.id), record.organization_id) if record else None
     model = CODED_SCOPES[scope]

@@ -21,6 +21,7 @@ from auditor.db import access, current_access, get_session, utcnow
 from auditor.permissions import Permission, is_allowed
 from auditor.schemas import json_input
 from auditor.schemas.common import Page, decode_cursor, encode_cursor, parse
+from auditor.schemas.json_input import ROW_ID_MAX
 from auditor.services import audit, throttle, users
 from auditor.services.context import Actor
 from auditor.services.errors import (
@@ -132,8 +133,9 @@ def read_json() -> Any:
 def _query_args(model: type[BaseModel]) -> BaseModel:
     args = request.args.to_dict(flat=True)
     query = parse(model, args, what="query string")
-    unstorable = json_input.problems(query.model_dump(), "query")
+    unstorable = json_input.problems(query.model_dump())
     if unstorable:  # an integer beyond 64 bits would overflow the database's integer
+        # (named as the parser names the query's fields: ``limit``, not ``query.limit``)
         raise ValidationFailed("The query string is not valid.", unstorable)
     return query
 
@@ -174,15 +176,16 @@ def paginate(
     *,
     out_all: Callable[[Sequence[Any]], list[Any]] | None = None,
     key: str = "id",
+    key_max: int = ROW_ID_MAX,
 ) -> Page[Any]:
     """One page of a keyset-paginated list.
 
     ``fetch(after=, limit=)`` reads the rows after the query's cursor; ``out`` turns each row
     into its output model (``out_all`` the whole page at once, when that saves queries). A full
-    page carries the cursor of the next one: the ``key`` of its last row.
+    page carries the cursor of the next one: the ``key`` of its last row (at most ``key_max``).
     """
     limit = page_limit(query.limit)
-    rows = fetch(after=decode_cursor(query.cursor), limit=limit)
+    rows = fetch(after=decode_cursor(query.cursor, key_max), limit=limit)
     items = out_all(rows) if out_all is not None else [out(row) for row in rows] if out else []
     cursor = encode_cursor(getattr(rows[-1], key)) if len(rows) == limit else None
     return Page(items=items, next_cursor=cursor)

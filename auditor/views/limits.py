@@ -14,7 +14,7 @@ from werkzeug.exceptions import (
     RequestURITooLarge,
 )
 
-from auditor.schemas.json_input import INT64_MAX, NUL_MESSAGE
+from auditor.schemas.json_input import NUL_MESSAGE, ROW_ID_MAX
 from auditor.services.errors import FieldError, NotFound, ValidationFailed
 
 READ_CHUNK = 64 * 1024
@@ -25,8 +25,8 @@ def init_app(app: Flask) -> None:
 
 
 def check_path_integers(path_args: dict[str, Any]) -> None:
-    """An integer path argument beyond 64 bits names nothing: 404, not a database overflow."""
-    if any(isinstance(v, int) and not 0 <= v <= INT64_MAX for v in path_args.values()):
+    """An integer path argument beyond the row ids names nothing: 404, not a database overflow."""
+    if any(isinstance(v, int) and not 0 <= v <= ROW_ID_MAX for v in path_args.values()):
         raise NotFound("Nothing has that number.")
 
 

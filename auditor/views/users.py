@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from auditor.keys import audit_origin, audit_public_key, audit_signing_key
 from auditor.permissions import Permission
 from auditor.schemas.common import Page
+from auditor.schemas.json_input import INT64_MAX
 from auditor.schemas.users import (
     AuditEventOut,
     AuditQuery,
@@ -122,6 +123,7 @@ def audit_events(session: Session, query: AuditQuery) -> Page[AuditEventOut]:
         ),
         AuditEventOut.model_validate,
         key="seq",
+        key_max=INT64_MAX,
     )
 
 

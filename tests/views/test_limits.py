@@ -12,11 +12,15 @@ import pytest
 from sqlalchemy import func, select
 
 from auditor.models import AuditEvent, Hold, Record
+from auditor.schemas.common import parse
+from auditor.schemas.requests import CorrectionIn, RejectionIn
+from auditor.services.errors import ValidationFailed
 from auditor.views import all_endpoints
 from tests import factories
 from tests.factories import assert_problem
 
 HUGE = 99999999999999999999  # beyond 64 bits
+BEYOND_ROW_IDS = 2**31  # fits 64 bits, not a row id (32-bit INTEGER keys on PostgreSQL)
 
 
 def count(session, model):
@@ -26,12 +30,15 @@ def count(session, model):
 INT_ROUTES = sorted({(ep.method, ep.rule) for ep in all_endpoints() if "<int:" in ep.rule}, key=str)
 
 
+@pytest.mark.parametrize("number", [HUGE, BEYOND_ROW_IDS])
 @pytest.mark.parametrize(("method", "rule"), INT_ROUTES)
-def test_an_integer_path_argument_beyond_64_bits_names_nothing(client, auth, method, rule):
+def test_an_integer_path_argument_beyond_the_row_ids_names_nothing(
+    client, auth, method, rule, number
+):
     path = rule
     while "<" in path:  # every argument: the integers huge, the others plausible
         start, end = path.index("<"), path.index(">")
-        value = str(HUGE) if path[start:end].startswith("<int:") else "x"
+        value = str(number) if path[start:end].startswith("<int:") else "x"
         path = path[:start] + value + path[end + 1 :]
     response = client.open(path, method=method, headers=auth("admin"), json={})
     assert_problem(response, 404, "not-found")
@@ -41,31 +48,41 @@ def cursor(value: object) -> str:
     return base64.urlsafe_b64encode(json.dumps({"after": value}).encode()).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("after", [10**21, -1, 2**63, True, "3"])
-def test_a_cursor_beyond_64_bits_is_refused(client, auth, after):
+@pytest.mark.parametrize("after", [10**21, -1, 2**63, 2**31, True, "3"])
+def test_a_cursor_beyond_the_row_ids_is_refused(client, auth, after):
     response = client.get(f"/api/v1/records?cursor={cursor(after)}", headers=auth("admin"))
     body = assert_problem(response, 422, "validation-failed")
     assert body["errors"] == [{"field": "cursor", "message": "not a cursor returned by this API"}]
 
 
-def test_a_hold_on_a_record_id_beyond_64_bits_is_refused_and_nothing_placed(
-    client, auth, session, inventory
+@pytest.mark.parametrize("number", [HUGE, BEYOND_ROW_IDS])
+def test_a_hold_on_a_record_id_beyond_the_row_ids_is_refused_and_nothing_placed(
+    client, auth, session, inventory, number
 ):
     before = count(session, Hold)
     response = client.post(
         "/api/v1/holds",
         headers=auth("privacy_officer"),
-        json={"scope": "record", "value": str(HUGE), "reason": "litigation"},
+        json={"scope": "record", "value": str(number), "reason": "litigation"},
     )
     body = assert_problem(response, 422, "validation-failed")
     assert body["errors"] == [{"field": "value", "message": "no record with that id"}]
     assert count(session, Hold) == before
 
 
-def test_a_query_integer_beyond_64_bits_is_refused(client, auth):
-    response = client.get(f"/api/v1/audit/events?organization_id={HUGE}", headers=auth("admin"))
+@pytest.mark.parametrize("number", [HUGE, BEYOND_ROW_IDS])
+def test_a_query_integer_beyond_the_row_ids_is_refused(client, auth, number):
+    response = client.get(f"/api/v1/audit/events?organization_id={number}", headers=auth("admin"))
     body = assert_problem(response, 422, "validation-failed")
-    assert body["errors"][0]["field"] == "query.organization_id"
+    assert [error["field"] for error in body["errors"]] == ["organization_id"]
+
+
+def test_the_audit_cursor_takes_64_bit_sequence_numbers(client, auth):
+    """The audit sequence is the one BIGINT key: its cursor may go past the row ids."""
+    response = client.get(f"/api/v1/audit/events?cursor={cursor(2**40)}", headers=auth("admin"))
+    assert response.status_code == 200 and response.get_json()["items"] == []
+    refused = client.get(f"/api/v1/audit/events?cursor={cursor(2**63)}", headers=auth("admin"))
+    assert_problem(refused, 422, "validation-failed")
 
 
 def test_a_nul_character_in_a_body_string_is_refused_with_its_field(
@@ -194,3 +211,17 @@ def test_every_operation_documents_every_error_it_can_answer(client):
                 assert "Retry-After" in operation["responses"]["429"]["headers"]
             if "requestBody" in operation:
                 assert "413" in codes, (method, path)
+
+
+@pytest.mark.parametrize(
+    ("model", "body"),
+    [
+        (CorrectionIn, {"field": "summary", "new_value": "x"}),
+        (RejectionIn, {"field": "summary", "reason": "accurate", "statement": "it is not"}),
+    ],
+)
+def test_a_record_id_in_a_body_beyond_the_row_ids_is_a_field_error(model, body):
+    assert parse(model, body | {"record_id": BEYOND_ROW_IDS - 1}).record_id == BEYOND_ROW_IDS - 1
+    with pytest.raises(ValidationFailed) as refused:
+        parse(model, body | {"record_id": BEYOND_ROW_IDS})
+    assert [error.field for error in refused.value.errors] == ["record_id"]
