@@ -24,7 +24,7 @@ run: install
 	$(BIN)/auditor db upgrade
 	$(BIN)/auditor demo load
 	@echo "retention: what falls due (the embedded scheduler's purge runs at start, then daily):"
-	$(BIN)/auditor retention run
+	$(BIN)/auditor retention plan
 	@echo "serving on http://$(HOST):$(PORT)/  (API: /api/v1, description: /api/v1/openapi.json)"
 	AUDITOR_LOG_JSON=false AUDITOR_SCHEDULER=embedded $(BIN)/auditor run --host $(HOST) --port $(PORT)
 

@@ -35,6 +35,7 @@ class Permission(StrEnum):
     REQUESTS_READ = "requests:read"
     REQUESTS_MANAGE = "requests:manage"
     REQUESTS_TASKS = "requests:tasks"
+    KEYS_MANAGE = "keys:manage"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -55,7 +56,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.HOLDS_READ: "list and read retention holds (legal, recourse, breach, CRA)",
     Permission.HOLDS_MANAGE: "place and release retention holds, with a reason",
     Permission.RETENTION_READ: "see retention rules and the disposition plan",
-    Permission.RETENTION_MANAGE: "edit retention rules",
+    Permission.RETENTION_MANAGE: "load retention rules and run purges (command line)",
     Permission.RETENTION_REVIEW: "approve, extend or reject disposition review batches",
     Permission.REQUESTS_READ: "list and read privacy requests: deadlines, status, tasks",
     Permission.REQUESTS_MANAGE: (
@@ -63,13 +64,15 @@ DESCRIPTIONS: dict[Permission, str] = {
         "record fees and complaints"
     ),
     Permission.REQUESTS_TASKS: "update the search tasks of privacy requests (what to search for)",
+    Permission.KEYS_MANAGE: "rotate, re-wrap and retire the vault's keys (command line)",
 }
 
 _ALL = frozenset(Permission)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: _ALL,
-    Role.PRIVACY_OFFICER: frozenset(_ALL - {Permission.USERS_MANAGE}),
+    # officers run the privacy programme; the users and the vault's keys are the admins' own
+    Role.PRIVACY_OFFICER: frozenset(_ALL - {Permission.USERS_MANAGE, Permission.KEYS_MANAGE}),
     # technicians feed tickets and logs in and see the data map, but read no personal data back;
     # they use the vault of the clients they are granted; they search their systems for privacy
     # requests (the identifiers to search for, never the requester's name and contact)

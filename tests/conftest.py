@@ -96,8 +96,9 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def runner(app: Flask) -> FlaskCliRunner:
-    return app.test_cli_runner()
+def runner(app: Flask, session: Session) -> FlaskCliRunner:
+    """The CLI as the tests' operator, an active admin (``factories.operator_runner``)."""
+    return factories.operator_runner(app, session)
 
 
 @pytest.fixture

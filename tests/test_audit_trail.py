@@ -10,6 +10,7 @@ The SQL helpers live in tests/factories/audit_log.py, shared with tests/test_aud
 from __future__ import annotations
 
 import base64
+import getpass
 import json
 import re
 from typing import Any
@@ -290,7 +291,12 @@ def test_checkpoint_command_prints_a_note_the_public_key_opens(session, runner, 
     assert checkpoint is not None and checkpoint.note == note and checkpoint.tree_size == 3
     event = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
     assert event is not None and event.action == "audit.checkpoint" and event.seq == 4
-    assert event.details == {"tree_size": 3, "root_hash": checkpoint.root_hash}
+    assert event.details == {
+        "tree_size": 3,
+        "root_hash": checkpoint.root_hash,
+        "via": f"cli:{getpass.getuser()}",
+    }
+    assert event.actor == runner.actor
 
 
 # --- verify: tampered events ------------------------------------------------------------------

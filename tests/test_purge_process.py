@@ -63,6 +63,7 @@ def _load(database_url: str) -> set[int]:
         factories.organization(session, code="acme")
         factories.system(session, code="psa")
         factories.default_rules(session, now=None)
+        factories.operator_user(session)  # who runs the purge (AUDITOR_OPERATOR)
         tickets = (
             factories.old_ticket(external_id=f"T-{n}", email=f"person{n % 50}@example.com")
             for n in range(RECORDS)
@@ -77,6 +78,7 @@ def _purge_process(database_url: str, tmp_path: Path, batch: int) -> subprocess.
     env = process_environment(
         database_url=database_url, instance=tmp_path / "instance", PURGE_BATCH_SIZE=batch
     )
+    env["AUDITOR_OPERATOR"] = factories.OPERATOR_EMAIL
     command = [sys.executable, "-c", "from auditor.cli import main; main()"]
     command += ["retention", "run", "--yes", "--as-of", AS_OF.isoformat()]
     with (tmp_path / "purge.log").open("ab") as log:

@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 from auditor.cli import groups
 from auditor.cli.common import command, fail
 from auditor.keys import audit_origin, audit_public_key, audit_signing_key
+from auditor.permissions import Permission
 from auditor.services import audit as service
 from auditor.services.context import Actor
 from crypto.note import public_key_pem, verifier_key
 
 
-@command(groups.audit, "verify")
+@command(groups.audit, "verify", reads=Permission.AUDIT_READ)
 @click.option(
     "--public-key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -51,7 +52,7 @@ def verify(session: Session, public_key: Path | None) -> None:
     )
 
 
-@command(groups.audit, "checkpoint")
+@command(groups.audit, "checkpoint", needs=Permission.AUDIT_CHECKPOINT)
 def checkpoint(session: Session, actor: Actor) -> None:
     """Sign the current tree head (C2SP tlog-checkpoint) and store it."""
     row = service.create_checkpoint(

@@ -6,7 +6,8 @@ import click
 from sqlalchemy.orm import Session
 
 from auditor.cli import groups
-from auditor.cli.common import choice, command
+from auditor.cli.common import ROW_ID, choice, command
+from auditor.permissions import Permission
 from auditor.schemas.common import parse
 from auditor.schemas.holds import (
     HoldIn,
@@ -29,7 +30,7 @@ def _line(out: HoldOut) -> str:
     return f"{out.id:>6}  {out.status:8} {out.kind:13} {out.scope}:{out.value}{reference}{until}"
 
 
-@command(groups.holds, "place")
+@command(groups.holds, "place", needs=Permission.HOLDS_MANAGE)
 @click.option(
     "--scope",
     required=True,
@@ -67,8 +68,8 @@ def place(
     return f"hold {hold.id} placed: {hold.kind} on {hold.scope} {hold.scope_value}"
 
 
-@command(groups.holds, "release")
-@click.argument("hold_id", type=int)
+@command(groups.holds, "release", needs=Permission.HOLDS_MANAGE)
+@click.argument("hold_id", type=ROW_ID)
 @click.option("--reason", required=True, help="why the hold is no longer needed")
 def release(session: Session, actor: Actor, hold_id: int, reason: str) -> str:
     """Release hold HOLD_ID, recording who, when and why."""
@@ -77,7 +78,7 @@ def release(session: Session, actor: Actor, hold_id: int, reason: str) -> str:
     return f"hold {hold.id} released by {hold.released_by}"
 
 
-@command(groups.holds, "list")
+@command(groups.holds, "list", reads=Permission.HOLDS_READ)
 @click.option("--status", type=choice(HoldStatus))
 @click.option("--kind", type=choice(HoldKind))
 @click.option("--scope", type=choice(HoldScope))
@@ -120,8 +121,8 @@ def list_(
         click.echo("no holds")
 
 
-@command(groups.holds, "show")
-@click.argument("hold_id", type=int)
+@command(groups.holds, "show", reads=Permission.HOLDS_READ)
+@click.argument("hold_id", type=ROW_ID)
 def show(session: Session, hold_id: int) -> None:
     """Show hold HOLD_ID with its reasons."""
     out = holds_service.to_out(holds_service.get(session, hold_id))

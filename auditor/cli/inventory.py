@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from auditor.cli import groups
 from auditor.cli.common import command
+from auditor.permissions import Permission
 from auditor.services import datamap
 from auditor.services.context import Actor
 from auditor.services.errors import MalformedRequest
@@ -21,7 +22,7 @@ def _print_summary(summary: dict[str, dict[str, int]]) -> None:
         click.echo(f"{section:15} " + "  ".join(f"{k} {v}" for k, v in counts.items()))
 
 
-@command(groups.inventory, "load-defaults")
+@command(groups.inventory, "load-defaults", needs=Permission.INVENTORY_WRITE)
 @click.option("--overwrite", is_flag=True, help="reset existing entries to the policy's values")
 def load_defaults(session: Session, actor: Actor, overwrite: bool) -> None:
     """Load the purposes, categories, third parties and retention schedule of the policy.
@@ -32,7 +33,7 @@ def load_defaults(session: Session, actor: Actor, overwrite: bool) -> None:
     _print_summary(summary)
 
 
-@command(groups.inventory, "export")
+@command(groups.inventory, "export", reads=Permission.INVENTORY_READ)
 @click.option(
     "-o",
     "--output",
@@ -52,7 +53,7 @@ def export(session: Session, actor: Actor, output: Path | None, without_subjects
         click.echo(f"wrote {output}", err=True)
 
 
-@command(groups.inventory, "import")
+@command(groups.inventory, "import", needs=Permission.INVENTORY_WRITE)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--keep-existing", is_flag=True, help="only add what is missing")
 def import_(session: Session, actor: Actor, file: Path, keep_existing: bool) -> None:

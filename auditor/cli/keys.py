@@ -16,8 +16,9 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from auditor.cli import groups
-from auditor.cli.common import command, fail
+from auditor.cli.common import ROW_ID, command, fail
 from auditor.keys import load_ring
+from auditor.permissions import Permission
 from auditor.services import vault as vault_service
 from auditor.services.context import Actor
 from crypto.keys import (
@@ -96,7 +97,7 @@ def generate(output: Path | None, print_: bool) -> None:
     click.echo(f"set AUDITOR_MASTER_KEY_FILE={output}; keep a copy outside the database backups")
 
 
-@command(groups.keys, "rotate")
+@command(groups.keys, "rotate", needs=Permission.KEYS_MANAGE)
 @YES
 def rotate(session: Session, actor: Actor, yes: bool) -> None:
     """Add a master key version to the key ring file and make it current."""
@@ -123,7 +124,7 @@ def rotate(session: Session, actor: Actor, yes: bool) -> None:
     )
 
 
-@command(groups.keys, "rewrap")
+@command(groups.keys, "rewrap", needs=Permission.KEYS_MANAGE)
 @YES
 @BATCH
 def rewrap(session: Session, actor: Actor, yes: bool, batch: int) -> None:
@@ -155,7 +156,7 @@ def rewrap(session: Session, actor: Actor, yes: bool, batch: int) -> None:
         click.echo(f"still to re-wrap (written meanwhile): {_versions(left)}; run it again")
 
 
-@command(groups.keys, "rotate-client")
+@command(groups.keys, "rotate-client", needs=Permission.KEYS_MANAGE)
 @click.argument("client")
 @YES
 @BATCH
@@ -211,8 +212,8 @@ def status(session: Session) -> None:
         )
 
 
-@command(groups.keys, "retire")
-@click.argument("version", type=click.IntRange(1))
+@command(groups.keys, "retire", needs=Permission.KEYS_MANAGE)
+@click.argument("version", type=ROW_ID)
 @YES
 def retire(session: Session, actor: Actor, version: int, yes: bool) -> None:
     """Retire master key VERSION: delete its canary, then drop it from the key ring file.

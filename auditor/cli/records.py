@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 
 from auditor.cli import groups
 from auditor.cli.common import command, fail, report
+from auditor.permissions import Permission
 from auditor.services import record_files
 from auditor.services.context import Actor
 from auditor.services.errors import FieldError, ValidationFailed
 from auditor.services.ingest import Ingestor
 
 
-@command(groups.records, "import")
+@command(groups.records, "import", needs=Permission.RECORDS_WRITE)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="default: from the suffix"

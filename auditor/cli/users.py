@@ -7,7 +7,9 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from auditor.cli import groups
-from auditor.cli.common import choice, command
+from auditor.cli.common import ROW_ID, choice, command
+from auditor.cli.operator import no_active_admin
+from auditor.permissions import Permission
 from auditor.schemas.common import parse
 from auditor.schemas.users import RoleName, TokenIn, UserIn, UserUpdate
 from auditor.services import users as service
@@ -16,7 +18,7 @@ from auditor.services.context import Actor
 ROLES = choice(RoleName)
 
 
-@command(groups.users, "create")
+@command(groups.users, "create", needs=Permission.USERS_MANAGE, bootstrap=no_active_admin)
 @click.argument("email")
 @click.option("--name", required=True)
 @click.option("--role", type=ROLES, required=True)
@@ -30,7 +32,7 @@ def create(session: Session, actor: Actor, email: str, name: str, role: str) -> 
     return f"created user {user.id} ({user.role})"
 
 
-@command(groups.users, "list")
+@command(groups.users, "list", reads=Permission.USERS_MANAGE)
 def list_(session: Session) -> None:
     """List users and roles."""
     for user in service.list_users(session):
@@ -38,7 +40,7 @@ def list_(session: Session) -> None:
         click.echo(f"{user.id:>4}  {user.email:40} {user.role:16} {state}")
 
 
-@command(groups.users, "set-role")
+@command(groups.users, "set-role", needs=Permission.USERS_MANAGE)
 @click.argument("email")
 @click.argument("role", type=ROLES)
 def set_role(session: Session, actor: Actor, email: str, role: str) -> str:
@@ -48,7 +50,7 @@ def set_role(session: Session, actor: Actor, email: str, role: str) -> str:
     return f"user {user.id} is now {role}"
 
 
-@command(groups.users, "deactivate")
+@command(groups.users, "deactivate", needs=Permission.USERS_MANAGE)
 @click.argument("email")
 def deactivate(session: Session, actor: Actor, email: str) -> str:
     """Deactivate a user and revoke every token they hold."""
@@ -57,7 +59,7 @@ def deactivate(session: Session, actor: Actor, email: str) -> str:
     return f"user {user.id} deactivated; tokens revoked"
 
 
-@command(groups.users, "set-password")
+@command(groups.users, "set-password", needs=Permission.USERS_MANAGE)
 @click.argument("email")
 @click.password_option(help="the new password (prompted when omitted)")
 def set_password(session: Session, actor: Actor, email: str, password: str) -> str:
@@ -67,7 +69,7 @@ def set_password(session: Session, actor: Actor, email: str, password: str) -> s
     return f"password set for user {user.id}"
 
 
-@command(groups.tokens, "create")
+@command(groups.tokens, "create", needs=Permission.USERS_MANAGE)
 @click.argument("email")
 @click.option("--name", default="cli", show_default=True, help="what the token is for")
 @click.option("--days", type=int, help="lifetime in days (default: AUDITOR_TOKEN_TTL_DAYS)")
@@ -86,15 +88,15 @@ def create_token(session: Session, actor: Actor, email: str, name: str, days: in
     click.echo(token)
 
 
-@command(groups.tokens, "revoke")
-@click.argument("token_id", type=int)
+@command(groups.tokens, "revoke", needs=Permission.USERS_MANAGE)
+@click.argument("token_id", type=ROW_ID)
 def revoke(session: Session, actor: Actor, token_id: int) -> str:
     """Revoke a token by its id (see 'tokens list')."""
     service.revoke_token(session, token_id, actor=actor)
     return f"token {token_id} revoked"
 
 
-@command(groups.tokens, "list")
+@command(groups.tokens, "list", reads=Permission.USERS_MANAGE)
 @click.argument("email", required=False)
 def list_tokens(session: Session, email: str | None) -> None:
     """List tokens (never the secret itself), for one user or all."""

@@ -10,8 +10,9 @@ import click
 from sqlalchemy.orm import Session
 
 from auditor.cli import groups
-from auditor.cli.common import command
+from auditor.cli.common import ROW_ID, command
 from auditor.keys import master_key_ring
+from auditor.permissions import Permission
 from auditor.schemas.common import parse
 from auditor.schemas.vault_admin import AcknowledgementIn, HandoverIn
 from auditor.services import users
@@ -20,7 +21,7 @@ from auditor.services.context import Actor
 from auditor.services.errors import ValidationFailed
 
 
-@command(groups.vault, "import")
+@command(groups.vault, "import", needs=Permission.VAULT_WRITE)
 @click.argument("client")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="import the good rows (default: all or nothing)")
@@ -76,7 +77,7 @@ def _write_private(path: Path, data: bytes) -> None:
         out.write(data)
 
 
-@command(groups.vault, "handover")
+@command(groups.vault, "handover", needs=Permission.VAULT_HANDOVER)
 @click.argument("client")
 @click.option("--recipient", required=True, help="who at the client receives the file")
 @click.option("--method", required=True, help="how the file travels (e.g. 'USB key in person')")
@@ -117,8 +118,8 @@ def handover_(
     click.echo(passphrase)
 
 
-@command(groups.vault, "acknowledge")
-@click.argument("handover_id", type=int)
+@command(groups.vault, "acknowledge", needs=Permission.VAULT_HANDOVER)
+@click.argument("handover_id", type=ROW_ID)
 @click.option("--by", "by", required=True, help="who at the client confirmed receipt")
 @click.option("--note", default="", help="how they confirmed (signed form, email, call)")
 @click.option(
@@ -150,7 +151,7 @@ def acknowledge(
     return f"hand-over {row.id} acknowledged on {row.acknowledged_at:%Y-%m-%d %H:%M} UTC"
 
 
-@command(groups.vault, "purge")
+@command(groups.vault, "purge", needs=Permission.VAULT_HANDOVER)
 @click.argument("client")
 @click.option("--yes", is_flag=True, help="really destroy (default: a dry run)")
 def purge(session: Session, actor: Actor, client: str, yes: bool) -> None:
@@ -162,7 +163,7 @@ def purge(session: Session, actor: Actor, client: str, yes: bool) -> None:
         click.echo("Nothing was destroyed; run again with --yes to purge.")
 
 
-@command(groups.vault, "report")
+@command(groups.vault, "report", reads=Permission.VAULT_REPORT)
 @click.argument("email")
 def report(session: Session, actor: Actor, email: str) -> None:
     """List the secrets the user revealed that have not changed since (rotate them at
@@ -180,7 +181,7 @@ def report(session: Session, actor: Actor, email: str) -> None:
         )
 
 
-@command(groups.vault, "grant")
+@command(groups.vault, "grant", needs=Permission.USERS_MANAGE)
 @click.argument("email")
 @click.argument("client")
 def grant(session: Session, actor: Actor, email: str, client: str) -> str:
@@ -190,7 +191,7 @@ def grant(session: Session, actor: Actor, email: str, client: str) -> str:
     return f"user {user.id} may use the vault of {client}"
 
 
-@command(groups.vault, "revoke")
+@command(groups.vault, "revoke", needs=Permission.USERS_MANAGE)
 @click.argument("email")
 @click.argument("client")
 def revoke(session: Session, actor: Actor, email: str, client: str) -> str:

@@ -101,6 +101,8 @@ def record(
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
     details = dict(details or {})
+    if actor.via is not None:
+        details.setdefault("via", actor.via)
     _check_json(details)
     _lock_head(session)
     session.flush()

@@ -20,7 +20,7 @@ def test_demo_load_twice_changes_nothing_the_second_time(runner, client, session
         session.scalar(select(func.count()).select_from(m))
         for m in (Organization, DataSubject, Record, User, Secret, VaultGrant)
     ]
-    assert counts == [6, 40, 700, 4, 25, 2]
+    assert counts == [6, 40, 700, 4 + 1, 25, 2]  # the demo's four users and the operator
     quebec = session.scalar(select(Organization).where(Organization.is_quebec))
     assert quebec.code == "laurentide-avocats"
     terminated = session.scalar(

@@ -17,7 +17,7 @@ def test_place_list_show_release(runner, inventory, session):
     assert placed.exit_code == 0, placed.output
     hold = session.scalars(select(Hold)).one()
     assert f"hold {hold.id} placed: breach on system siem" in placed.output
-    assert hold.created_by.startswith("cli:")
+    assert hold.created_by == runner.actor
 
     listed = runner.invoke(args=["holds", "list", "--status", "active"])
     assert listed.exit_code == 0, listed.output
@@ -26,7 +26,7 @@ def test_place_list_show_release(runner, inventory, session):
 
     released = runner.invoke(args=["holds", "release", str(hold.id), "--reason", "Closed"])
     assert released.exit_code == 0, released.output
-    assert f"hold {hold.id} released by cli:" in released.output
+    assert f"hold {hold.id} released by {runner.actor}" in released.output
 
     shown = runner.invoke(args=["holds", "show", str(hold.id)])
     assert "reason: Logs of breach BR-7" in shown.output

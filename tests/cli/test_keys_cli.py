@@ -18,6 +18,7 @@ from auditor.models import AuditEvent, ClientKey, MasterKeyCanary, Secret
 from auditor.schemas.vault import SecretIn
 from auditor.services.vault import bulk, store
 from crypto.keys import read_key_ring_file, ring_from_base64, write_key_ring_file
+from tests import factories
 from tests.factories import ACTOR, MASTER_KEY, app_settings
 
 
@@ -34,7 +35,7 @@ def ring_file(tmp_path, keyring):
 
 
 @pytest.fixture
-def ring_runner(database_url, connection, ring_file, tmp_path):
+def ring_runner(database_url, connection, session, ring_file, tmp_path):
     """A CLI runner of an app whose master keys come from a key ring file."""
     app = create_app(
         app_settings(
@@ -45,7 +46,7 @@ def ring_runner(database_url, connection, ring_file, tmp_path):
         )
     )
     get_database(app).bind(connection)
-    yield app.test_cli_runner()
+    yield factories.operator_runner(app, session)
     get_database(app).engine.dispose()
 
 
@@ -222,7 +223,8 @@ def test_rotate_rewrap_retire_through_the_ring_file(
     assert_all_open(session, remaining, secrets)
     assert actions(session) == ["keys.rotate", "keys.rewrap", "keys.retire"]
     events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("keys.%"))).all()
-    assert all(e.actor.startswith("cli:") for e in events)
+    assert {e.actor for e in events} == {ring_runner.actor}  # the admin who ran them (--as)
+    assert all(e.details["via"].startswith("cli:") for e in events)  # from an OS account
 
 
 def test_a_tampered_ring_file_is_refused_without_echoing_it(ring_runner, ring_file, session):

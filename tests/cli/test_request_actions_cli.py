@@ -125,7 +125,7 @@ def test_delete_is_a_dry_run_without_yes(runner, session, subject):
     session.expire_all()
     assert session.get(Record, old_id) is None and session.get(Record, invoice.id) is not None
     run = session.scalars(select(PurgeRun)).one()
-    assert run.trigger == "request" and run.executor.startswith("cli:")
+    assert run.trigger == "request" and run.executor == runner.actor
 
 
 def test_delete_refuses_an_unverified_request(runner, session, subject):

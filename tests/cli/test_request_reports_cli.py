@@ -32,7 +32,7 @@ def test_access_report_writes_the_pdf_and_the_json(runner, session, inventory, t
     actor = session.scalars(
         select(AuditEvent.actor).where(AuditEvent.action == "request.access_report")
     ).one()
-    assert actor.startswith("cli:")
+    assert actor == runner.actor
 
 
 def test_access_report_refuses_an_unverified_request(runner, session, inventory, tmp_path):

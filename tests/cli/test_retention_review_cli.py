@@ -48,7 +48,7 @@ def test_open_list_show_and_approve(runner, session, reviewed_rules):
     )
     assert decided.exit_code == 0, decided.output
     session.refresh(batch)
-    assert batch.status == "approved" and batch.decided_by.startswith("cli:")
+    assert batch.status == "approved" and batch.decided_by == runner.actor
     assert batch.justification == "Over 7 years"
     assert f"review {batch.id} approved by {batch.decided_by}: 2 record(s)" in decided.output
     assert "justification: Over 7 years" in invoke(runner, "review", "show", str(batch.id)).output

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from auditor.models import ApiToken, AuditEvent, User
+from tests import factories
 from tests.factories import assert_problem
 
 
@@ -42,7 +43,7 @@ def test_revoke_by_id(runner, client, session):
     session.expire_all()
     assert session.get(ApiToken, token_id).revoked_at is not None
     revoked = session.scalars(select(AuditEvent).where(AuditEvent.action == "token.revoke")).one()
-    assert revoked.object_id == str(token_id) and revoked.actor.startswith("cli:")
+    assert revoked.object_id == str(token_id) and revoked.actor == runner.actor
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert_problem(response, 401, "unauthenticated", detail="The token has been revoked.")
 
@@ -61,7 +62,10 @@ def test_bad_input_exits_non_zero_with_a_message(runner, session):
         args=["users", "create", "x@msp.example", "--name", "X", "--role", "admin"]
     )
     assert duplicate.exit_code == 1 and "already exists" in duplicate.output
-    assert session.scalars(select(User.email)).all() == ["x@msp.example"]
+    assert session.scalars(select(User.email).order_by(User.id)).all() == [
+        factories.OPERATOR_EMAIL,
+        "x@msp.example",
+    ]
     revoke = runner.invoke(args=["tokens", "revoke", "424242"])
     assert revoke.exit_code == 1 and "does not exist" in revoke.output
 
@@ -71,7 +75,7 @@ def test_set_role_and_deactivate(runner, session):
     assert runner.invoke(args=["users", "set-role", "t@msp.example", "auditor"]).exit_code == 0
     runner.invoke(args=["tokens", "create", "t@msp.example"])
     assert runner.invoke(args=["users", "deactivate", "t@msp.example"]).exit_code == 0
-    user = session.scalars(select(User)).one()
+    user = session.scalars(select(User).where(User.email == "t@msp.example")).one()
     assert (user.role, user.is_active) == ("auditor", False)
     assert all(t.revoked_at for t in session.scalars(select(ApiToken)))
     listed = runner.invoke(args=["users", "list"]).output
@@ -85,4 +89,5 @@ def test_set_password_hashes_with_argon2(runner, session):
         input="a long enough password\na long enough password\n",
     )
     assert result.exit_code == 0, result.output
-    assert session.scalars(select(User.password_hash)).one().startswith("$argon2id$")
+    stored = select(User.password_hash).where(User.email == "p@msp.example")
+    assert session.scalars(stored).one().startswith("$argon2id$")

@@ -110,7 +110,7 @@ def test_handover_writes_a_private_file_and_prints_the_passphrase_last(
     }
     row = session.scalars(select(Handover)).one()
     assert f"hand-over {row.id}: 2 secret(s) of acme written to {out}" in result.output
-    assert row.file_sha256 in result.output and row.exported_by.startswith("cli:")
+    assert row.file_sha256 in result.output and row.exported_by == runner.actor
     again = runner.invoke(args=handover_args(out))
     assert again.exit_code == 1 and "already exists" in again.output
     nowhere = runner.invoke(args=handover_args(tmp_path / "missing" / "acme.kdbx"))

@@ -86,3 +86,30 @@ def test_api_guide_lists_every_path_of_the_openapi_description(client):
         if f"`{method.upper()} {path}`" not in guide
     ]
     assert not missing, missing
+
+
+def identity_rows() -> list[str]:
+    """The rows of cli.md's "Who may run what": every command that takes ``--as``."""
+    from auditor.cli.common import IDENTITIES, command_path
+
+    rows = []
+    for command, identity in IDENTITIES.items():
+        if identity is None:
+            continue
+        who = (
+            f"a named user with `{identity.permission.value}`"
+            if identity.required
+            else f"anyone; a named user needs `{identity.permission.value}`"
+        )
+        if identity.bootstrap is not None:
+            who += " (nobody named while no active admin exists)"
+        rows.append(f"| `{command_path(command)}` | {who} |")
+    return sorted(rows)
+
+
+def test_cli_guide_says_who_may_run_each_command():
+    guide = doc("cli.md")
+    rows = identity_rows()
+    assert len(rows) > 50
+    missing = [row for row in rows if row not in guide]
+    assert not missing, "\n".join(missing)

@@ -41,7 +41,18 @@ from tests.factories.keys import (
     signing_key,
 )
 from tests.factories.pdf import attached_json, flat_text, page_count, pdf_text
-from tests.factories.people import EMAIL, NAME, person, subject, token, user
+from tests.factories.people import (
+    EMAIL,
+    NAME,
+    OPERATOR_EMAIL,
+    OperatorRunner,
+    operator_runner,
+    operator_user,
+    person,
+    subject,
+    token,
+    user,
+)
 from tests.factories.problems import assert_denied, assert_problem
 from tests.factories.records import (
     closed_ticket,
@@ -95,6 +106,7 @@ __all__ = [
     "NOW",
     "OFFICER",
     "OPERATOR",
+    "OPERATOR_EMAIL",
     "ORIGIN",
     "OTHER_EMAIL",
     "OTHER_NAME",
@@ -106,6 +118,7 @@ __all__ = [
     "STRANGER_EMAIL",
     "TECH",
     "Inventory",
+    "OperatorRunner",
     "Scenario",
     "acknowledge_handover",
     "active_client",
@@ -133,6 +146,8 @@ __all__ = [
     "old_ticket",
     "oldco",
     "open_request",
+    "operator_runner",
+    "operator_user",
     "organization",
     "page_count",
     "pdf_text",

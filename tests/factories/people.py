@@ -1,10 +1,14 @@
 """Keyword-only builders of people: data subjects (with a marketing consent when asked), users
-and their API tokens."""
+and their API tokens, and the operator the CLI tests run commands as."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auditor.models import DataSubject, User
@@ -51,6 +55,42 @@ def person(
         )  # type: ignore[call-arg]
         subjects.add_consent(session, found.ref, consent, actor=OFFICER)
     return found
+
+
+OPERATOR_EMAIL = "operator@msp.example"  # the admin the CLI tests run commands as (--as)
+
+
+def operator_user(session: Session) -> User:
+    """The tests' CLI operator: an active admin, stored without an audit event of its own so
+    that the trail a test inspects holds only what its commands did."""
+    found = session.scalar(select(User).where(User.email == OPERATOR_EMAIL))
+    if found is None:
+        found = User(email=OPERATOR_EMAIL, name="Operator", role="admin")
+        session.add(found)
+        session.commit()
+    return found
+
+
+class OperatorRunner(FlaskCliRunner):
+    """The CLI run by a named user (AUDITOR_OPERATOR, auditor/cli/operator.py): the operator
+    unless a test sets ``operator`` (another email, or None to name nobody). ``actor`` is how
+    the audit trail names them."""
+
+    operator: str | None = OPERATOR_EMAIL
+    actor: str = ""
+
+    def invoke(self, cli: Any = None, args: Any = None, **kwargs: Any) -> Any:
+        env = dict(kwargs.pop("env", None) or {})
+        if self.operator is not None:
+            env.setdefault("AUDITOR_OPERATOR", self.operator)
+        return super().invoke(cli, args, env=env, **kwargs)
+
+
+def operator_runner(app: Flask, session: Session) -> OperatorRunner:
+    """A CLI runner of ``app`` whose commands run as the operator (created if need be)."""
+    runner = OperatorRunner(app)
+    runner.actor = f"user:{operator_user(session).id}"
+    return runner
 
 
 def user(session: Session, *, role: str = "admin", email: str | None = None) -> User:

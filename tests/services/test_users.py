@@ -62,6 +62,7 @@ def test_the_cli_says_why_and_exits_1(runner, session):
         row.role = "auditor"
     admin = factories.user(session, role="admin", email="only.admin@msp.example")
     session.commit()
+    runner.operator = "only.admin@msp.example"  # the last admin, deactivating themselves
     result = runner.invoke(args=["users", "deactivate", "only.admin@msp.example"])
     assert result.exit_code == 1
     assert LAST in result.output

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from auditor import keys
 from auditor.cli import groups
-from auditor.cli.common import choice, command
+from auditor.cli.common import ROW_ID, choice, command
 from auditor.models import RequestCorrection
+from auditor.permissions import Permission
 from auditor.schemas.subjects import ConsentMethod
 from auditor.services import requests as requests_service
 from auditor.services.context import Actor
@@ -51,11 +52,11 @@ def _show(correction: RequestCorrection) -> None:
         click.echo(f"  notify {party['name']}{contact} ({', '.join(party['categories'])})")
 
 
-@command(groups.requests, "correct")
+@command(groups.requests, "correct", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 @click.option("--field", required=True, help="display_name, email, phone, or a content path")
 @click.option("--value", required=True, help="the corrected value")
-@click.option("--record", "record_id", type=int, help="the record whose content is corrected")
+@click.option("--record", "record_id", type=ROW_ID, help="the record whose content is corrected")
 def correct(
     session: Session, actor: Actor, reference: str, field: str, value: str, record_id: int | None
 ) -> None:
@@ -67,10 +68,10 @@ def correct(
     _show(correction)
 
 
-@command(groups.requests, "reject-correction")
+@command(groups.requests, "reject-correction", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 @click.option("--field", required=True)
-@click.option("--record", "record_id", type=int)
+@click.option("--record", "record_id", type=ROW_ID)
 @click.option("--reason", required=True, help="why the value stays as it is")
 @click.option("--statement", required=True, help="the individual's statement of disagreement")
 @click.option("--requested", help="the value the individual asked for")
@@ -102,7 +103,7 @@ def _lines(result: DeletionResult) -> None:
         )
 
 
-@command(groups.requests, "delete")
+@command(groups.requests, "delete", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 @click.option("--yes", is_flag=True, help="really delete; without it this is a dry run")
 def delete(session: Session, actor: Actor, reference: str, yes: bool) -> None:
@@ -135,7 +136,7 @@ def delete(session: Session, actor: Actor, reference: str, yes: bool) -> None:
     _lines(result)
 
 
-@command(groups.requests, "withdraw-consent")
+@command(groups.requests, "withdraw-consent", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 @click.option("--purpose", required=True, help="the purpose code, e.g. marketing")
 @click.option("--effective", help="when it takes effect: a date or ISO time (default now)")
@@ -163,7 +164,7 @@ def withdraw_consent(
     click.echo(out["implications"])
 
 
-@command(groups.requests, "letter")
+@command(groups.requests, "letter", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 @click.argument("kind", type=click.Choice(list(requests_service.LETTER_KINDS)))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
@@ -184,7 +185,7 @@ def letter(session: Session, actor: Actor, reference: str, kind: str, output: Pa
     click.echo(f"{kind} of {reference} written to {output} ({len(written.pdf)} bytes)")
 
 
-@command(groups.requests, "marketing-export")
+@command(groups.requests, "marketing-export", needs=Permission.SUBJECTS_READ)
 @click.option("--as-of", "as_of", help="a date or ISO time (default now)")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
 def marketing_export(session: Session, actor: Actor, as_of: str | None, fmt: str) -> None:

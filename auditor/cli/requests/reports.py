@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from auditor import keys
 from auditor.cli import groups
 from auditor.cli.common import command
+from auditor.permissions import Permission
 from auditor.services.context import Actor
 from auditor.services.requests.access import portability as request_portability
 from auditor.services.requests.access import report as request_pdf
@@ -25,7 +26,7 @@ def _write(path: Path, data: bytes) -> None:
     click.echo(f"  {path} ({len(data):,} bytes)")
 
 
-@command(groups.requests, "access-report")
+@command(groups.requests, "access-report", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 @click.option("-o", "--output", type=FILE, required=True, help="the PDF to write")
 @click.option("--json", "json_path", type=FILE, help="also write the package as JSON")
@@ -54,7 +55,7 @@ def access_report(
         _write(json_path, package.to_json())
 
 
-@command(groups.requests, "portability")
+@command(groups.requests, "portability", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 @click.option("--json", "json_path", type=FILE, help="write the JSON export here")
 @click.option("--csv", "csv_path", type=FILE, help="write the CSV export here")

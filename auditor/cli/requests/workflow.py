@@ -12,8 +12,9 @@ import click
 from sqlalchemy.orm import Session
 
 from auditor.cli import groups
-from auditor.cli.common import choice, command
+from auditor.cli.common import ROW_ID, choice, command
 from auditor.db import utcnow
+from auditor.permissions import Permission
 from auditor.schemas.common import parse
 from auditor.schemas.requests import (
     Channel,
@@ -71,7 +72,7 @@ def _text(text: str | None, path: str | None) -> str | None:
     return Path(path).read_text(encoding="utf-8") if path else text
 
 
-@command(groups.requests, "open")
+@command(groups.requests, "open", needs=Permission.REQUESTS_MANAGE)
 @click.option("--type", "type_", required=True, type=choice(RequestType))
 @click.option("--channel", required=True, type=choice(Channel))
 @click.option("--requester-name", required=True)
@@ -117,7 +118,7 @@ def open_(session: Session, actor: Actor, type_: str, **options: Any) -> None:
     click.echo(f"subject: {subject}; tasks: {len(request.tasks)}")
 
 
-@command(groups.requests, "list")
+@command(groups.requests, "list", reads=Permission.REQUESTS_READ)
 @click.option("--status", type=choice(RequestStatus))
 @click.option("--type", "type_", type=choice(RequestType))
 @click.option("--overdue/--not-overdue", default=None, help="only overdue (or not) requests")
@@ -146,7 +147,7 @@ def list_(session: Session, status: str | None, type_: str | None, overdue: bool
         click.echo("no requests")
 
 
-@command(groups.requests, "show")
+@command(groups.requests, "show", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 def show(session: Session, actor: Actor, reference: str) -> None:
     """Show a request with its requester, tasks and documents (audited)."""
@@ -185,7 +186,7 @@ def _done(session: Session, request: Any) -> None:
     click.echo(line(requests_service.request_out(request)))
 
 
-@command(groups.requests, "verify")
+@command(groups.requests, "verify", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 @click.option("--method", required=True, type=choice(VerificationMethod))
 @click.option("--note")
@@ -199,7 +200,7 @@ def verify(
     _done(session, requests_service.verify(session, reference, data, actor=actor))
 
 
-@command(groups.requests, "transition")
+@command(groups.requests, "transition", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 @click.argument("to", type=choice(RequestStatus))
 @click.option("--ground", "grounds", multiple=True, type=choice(RefusalGround))
@@ -221,7 +222,7 @@ def transition(
     _done(session, requests_service.transition(session, reference, data, actor=actor))
 
 
-@command(groups.requests, "extend")
+@command(groups.requests, "extend", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 @click.option("--reason", required=True, type=choice(ExtensionReason))
 @click.option("--new-due", required=True, help="the new due date (ISO time with zone)")
@@ -242,7 +243,7 @@ def extend(session: Session, actor: Actor, reference: str, **options: Any) -> No
     _done(session, requests_service.extend(session, reference, data, actor=actor))
 
 
-@command(groups.requests, "fee")
+@command(groups.requests, "fee", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 @click.option("--amount", required=True, help="CAD, e.g. 25.00")
 @click.option("--estimate-sent-at", help="when the cost estimate was sent")
@@ -254,7 +255,7 @@ def fee(session: Session, actor: Actor, reference: str, amount: str, **options: 
     _done(session, requests_service.record_fee(session, reference, data, actor=actor))
 
 
-@command(groups.requests, "complaint")
+@command(groups.requests, "complaint", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 @click.option("--at", "complaint_at", required=True, help="when the complaint was made")
 @click.option("--note")
@@ -267,7 +268,7 @@ def complaint(
     _done(session, requests_service.record_complaint(session, reference, data, actor=actor))
 
 
-@command(groups.requests, "override-searches")
+@command(groups.requests, "override-searches", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 @click.option("--reason", required=True, help="why the answer may go now (20 characters or more)")
 def override_searches(session: Session, actor: Actor, reference: str, reason: str) -> None:
@@ -277,7 +278,7 @@ def override_searches(session: Session, actor: Actor, reference: str, reason: st
     _done(session, request)
 
 
-@command(groups.requests, "link")
+@command(groups.requests, "link", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 @click.argument("subject_ref")
 def link(session: Session, actor: Actor, reference: str, subject_ref: str) -> None:
@@ -295,9 +296,9 @@ def _actions(values: tuple[str, ...]) -> list[dict[str, str]]:
     return actions
 
 
-@command(groups.requests, "task")
+@command(groups.requests, "task", needs=Permission.REQUESTS_TASKS)
 @click.argument("reference")
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=ROW_ID)
 @click.option("--searched/--not-searched", default=None)
 @click.option("--found/--not-found", default=None)
 @click.option(
@@ -330,7 +331,7 @@ def task(
     click.echo(f"task {out.id} ({out.system}) of {reference}: {state}, found={out.found}")
 
 
-@command(groups.requests, "attach")
+@command(groups.requests, "attach", needs=Permission.REQUESTS_MANAGE)
 @click.argument("reference")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--kind", default="correspondence", type=choice(DocumentKind))

@@ -9,7 +9,8 @@ import click
 from sqlalchemy.orm import Session
 
 from auditor.cli import groups
-from auditor.cli.common import choice, command, group
+from auditor.cli.common import ROW_ID, choice, command, group
+from auditor.permissions import Permission
 from auditor.schemas.common import parse
 from auditor.schemas.retention import ReviewDecision, ReviewOut, ReviewQuery, ReviewStatus
 from auditor.services import retention as retention_service
@@ -35,7 +36,7 @@ def _line(out: ReviewOut) -> str:
     )
 
 
-@command(groups.retention, "reviews")
+@command(groups.retention, "reviews", reads=Permission.RETENTION_READ)
 @click.option("--status", type=STATUSES, help="only batches of this status")
 def reviews(session: Session, status: str | None) -> None:
     """List disposition review batches (every page), oldest first."""
@@ -54,7 +55,7 @@ def reviews(session: Session, status: str | None) -> None:
         click.echo("no review batches")
 
 
-@command(review, "open")
+@command(review, "open", needs=Permission.RETENTION_REVIEW)
 @click.option("--as-of", type=DAY, help="the day the records are due on (today); past days only")
 def open_(session: Session, actor: Actor, as_of: dt.datetime | None) -> None:
     """Put the due records waiting for a review in batches, one per rule version (idempotent)."""
@@ -66,8 +67,8 @@ def open_(session: Session, actor: Actor, as_of: dt.datetime | None) -> None:
         click.echo(_line(ReviewOut.model_validate(row)))
 
 
-@command(review, "show")
-@click.argument("review_id", type=int)
+@command(review, "show", reads=Permission.RETENTION_READ)
+@click.argument("review_id", type=ROW_ID)
 def show(session: Session, review_id: int) -> None:
     """Show batch REVIEW_ID: its decision, counts and first record ids."""
     out = retention_service.review_detail(session, review_id, first=SHOWN_IDS)
@@ -86,8 +87,8 @@ def show(session: Session, review_id: int) -> None:
     click.echo("record ids: " + (" ".join(map(str, out.record_ids)) or "none") + more)
 
 
-@command(review, "decide")
-@click.argument("review_id", type=int)
+@command(review, "decide", needs=Permission.RETENTION_REVIEW)
+@click.argument("review_id", type=ROW_ID)
 @click.option("--approve", is_flag=True, help="the purge may dispose of the batch's records")
 @click.option("--extend-until", type=DAY, help="keep the records until this day, then review")
 @click.option("--reject", is_flag=True, help="keep the records (under this rule version)")

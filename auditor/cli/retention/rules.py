@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from auditor.cli import common, groups
 from auditor.cli.common import command
+from auditor.permissions import Permission
 from auditor.services import retention as retention_service
 from auditor.services.context import Actor
 
@@ -34,7 +35,7 @@ rules = common.group(
 )
 
 
-@command(rules, "list")
+@command(rules, "list", reads=Permission.RETENTION_READ)
 def list_rules(session: Session) -> None:
     """List the current version of every retention rule."""
     rows = retention_service.current_rules(session)
@@ -66,7 +67,7 @@ def _summary(definition: dict[str, Any]) -> str:
     return f"{start} + {_period(definition.get('period'))}{extra}"
 
 
-@command(rules, "load-defaults")
+@command(rules, "load-defaults", needs=Permission.RETENTION_MANAGE)
 def load_defaults(session: Session, actor: Actor) -> None:
     """Create version 1 of the policy's default rules (existing rules are left alone)."""
     created = retention_service.load_default_rules(
@@ -80,7 +81,7 @@ def load_defaults(session: Session, actor: Actor) -> None:
         click.echo(f"  {row.code} v{row.version}")
 
 
-@command(groups.retention, "plan")
+@command(groups.retention, "plan", reads=Permission.RETENTION_READ)
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="the day to plan for (today)")
 @click.option(
     "--format",

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from auditor import keys
 from auditor.cli import groups
-from auditor.cli.common import command
+from auditor.cli.common import ROW_ID, command
+from auditor.permissions import Permission
 from auditor.services import retention as retention_service
 from auditor.services.context import Actor
 from crypto.digest import key_id
@@ -23,7 +24,7 @@ from crypto.digest import key_id
 DAY = click.DateTime(["%Y-%m-%d"])
 
 
-@command(groups.retention, "run")
+@command(groups.retention, "run", needs=Permission.RETENTION_MANAGE)
 @click.option("--as-of", type=DAY, help="the day to dispose for (today); past days only")
 @click.option("--yes", is_flag=True, help="really dispose; without it this is a dry run")
 @click.option("--batch", type=click.IntRange(1, 100_000), help="records per transaction")
@@ -89,7 +90,7 @@ def run(
     click.echo(f"Certificate: auditor retention certificate {result.run_id}")
 
 
-@command(groups.retention, "runs")
+@command(groups.retention, "runs", reads=Permission.RETENTION_READ)
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 def runs(session: Session, limit: int) -> None:
     """The latest purge runs, newest first."""
@@ -106,8 +107,8 @@ def runs(session: Session, limit: int) -> None:
         click.echo("no purge runs yet")
 
 
-@command(groups.retention, "certificate")
-@click.argument("run_id", type=int)
+@command(groups.retention, "certificate", reads=Permission.RETENTION_READ)
+@click.argument("run_id", type=ROW_ID)
 @click.option("--format", "fmt", type=click.Choice(["json", "pdf"]), default="json")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True))
 def certificate(session: Session, actor: Actor, run_id: int, fmt: str, output: str | None) -> None:
@@ -127,7 +128,7 @@ def certificate(session: Session, actor: Actor, run_id: int, fmt: str, output: s
     _write(data, output, binary=fmt == "pdf")
 
 
-@command(groups.retention, "report")
+@command(groups.retention, "report", reads=Permission.RETENTION_READ)
 @click.option("--from", "start", type=DAY, required=True, help="first day (UTC), inclusive")
 @click.option("--to", "end", type=DAY, required=True, help="last day (UTC), exclusive")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")

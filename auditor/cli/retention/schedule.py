@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from auditor.cli import groups
 from auditor.cli.common import command
+from auditor.permissions import Permission
 from auditor.services import retention as retention_service
 from auditor.services.context import Actor
 
@@ -22,7 +23,7 @@ def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-@command(groups.retention, "schedule")
+@command(groups.retention, "schedule", reads=Permission.RETENTION_READ)
 @click.option("--start", type=DAY, help="first day of the schedule (today, UTC)")
 @click.option(
     "--months",

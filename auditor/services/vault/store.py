@@ -54,7 +54,8 @@ def secret_out(secret: Secret) -> SecretOut:
 
 def has_access(session: Session, actor: Actor, organization_id: int) -> bool:
     """Admins and privacy officers reach every client's vault; others only their granted ones.
-    The CLI and the scheduler act as operators with full access."""
+    Unnamed CLI commands and the scheduler act as operators with full access; a user named
+    with ``--as`` has their own role and grants."""
     if actor.role in ALL_CLIENTS_ROLES:
         return True
     if actor.user_id is None:
