@@ -62,6 +62,7 @@ def build(target: Target, size: int) -> tuple[dict[str, str], str, dict[str, Any
     setup = set_up(target, env, data)
     log(f"{target.name}: bulk load {setup['load_seconds']:.0f} s; {REQUESTS} privacy requests")
     add_requests(env, target, data, REQUESTS)
+    # as the operator set_up named (env AUDITOR_OPERATOR)
     run_cli(["users", "create", ADMIN, "--name", "Bench Admin", "--role", "admin"], env)
     _, output = run_cli(["tokens", "create", ADMIN, "--name", "bench"], env)
     token = output.strip().splitlines()[-1].strip()

@@ -203,7 +203,18 @@ def make_instance(
     run_cli(["instance", "init"], env, echo=echo)
     if upgrade:
         run_cli(["db", "upgrade"], env, echo=echo)
+        name_operator(env)
     return env
+
+
+OPERATOR = "bench.operator@msp.example.ca"
+
+
+def name_operator(env: dict[str, str]) -> None:
+    """Create the first admin (unnamed, as on a new install) and run the commands that follow
+    as them: commands that change data need a named user (docs/cli.md)."""
+    run_cli(["users", "create", OPERATOR, "--name", "Bench Operator", "--role", "admin"], env)
+    env["AUDITOR_OPERATOR"] = OPERATOR
 
 
 def sqlite_settings(folder: Path) -> dict[str, str]:

@@ -32,6 +32,7 @@ from common import (
     log,
     machine,
     make_instance,
+    name_operator,
     parse_size,
     print_figures,
     run_child,
@@ -190,6 +191,7 @@ def main() -> None:
         file_mb = file.stat().st_size / 1e6
         log(f"wrote {file_mb:.0f} MB in {generate_seconds:.1f} s")
         set_up_database(folder)
+        name_operator(env)  # records import changes data: it runs as a named user
 
         log(f"importing {count:,} records (auditor records import)")
         first = cli_import(file, env)

@@ -55,6 +55,7 @@ from typing import Any
 
 from common import (
     CLI,
+    OPERATOR,
     exit_on_sigterm,
     last_json,
     load_average,
@@ -110,6 +111,7 @@ def _bench(
         f"{plan['database_mb']:.0f} MB; {expected:,} to dispose of, {plan['held']:,} held"
     )
 
+    env["AUDITOR_OPERATOR"] = OPERATOR  # the admin the preparing child created
     startup_seconds, _ = run_cli(["retention", "runs"], env)
     args = ["retention", "run", "--yes", "--as-of", plan["as_of"]]
     log(f"{name}: auditor {' '.join(args)}")

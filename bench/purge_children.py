@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import add_inventory, client_code, clients, log, run_cli
+from common import add_inventory, client_code, clients, log, name_operator, run_cli
 from purge_data import (
     CLIENTS,
     HELD_CLIENTS,
@@ -42,8 +42,9 @@ def set_up(target: Target, env: dict[str, str], data: Dataset) -> dict[str, Any]
     from auditor.services import holds
     from auditor.services.context import Actor
 
-    for args in (["db", "upgrade"], ["inventory", "load-defaults"]):
-        run_cli(args, env)
+    run_cli(["db", "upgrade"], env)
+    name_operator(env)
+    run_cli(["inventory", "load-defaults"], env)
     run_cli(["retention", "rules", "load-defaults"], env)
     app = create_app({"INSTANCE_PATH": env["AUDITOR_INSTANCE_PATH"], "DATABASE_URL": target.url()})
     database = get_database(app)

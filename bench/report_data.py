@@ -162,7 +162,7 @@ def set_up(folder: Path, records: int) -> dict[str, Any]:
     from auditor import create_app, migrate
     from auditor.db import get_database
     from auditor.models import DataCategory, Organization, System
-    from auditor.schemas.requests import RequestIn, VerificationIn
+    from auditor.schemas.requests import RequestIn, TaskUpdate, VerificationIn
     from auditor.schemas.subjects import SubjectIn
     from auditor.services import datamap, requests, retention, subjects
     from auditor.services.context import Actor
@@ -232,6 +232,9 @@ def set_up(folder: Path, records: int) -> dict[str, Any]:
             request = requests.open_request(session, intake, actor=actor, now=now)
             verification = VerificationIn(method="matched_known_contact", verified_at=now)
             requests.verify(session, request.reference, verification, actor=actor, now=now)
+            searched = TaskUpdate(searched=True, found=True, closed=True)
+            for task in request.tasks:  # the report waits for every system's search
+                requests.update_task(session, request.reference, task.id, searched, actor=actor)
             references[key] = request.reference
         session.commit()
     database.engine.dispose()
