@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from auditor.models import DataCategory, Organization, Record, System
 from auditor.schemas.records import RecordOut
-from auditor.services import audit
+from auditor.services import audit_reads
 from auditor.services.context import Actor
 from auditor.services.errors import NotFound
 from auditor.services.inventory import resolve
@@ -26,7 +26,7 @@ def get(session: Session, record_id: int) -> Record:
 
 def read(session: Session, record_id: int, *, actor: Actor) -> Record:
     record = get(session, record_id)
-    audit.record(
+    audit_reads.record_read(
         session,
         actor=actor,
         action="record.read",
@@ -66,7 +66,7 @@ def list_records(
     if created_to:
         query = query.where(Record.created_at < created_to)
     records = list(session.scalars(query).all())
-    audit.record(
+    audit_reads.record_read(
         session,
         actor=actor,
         action="record.list",

@@ -28,7 +28,7 @@ from auditor.schemas.subjects import (
     SubjectOut,
     SubjectUpdate,
 )
-from auditor.services import audit
+from auditor.services import audit, audit_reads
 from auditor.services.context import Actor
 from auditor.services.errors import Conflict, FieldError, NotFound, ValidationFailed
 from auditor.services.identifiers import normalize
@@ -87,7 +87,7 @@ def list_subjects(
         org = resolve(session, Organization, organization, "organization")
         query = query.where(DataSubject.organization_id == org.id)
     items = list(session.scalars(query).all())
-    audit.record(
+    audit_reads.record_read(
         session,
         actor=actor,
         action="subject.list",
@@ -137,7 +137,7 @@ def create(session: Session, data: SubjectIn, *, actor: Actor) -> DataSubject:
 def read(session: Session, ref: str, *, actor: Actor) -> DataSubject:
     """Reading a subject's personal data is itself an audited event (R32)."""
     subject = get(session, ref)
-    audit.record(
+    audit_reads.record_read(
         session,
         actor=actor,
         action="subject.read",

@@ -22,7 +22,7 @@ from auditor.permissions import Permission, is_allowed
 from auditor.schemas import json_input
 from auditor.schemas.common import Page, decode_cursor, encode_cursor, parse
 from auditor.schemas.json_input import ROW_ID_MAX
-from auditor.services import audit, throttle, users
+from auditor.services import audit, audit_reads, throttle, users
 from auditor.services.context import Actor
 from auditor.services.errors import (
     AuthenticationFailed,
@@ -53,6 +53,7 @@ class Endpoint:
     status: int = 200
     errors: tuple[int, ...] = field(default=())
     writes: bool = True  # False: a read-only request (auditor/db.py: access)
+    audits: bool = False  # a read whose audit events are recorded after it (audit_reads)
 
     @property
     def path(self) -> str:
@@ -238,6 +239,7 @@ def route(
     name: str | None = None,
     public: bool = False,
     writes: bool | None = None,
+    audits: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``fn`` as an API operation.
 
@@ -250,7 +252,10 @@ def route(
 
     ``writes`` says whether the request changes anything (default: every method but GET); a GET
     that records an audit event (a read of personal data, an export) says ``writes=True``. A
-    writing request takes SQLite's write lock up front; a reading one must not write.
+    writing request takes SQLite's write lock up front; a reading one must not write. A GET whose
+    only write is the audit of what it discloses says ``audits=True`` instead: it reads in a
+    reading transaction and records its events (``audit_reads.record_read``) in a short writing
+    one after the handler, before the answer leaves.
     """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -272,13 +277,23 @@ def route(
             status=status,
             errors=tuple(sorted(_implied_errors(body_model, query_model, rule) | set(errors))),
             writes=method != "GET" if writes is None else writes,
+            audits=audits,
         )
         parse_body = "body" in params and body_media_type == "application/json"
 
         @functools.wraps(fn)
         def view(**path_args: Any) -> Response:
-            with access("write" if endpoint.writes else "read"):
-                return _serve(path_args)
+            if not endpoint.audits:
+                with access("write" if endpoint.writes else "read"):
+                    return _serve(path_args)
+            with access("read"), audit_reads.deferring() as pending:
+                answer = _serve(path_args)
+            if pending:  # the read is over: its audit, in a writing transaction of its own
+                session = get_session()
+                with access("write"):
+                    audit_reads.record_all(session, pending)
+                    session.commit()
+            return answer
 
         def _serve(path_args: dict[str, Any]) -> Response:
             check_path_integers(path_args)

@@ -95,7 +95,7 @@ def records_bulk(session: Session, query: BulkQuery, actor: Actor) -> IngestSumm
 
 
 @route(
-    bp, "/records", "GET", summary="List records", permission=Permission.RECORDS_READ, writes=True
+    bp, "/records", "GET", summary="List records", permission=Permission.RECORDS_READ, audits=True
 )
 def records_list(session: Session, query: RecordQuery, actor: Actor) -> Page[RecordOut]:
     return paginate(
@@ -121,7 +121,7 @@ def records_list(session: Session, query: RecordQuery, actor: Actor) -> Page[Rec
     "GET",
     summary="Read a record",
     permission=Permission.RECORDS_READ,
-    writes=True,
+    audits=True,
 )
 def records_read(session: Session, record_id: int, actor: Actor) -> RecordOut:
     return records.records_out(session, [records.read(session, record_id, actor=actor)])[0]

@@ -67,7 +67,7 @@ def requests_create(session: Session, body: RequestIn, actor: Actor) -> RequestD
     "GET",
     summary="Read a privacy request with its tasks and documents",
     permission=Permission.REQUESTS_READ,
-    writes=True,
+    audits=True,
 )
 def requests_read(session: Session, ref: str, actor: Actor) -> RequestDetail:
     return requests.read_request_as(session, ref, actor=actor)

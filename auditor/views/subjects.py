@@ -33,7 +33,7 @@ bp = Blueprint("subjects", __name__, url_prefix=API_PREFIX)
     "GET",
     summary="List data subjects",
     permission=Permission.SUBJECTS_READ,
-    writes=True,
+    audits=True,
 )
 def subjects_list(session: Session, query: SubjectQuery, actor: Actor) -> Page[SubjectOut]:
     return paginate(
@@ -64,7 +64,7 @@ def subjects_create(session: Session, body: SubjectIn, actor: Actor) -> SubjectO
     "GET",
     summary="Read a data subject",
     permission=Permission.SUBJECTS_READ,
-    writes=True,
+    audits=True,
 )
 def subjects_read(session: Session, ref: str, actor: Actor) -> SubjectOut:
     return subjects.to_out(subjects.read(session, ref, actor=actor))

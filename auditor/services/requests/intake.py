@@ -31,7 +31,7 @@ from auditor.schemas.requests import (
     SearchesOverrideOut,
     VerificationOut,
 )
-from auditor.services import subjects
+from auditor.services import audit_reads, subjects
 from auditor.services.context import Actor
 from auditor.services.errors import FieldError, ValidationFailed
 from auditor.services.identifiers import normalize
@@ -39,7 +39,14 @@ from auditor.services.inventory import resolve
 from auditor.services.requests import documents as request_documents
 from auditor.services.requests import recourse as request_holds
 from auditor.services.requests import tasks as request_tasks
-from auditor.services.requests.common import get, is_quebec, iso, record_event
+from auditor.services.requests.common import (
+    OBJECT_TYPE,
+    get,
+    is_quebec,
+    iso,
+    organization_id,
+    record_event,
+)
 from auditor.services.requests.deadlines import clock, due_from, format_amount
 from auditor.services.requests.guards import is_verified
 from auditor.services.requests.states import OPEN
@@ -238,8 +245,14 @@ def read_request(
     """One request; audited, saying whether the requester's identity or the identifiers were
     shown (personal data), never showing them in the event."""
     request = get(session, reference)
-    record_event(
-        session, request, "request.read", actor=actor, requester=requester, identifiers=identifiers
+    audit_reads.record_read(  # as record_event would, but a read (it changes nothing)
+        session,
+        actor=actor,
+        action="request.read",
+        object_type=OBJECT_TYPE,
+        object_id=request.reference,
+        organization_id=organization_id(request),
+        details={"requester": requester, "identifiers": identifiers},
     )
     return request
 
