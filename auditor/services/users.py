@@ -9,7 +9,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from auditor.db import utcnow
 from auditor.models import ApiToken, User
@@ -234,7 +234,11 @@ def authenticate_token(
     AuthenticationFailed (the caller audits). Nothing is written: see ``record_token_use``."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise AuthenticationFailed("A valid bearer token is required.")
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    row = session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))  # one query per request, not two
+        .where(ApiToken.token_hash == _token_hash(token))
+    )
     moment = now or utcnow()
     if row is None:
         raise AuthenticationFailed("The token is not valid.")

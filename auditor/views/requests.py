@@ -43,7 +43,7 @@ def requests_list(session: Session, query: RequestQuery) -> Page[RequestOut]:
             after=after,
             limit=limit,
         ),
-        requests.request_out,
+        out_all=lambda rows: requests.requests_out(session, rows),
     )
 
 

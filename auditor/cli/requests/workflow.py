@@ -137,8 +137,8 @@ def list_(session: Session, status: str | None, type_: str | None, overdue: bool
             after=after,
             limit=PAGE,
         )
-        for item in page:
-            click.echo(line(requests_service.request_out(item)))
+        for out in requests_service.requests_out(session, page):
+            click.echo(line(out))
         shown += len(page)
         if len(page) < PAGE:
             break

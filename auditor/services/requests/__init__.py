@@ -35,6 +35,7 @@ from auditor.services.requests.intake import (
     read_request_as,
     request_detail,
     request_out,
+    requests_out,
 )
 from auditor.services.requests.letters import LETTER_KINDS, write_letter
 from auditor.services.requests.tasks import task_out, update_task
@@ -73,6 +74,7 @@ __all__ = [
     "reject_correction",
     "request_detail",
     "request_out",
+    "requests_out",
     "task_out",
     "transition",
     "update_task",

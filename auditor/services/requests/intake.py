@@ -13,10 +13,11 @@ person. The requester's name and contact and the identifiers they gave stay in t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, not_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from auditor.db import utcnow
 from auditor.models import DataSubject, Organization, PrivacyRequest
@@ -29,6 +30,7 @@ from auditor.schemas.requests import (
     RequestIn,
     RequestOut,
     SearchesOverrideOut,
+    TasksSummary,
     VerificationOut,
 )
 from auditor.services import audit_reads, subjects
@@ -214,10 +216,9 @@ def list_requests(
     """A page of requests in id order, filtered by status, type and overdue (as of ``now``)."""
     query = (
         select(PrivacyRequest)
-        .options(
-            selectinload(PrivacyRequest.tasks),
-            selectinload(PrivacyRequest.subject).selectinload(DataSubject.organization),
-            selectinload(PrivacyRequest.forwarded_by),
+        .options(  # one query (many-to-one joins); the tasks stay unloaded: requests_out counts
+            joinedload(PrivacyRequest.subject).joinedload(DataSubject.organization),
+            joinedload(PrivacyRequest.forwarded_by),
         )
         .order_by(PrivacyRequest.id)
         .limit(limit)
@@ -273,7 +274,18 @@ def request_out(request: PrivacyRequest, *, now: dt.datetime | None = None) -> R
     return RequestOut(**_out_fields(request, now or utcnow()))
 
 
-def _out_fields(request: PrivacyRequest, moment: dt.datetime) -> dict[str, Any]:
+def requests_out(
+    session: Session, items: Sequence[PrivacyRequest], *, now: dt.datetime | None = None
+) -> list[RequestOut]:
+    """``request_out`` of a page of requests, their task counts in one query."""
+    moment = now or utcnow()
+    counts = request_tasks.summaries(session, [item.id for item in items])
+    return [RequestOut(**_out_fields(item, moment, counts[item.id])) for item in items]
+
+
+def _out_fields(
+    request: PrivacyRequest, moment: dt.datetime, tasks: TasksSummary | None = None
+) -> dict[str, Any]:
     state = clock(request, moment)
     verification = extension = fee = None
     if is_verified(request):
@@ -337,7 +349,7 @@ def _out_fields(request: PrivacyRequest, moment: dt.datetime) -> dict[str, Any]:
         "closed_by": request.closed_by,
         "complaint_at": request.complaint_at,
         "file_retention_until": request.file_retention_until,
-        "tasks_summary": request_tasks.summary(request),
+        "tasks_summary": tasks or request_tasks.summary(request),
         "created_by": request.created_by,
         "created_at": request.created_at,
     }

@@ -254,6 +254,30 @@ def test_list_filters_and_pages(session, inventory):
     assert (out.overdue, out.deemed_refused, out.days_left) == (True, True, -10)
 
 
+def test_a_page_counts_its_tasks_in_one_query_as_each_request_would(session, inventory, subject):
+    from auditor.services.requests import tasks as request_tasks
+
+    factories.stored_record(
+        session, subjects=[subject], created_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    )
+    searched = open_request(session)
+    verify(session, searched)
+    factories.close_tasks(session, searched)
+    partly = open_request(session, type="deletion")
+    first = partly.tasks[0]
+    first.closed_at = NOW
+    unsubscribe = open_request(session, type="consent_withdrawal")  # no tasks at all
+    session.commit()
+    page = [searched, partly, unsubscribe]
+    listed = requests.requests_out(session, page, now=NOW)
+    assert [out.tasks_summary for out in listed] == [request_tasks.summary(r) for r in page]
+    assert [
+        (s.total, s.open, s.closed, s.holding_records)
+        for s in (out.tasks_summary for out in listed)
+    ] == [(3, 0, 3, 1), (3, 2, 1, 1), (0, 0, 0, 0)]
+    assert listed == [requests.request_out(r, now=NOW) for r in page]
+
+
 def test_read_is_audited_without_personal_data(session, inventory, subject):
     request = open_request(session)
     read = requests.read_request(session, request.reference, actor=OFFICER, requester=True)
