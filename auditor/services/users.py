@@ -8,7 +8,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from auditor.db import utcnow
@@ -80,13 +80,15 @@ def _keep_an_admin(session: Session, user: User, changes: dict[str, object]) -> 
     deactivated = changes.get("is_active") is False
     if user.role != Role.ADMIN.value or not user.is_active or not (demoted or deactivated):
         return
-    others = session.scalar(
-        select(func.count())
-        .select_from(User)
-        .where(User.role == Role.ADMIN.value, User.is_active.is_(True), User.id != user.id)
+    # Lock every active admin row (PostgreSQL refuses FOR UPDATE on an aggregate), in id order
+    # so that two admins stepping down at once wait for each other instead of both succeeding.
+    admins = session.scalars(
+        select(User.id)
+        .where(User.role == Role.ADMIN.value, User.is_active.is_(True))
+        .order_by(User.id)
         .with_for_update()
-    )
-    if not others:
+    ).all()
+    if not [admin for admin in admins if admin != user.id]:
         raise Conflict(
             "This is the last active admin: make another user admin before demoting or "
             "deactivating this one."
