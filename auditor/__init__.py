@@ -17,6 +17,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from auditor import config, db, errors, observability, scheduler
     from auditor.cli.registry import register_commands
     from auditor.paths import templates_dir
+    from auditor.services import calendar
     from auditor.views import blueprints, limits
 
     settings = config.load(overrides)
@@ -31,6 +32,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     config.check(settings)
     app.config.update(settings)
     app.config["SECRET_KEY"] = settings["SECRET_KEY"] or config.DEV_SECRET_KEY
+    calendar.configure(settings["TIMEZONE"])
     observability.configure_logging(settings["LOG_LEVEL"], as_json=settings["LOG_JSON"])
     db.init_app(app)
     if settings["CHECK_KEYS_AT_START"]:

@@ -51,6 +51,17 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
         "folder where every worker writes its metrics (PROMETHEUS_MULTIPROC_DIR; auditor.serving)",
     ),
     "LOG_JSON": (True, "structured JSON log lines (false: plain text for a terminal)"),
+    "TIMEZONE": (
+        "America/Toronto",
+        "the MSP's time zone: when its days begin for deadlines, dashboards and reports (IANA)",
+    ),
+    "SESSION_IDLE_MINUTES": (30, "a web session unused this long ends (sign in again)"),
+    "SESSION_ABSOLUTE_HOURS": (12, "a web session ends this long after sign-in, used or not"),
+    "SIGNIN_FAILURE_LIMIT": (
+        5,
+        "failed sign-ins per account and per source before a lockout (then 429 until it ends)",
+    ),
+    "SIGNIN_LOCKOUT_SECONDS": (900, "the window sign-in failures are counted in: the lockout"),
     "SCHEDULER": ("off", "off, or embedded: run the job scheduler inside the web process"),
     "SCHEDULER_TIMEZONE": ("UTC", "time zone of the scheduler's clock times (IANA name)"),
     "SCHEDULER_PURGE_AT": ("03:00", "daily retention purge, HH:MM in the scheduler's time zone"),
@@ -168,6 +179,10 @@ def check(settings: Mapping[str, Any]) -> None:
     if settings.get("PAN_POLICY") not in {"redact", "reject"}:
         raise ConfigError("AUDITOR_PAN_POLICY must be 'redact' or 'reject'")
     _check_scheduler(settings)
+    _check_zone(settings, "TIMEZONE", "America/Toronto")
+    for name in ("SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "SIGNIN_FAILURE_LIMIT"):
+        if int(settings.get(name, 1)) < 1:
+            raise ConfigError(f"AUDITOR_{name} must be at least 1")
     if parse_month_day(str(settings.get("RETENTION_FISCAL_YEAR_END", "12-31"))) is None:
         raise ConfigError("AUDITOR_RETENTION_FISCAL_YEAR_END must be a day of the year as MM-DD")
     if settings.get("DEBUG") or settings.get("TESTING"):
@@ -197,13 +212,17 @@ def check(settings: Mapping[str, Any]) -> None:
         )
 
 
+def _check_zone(settings: Mapping[str, Any], name: str, default: str) -> None:
+    try:
+        ZoneInfo(str(settings.get(name, default)))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"AUDITOR_{name} must be an IANA time zone name") from None
+
+
 def _check_scheduler(settings: Mapping[str, Any]) -> None:
     if settings.get("SCHEDULER", "off") not in {"off", "embedded"}:
         raise ConfigError("AUDITOR_SCHEDULER must be 'off' or 'embedded'")
-    try:
-        ZoneInfo(str(settings.get("SCHEDULER_TIMEZONE", "UTC")))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError("AUDITOR_SCHEDULER_TIMEZONE must be an IANA time zone name") from None
+    _check_zone(settings, "SCHEDULER_TIMEZONE", "UTC")
     for name in ("SCHEDULER_PURGE_AT", "SCHEDULER_CHECKPOINT_AT"):
         if parse_clock_time(str(settings.get(name, "00:00"))) is None:
             raise ConfigError(f"AUDITOR_{name} must be a time of day as HH:MM")

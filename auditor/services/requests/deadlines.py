@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from auditor.db import utcnow
 from auditor.models import PrivacyRequest
 from auditor.schemas.requests import ExtensionIn, FeeIn
+from auditor.services import calendar
 from auditor.services.context import Actor
 from auditor.services.errors import Conflict, FieldError, ValidationFailed
 from auditor.services.requests.common import (
@@ -38,29 +39,49 @@ def due_from(received_at: dt.datetime) -> dt.datetime:
 
 @dataclass(frozen=True)
 class Clock:
-    """A request's deadline as of a moment: what every listing and detail shows."""
+    """A request's deadline as of a moment: what every listing, page, CSV and PDF shows.
 
-    days_left: int  # calendar days (UTC) from today to the due date, negative once past it
-    overdue: bool  # open and past the due date
-    deadline_met: bool | None  # answered (or withdrawn) by the due date; None while open
+    Days are the MSP's calendar days (``services.calendar``): a request is due on the day of its
+    due date and overdue from the next day."""
+
+    due_day: dt.date  # the due date on the MSP's calendar
+    days_left: int  # calendar days from today to the due date, negative once past it
+    overdue: bool  # open and past its due day
+    deadline_met: bool | None  # answered (or withdrawn) by the due day; None while open
 
     @property
     def deemed_refused(self) -> bool:
         return self.overdue  # R4: an open request past its due date is deemed refused
 
+    @property
+    def label(self) -> str:
+        """The plain words for the deadline: what the dashboard, list and page print."""
+        if self.deadline_met is not None:
+            return "answered on time" if self.deadline_met else "answered late"
+        if self.overdue:
+            late = -self.days_left
+            return f"deemed refused: {late} day{'s' if late != 1 else ''} overdue"
+        if self.days_left == 0:
+            return "due today"
+        return f"{self.days_left} day{'s' if self.days_left != 1 else ''} left"
 
-def _day(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(dt.UTC).date()
+
+def overdue_before(moment: dt.datetime) -> dt.datetime:
+    """An open request due before this instant is overdue at ``moment``: the start of the MSP's
+    day (a request due today is due until midnight)."""
+    return calendar.day_start(calendar.local_day(moment))
 
 
 def clock(request: PrivacyRequest, now: dt.datetime | None = None) -> Clock:
     moment = now or utcnow()
     is_open = request.status in OPEN
-    met = None if is_open or request.closed_at is None else request.closed_at <= request.due_at
+    due_day = calendar.local_day(request.due_at)
+    met = None
+    if not is_open and request.closed_at is not None:
+        met = calendar.local_day(request.closed_at) <= due_day
+    days_left = (due_day - calendar.local_day(moment)).days
     return Clock(
-        days_left=(_day(request.due_at) - _day(moment)).days,
-        overdue=is_open and moment > request.due_at,
-        deadline_met=met,
+        due_day=due_day, days_left=days_left, overdue=is_open and days_left < 0, deadline_met=met
     )
 
 
@@ -208,6 +229,7 @@ def check_deadlines(session: Session, *, now: dt.datetime, actor: Actor) -> dict
     """The hourly check: count open requests, those due within a week and the overdue ones, and
     record each newly overdue request as deemed refused (R4), once per request."""
     is_open = PrivacyRequest.status.in_(OPEN)
+    cutoff = overdue_before(now)
 
     def count(*conditions: ColumnElement[bool]) -> int:
         query = select(func.count()).select_from(PrivacyRequest).where(is_open, *conditions)
@@ -215,7 +237,7 @@ def check_deadlines(session: Session, *, now: dt.datetime, actor: Actor) -> dict
 
     newly = session.scalars(
         select(PrivacyRequest)
-        .where(is_open, PrivacyRequest.due_at < now, PrivacyRequest.deemed_refused_at.is_(None))
+        .where(is_open, PrivacyRequest.due_at < cutoff, PrivacyRequest.deemed_refused_at.is_(None))
         .order_by(PrivacyRequest.id)
     ).all()
     for request in newly:
@@ -227,12 +249,12 @@ def check_deadlines(session: Session, *, now: dt.datetime, actor: Actor) -> dict
             actor=actor,
             now=now,
             due_at=iso(request.due_at),
-            days_overdue=(_day(now) - _day(request.due_at)).days,
+            days_overdue=calendar.days_between(request.due_at, now),
         )
     session.flush()
     return {
         "open": count(),
-        "due_soon": count(PrivacyRequest.due_at >= now, PrivacyRequest.due_at <= now + DUE_SOON),
-        "overdue": count(PrivacyRequest.due_at < now),
+        "due_soon": count(PrivacyRequest.due_at >= cutoff, PrivacyRequest.due_at <= now + DUE_SOON),
+        "overdue": count(PrivacyRequest.due_at < cutoff),
         "deemed_refused": len(newly),
     }

@@ -49,7 +49,7 @@ from auditor.services.requests.common import (
     organization_id,
     record_event,
 )
-from auditor.services.requests.deadlines import clock, due_from, format_amount
+from auditor.services.requests.deadlines import clock, due_from, format_amount, overdue_before
 from auditor.services.requests.guards import is_verified
 from auditor.services.requests.states import OPEN
 from auditor.services.transactions import conflict_as
@@ -200,7 +200,7 @@ def open_request(
 
 
 def _overdue(moment: dt.datetime) -> ColumnElement[bool]:
-    return and_(PrivacyRequest.status.in_(OPEN), PrivacyRequest.due_at < moment)
+    return and_(PrivacyRequest.status.in_(OPEN), PrivacyRequest.due_at < overdue_before(moment))
 
 
 def list_requests(

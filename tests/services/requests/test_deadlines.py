@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from auditor.models import Hold
 from auditor.schemas.requests import ExtensionIn, FeeIn, TransitionIn
-from auditor.services import jobs
+from auditor.services import calendar, jobs
 from auditor.services.errors import Conflict, ValidationFailed
 from auditor.services.requests import deadlines as request_deadlines
 from auditor.services.requests import intake, workflow
@@ -60,15 +61,34 @@ def test_due_date_is_30_calendar_days_after_receipt(received, due):
     assert request_deadlines.due_from(received) == due
 
 
-def test_days_left_and_overdue_follow_the_clock(session, inventory):
+TORONTO = ZoneInfo("America/Toronto")
+
+
+def test_days_left_and_overdue_count_the_msps_days(session, inventory):
+    # due 2 December 2026 at 07:00 in Toronto: due all that day there, overdue from the next
     request = open_request(session, received_at=RECEIVED)
     at = lambda moment: request_deadlines.clock(request, moment)  # noqa: E731
-    assert (at(NOW).days_left, at(NOW).overdue) == (10, False)
-    assert (at(DAY_30).days_left, at(DAY_30).overdue) == (0, False)  # due, not yet late
-    late = at(DAY_30 + dt.timedelta(minutes=1))
-    assert (late.days_left, late.overdue, late.deemed_refused) == (0, True, True)  # due today
-    next_day = at(DAY_30 + dt.timedelta(days=1))
-    assert (next_day.days_left, next_day.overdue) == (-1, True)
+    assert (at(NOW).days_left, at(NOW).overdue, at(NOW).label) == (10, False, "10 days left")
+    assert (at(DAY_30).days_left, at(DAY_30).overdue) == (0, False)
+    late_evening = dt.datetime(2026, 12, 2, 23, 30, tzinfo=TORONTO)  # 04:30 UTC on 3 December
+    evening = at(late_evening)
+    assert (evening.days_left, evening.overdue, evening.deemed_refused) == (0, False, False)
+    assert evening.label == "due today"
+    assert evening.due_day == dt.date(2026, 12, 2)
+    next_day = at(dt.datetime(2026, 12, 3, 0, 0, tzinfo=TORONTO))
+    assert (next_day.days_left, next_day.overdue, next_day.deemed_refused) == (-1, True, True)
+    assert next_day.label == "deemed refused: 1 day overdue"
+
+
+def test_the_time_zone_is_a_setting(session, inventory):
+    request = open_request(session, received_at=RECEIVED)
+    late_evening = dt.datetime(2026, 12, 2, 23, 30, tzinfo=TORONTO)
+    try:
+        calendar.configure("UTC")  # in UTC the same instant is already 3 December
+        assert request_deadlines.clock(request, late_evening).overdue
+    finally:
+        calendar.configure(calendar.DEFAULT_ZONE)
+    assert not request_deadlines.clock(request, late_evening).overdue
 
 
 def test_a_valid_extension_moves_the_due_date_and_records_the_notice(session, inventory):
