@@ -1,5 +1,5 @@
 """Dates and codes as people read them in reports: day month-name year, UTC times, month names,
-codes as words; None and empty text stay empty; every function is a filter of the reports'
+codes as words; days are the MSP's calendar days (America/Toronto by default); None and empty text stay empty; every function is a filter of the reports'
 Jinja environment."""
 
 from __future__ import annotations
@@ -32,12 +32,13 @@ def test_long_date_writes_day_month_name_year(value, expected):
         ("2026-11-22", "22 November 2026"),
         ("2026-11-22T12:00:00Z", "22 November 2026"),
         ("2026-11-22T12:00:00.000000Z", "22 November 2026"),
-        ("2026-11-22T23:30:00-05:00", "23 November 2026"),  # the UTC date, not the local one
+        ("2026-11-22T23:30:00-05:00", "22 November 2026"),  # 23:30 in Toronto: still the 22nd
         ("2026-11-23T01:00:00+02:00", "22 November 2026"),
-        ("2026-03-01T00:00:00+00:00", "1 March 2026"),
+        ("2026-03-01T00:00:00+00:00", "28 February 2026"),  # 19:00 on the 28th in Toronto
+        (dt.datetime(2026, 12, 3, 4, 30, tzinfo=dt.UTC), "2 December 2026"),
     ],
 )
-def test_day_reads_a_date_or_a_time_and_gives_its_utc_date(text, expected):
+def test_day_gives_the_msps_calendar_day(text, expected):
     assert filters.day(text) == expected
 
 
@@ -46,7 +47,7 @@ def test_day_reads_a_date_or_a_time_and_gives_its_utc_date(text, expected):
     [
         ("2026-11-22", "2026-11-22"),
         ("2026-11-22T12:00:00Z", "2026-11-22"),
-        ("2026-11-22T23:30:00-05:00", "2026-11-23"),
+        ("2026-11-22T23:30:00-05:00", "2026-11-23"),  # the UTC date of data tables
         ("2027-01-01T00:00:00.123456Z", "2027-01-01"),
     ],
 )
@@ -175,6 +176,7 @@ def test_every_filter_is_registered_in_the_reports_environment():
         "day",
         "short",
         "clock",
+        "local_clock",
         "timestamp",
         "month_label",
         "month_name",
@@ -189,3 +191,11 @@ def test_every_filter_is_registered_in_the_reports_environment():
     assert rendered == (
         "22 November 2026|22 November 2026|2026-11-22 12:00 UTC|January 2027|in progress"
     )
+
+
+def test_local_clock_is_the_msps_wall_clock():
+    assert filters.local_clock("2026-11-22T12:00:07Z") == "2026-11-22 07:00 EST"
+    assert filters.local_clock(dt.datetime(2026, 7, 1, 16, 0, tzinfo=dt.UTC)) == (
+        "2026-07-01 12:00 EDT"
+    )
+    assert filters.local_clock(None) is None
