@@ -25,7 +25,7 @@ run: install
 	$(BIN)/auditor demo load
 	@echo "retention: what falls due (the embedded scheduler's purge runs at start, then daily):"
 	$(BIN)/auditor retention plan
-	@echo "serving on http://$(HOST):$(PORT)/  (API: /api/v1, description: /api/v1/openapi.json)"
+	@echo "serving on http://$(HOST):$(PORT)/  (sign in as a demo user above; API: /api/v1, /about/api)"
 	AUDITOR_LOG_JSON=false AUDITOR_SCHEDULER=embedded $(BIN)/auditor run --host $(HOST) --port $(PORT)
 
 ## test: the whole suite on SQLite (set AUDITOR_TEST_DATABASE_URL for PostgreSQL)

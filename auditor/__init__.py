@@ -14,9 +14,9 @@ __all__ = ["__version__", "create_app"]
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Load config, init the database, register error handlers, blueprints and CLI groups."""
-    from auditor import config, db, errors, observability, scheduler
+    from auditor import config, db, errors, observability, pages, scheduler
     from auditor.cli.registry import register_commands
-    from auditor.paths import templates_dir
+    from auditor.paths import static_dir, templates_dir
     from auditor.services import calendar
     from auditor.views import blueprints, limits
 
@@ -26,7 +26,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         instance_path=settings.get("INSTANCE_PATH") or None,
         instance_relative_config=False,
         template_folder=str(templates_dir()),
-        static_folder=None,
+        static_folder=str(static_dir()),
+        static_url_path="/static",
     )
     config.fill_instance_defaults(settings, app.instance_path)
     config.check(settings)
@@ -34,14 +35,21 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings["SECRET_KEY"] or config.DEV_SECRET_KEY
     calendar.configure(settings["TIMEZONE"])
     observability.configure_logging(settings["LOG_LEVEL"], as_json=settings["LOG_JSON"])
+    if settings["TRUSTED_PROXIES"]:  # TLS and the client's address as the proxy saw them
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(settings["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
     if settings["CHECK_KEYS_AT_START"]:
         check_keys(app)
     errors.register(app)
     observability.init_app(app)
     limits.init_app(app)
-    for blueprint in blueprints():
+    api = blueprints()
+    for blueprint in api:
         app.register_blueprint(blueprint)
+    pages.init_app(app, api)
     register_commands(app)
     scheduler.init_app(app)  # only when AUDITOR_SCHEDULER=embedded and serving
     return app

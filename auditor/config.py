@@ -51,6 +51,10 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
         "folder where every worker writes its metrics (PROMETHEUS_MULTIPROC_DIR; auditor.serving)",
     ),
     "LOG_JSON": (True, "structured JSON log lines (false: plain text for a terminal)"),
+    "TRUSTED_PROXIES": (
+        0,
+        "reverse proxies in front that set X-Forwarded-For/-Proto/-Host (0: none, trust no header)",
+    ),
     "TIMEZONE": (
         "America/Toronto",
         "the MSP's time zone: when its days begin for deadlines, dashboards and reports (IANA)",
@@ -180,6 +184,8 @@ def check(settings: Mapping[str, Any]) -> None:
         raise ConfigError("AUDITOR_PAN_POLICY must be 'redact' or 'reject'")
     _check_scheduler(settings)
     _check_zone(settings, "TIMEZONE", "America/Toronto")
+    if int(settings.get("TRUSTED_PROXIES", 0)) < 0:
+        raise ConfigError("AUDITOR_TRUSTED_PROXIES must be 0 or more")
     for name in ("SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "SIGNIN_FAILURE_LIMIT"):
         if int(settings.get(name, 1)) < 1:
             raise ConfigError(f"AUDITOR_{name} must be at least 1")

@@ -9,6 +9,11 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
 
 
+def static_dir() -> Path:
+    """The web application's stylesheet and images, shipped inside the package."""
+    return PACKAGE_DIR / "static"
+
+
 def templates_dir() -> Path:
     """The root ``templates/`` folder: beside the package in a checkout, under share/ in a wheel."""
     candidates = [

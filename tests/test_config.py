@@ -128,3 +128,17 @@ def test_the_suite_reads_neither_the_developers_instance_folder_nor_their_settin
         "AUDITOR_TEST_DATABASE_URL",
     }
     assert leaked == set()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TIMEZONE", "Mars/Olympus_Mons", "AUDITOR_TIMEZONE must be an IANA time zone name"),
+        ("SESSION_IDLE_MINUTES", 0, "AUDITOR_SESSION_IDLE_MINUTES must be at least 1"),
+        ("TRUSTED_PROXIES", -1, "AUDITOR_TRUSTED_PROXIES must be 0 or more"),
+    ],
+)
+def test_check_refuses_a_bad_web_setting(name, value, message):
+    settings = config.load({"TESTING": True, name: value}, environ={})
+    with pytest.raises(config.ConfigError, match=message):
+        config.check(settings)

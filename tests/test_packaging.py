@@ -1,4 +1,5 @@
-"""The wheel ships the three packages, the migrations, the policy defaults and the templates."""
+"""The wheel ships the three packages, the migrations, the policy defaults, the templates and
+the web application's stylesheet."""
 
 from __future__ import annotations
 
@@ -59,6 +60,9 @@ def test_wheel_contains_everything_a_non_editable_install_needs(tmp_path):
         if p.is_file()
     }
     assert on_disk == shipped
+    # and every file of the web application's stylesheet folder, inside the package
+    static = {p.name for p in (ROOT / "auditor" / "static").iterdir() if p.is_file()}
+    assert static and {f"auditor/static/{name}" for name in static} <= names
 
 
 def test_instance_init_creates_private_secrets_once(runner, tmp_path):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from auditor import demo as msp
 from auditor.cli import groups
 from auditor.cli.common import command
+from auditor.demo.loader import DEMO_PASSWORD
 from auditor.keys import master_key_ring
 from auditor.schemas.users import TokenIn
 from auditor.services import users
@@ -39,6 +40,10 @@ def load(session: Session, actor: Actor, token: bool) -> None:
             default_ttl_days=current_app.config["TOKEN_TTL_DAYS"],
         )
     session.commit()
+    click.echo("sign in to the web application as any demo user, with the password")
+    click.echo(f"'{DEMO_PASSWORD}'; the first sign-in sets up an authenticator app (TOTP):")
+    for email, _name, role in msp.USERS:
+        click.echo(f"  {email:<32} {role.replace('_', ' ')}")
     if secret:
         click.echo(f"admin API token for {msp.USERS[0][0]} (valid 30 days; shown once):")
         click.echo(secret)

@@ -12,6 +12,7 @@ from auditor.cli.operator import no_active_admin
 from auditor.permissions import Permission
 from auditor.schemas.common import parse
 from auditor.schemas.users import RoleName, TokenIn, UserIn, UserUpdate
+from auditor.services import mfa
 from auditor.services import users as service
 from auditor.services.context import Actor
 
@@ -56,7 +57,17 @@ def deactivate(session: Session, actor: Actor, email: str) -> str:
     """Deactivate a user and revoke every token they hold."""
     user = service.find_user(session, email)
     service.update_user(session, user.id, UserUpdate(is_active=False), actor=actor)
-    return f"user {user.id} deactivated; tokens revoked"
+    return f"user {user.id} deactivated; tokens revoked, web sessions ended"
+
+
+@command(groups.users, "reset-mfa", needs=Permission.USERS_MANAGE)
+@click.argument("email")
+def reset_mfa(session: Session, actor: Actor, email: str) -> str:
+    """Reset a user's second factor (a lost phone): the authenticator and the recovery codes go,
+    their web sessions end, and they set up an authenticator again at their next sign-in."""
+    user = service.find_user(session, email)
+    mfa.reset(session, user, actor=actor)
+    return f"user {user.id}: second factor reset; they enrol again at their next sign-in"
 
 
 @command(groups.users, "set-password", needs=Permission.USERS_MANAGE)

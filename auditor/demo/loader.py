@@ -16,6 +16,8 @@ from auditor.services.ingest import Ingestor, IngestResult
 from crypto.keys import MasterKeyRing
 
 REVIEWED_RULE = "billing_records"
+#: the demo users' password for the web sign-in: demo data only, printed by ``demo load``
+DEMO_PASSWORD = "serveitpro-demo"  # noqa: S105 - the demo's published password
 
 
 def load(session: Session, *, actor: Actor, ring: MasterKeyRing | None = None) -> IngestResult:
@@ -27,8 +29,12 @@ def load(session: Session, *, actor: Actor, ring: MasterKeyRing | None = None) -
         # the demo MSP wants an officer to approve each batch of invoices before disposal
         retention.revise_rule(session, REVIEWED_RULE, {"requires_review": True}, actor=actor)
     for email, name, role in USERS:
-        if session.scalar(select(User).where(User.email == email)) is None:
-            users.create_user(session, UserIn(email=email, name=name, role=role), actor=actor)  # type: ignore[arg-type]
+        user = session.scalar(select(User).where(User.email == email))
+        if user is None:
+            data = UserIn(email=email, name=name, role=role)  # type: ignore[arg-type]
+            user = users.create_user(session, data, actor=actor)
+        if user.password_hash is None:  # the web sign-in (then TOTP, enrolled at first sign-in)
+            users.set_password(session, user.id, DEMO_PASSWORD, actor=actor)
     if ring is not None:
         vault.load(session, ring, actor=actor)
     if session.scalar(select(PurgeRun.id).limit(1)) is not None:

@@ -26,6 +26,7 @@ from auditor.models.retention import Hold, JobRun, RetentionRule
 from auditor.models.subjects import Consent, DataSubject, SubjectIdentifier
 from auditor.models.users import ApiToken, AuthThrottle, User
 from auditor.models.vault import ClientKey, Handover, MasterKeyCanary, Secret, VaultGrant
+from auditor.models.web import RecoveryCode, WebSession
 
 __all__ = [
     "Agreement",
@@ -51,6 +52,7 @@ __all__ = [
     "PurgeRun",
     "Purpose",
     "Record",
+    "RecoveryCode",
     "RequestCorrection",
     "RequestDocument",
     "RequestItem",
@@ -62,6 +64,7 @@ __all__ = [
     "ThirdParty",
     "User",
     "VaultGrant",
+    "WebSession",
     "category_purpose",
     "record_subject",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, String, Text
+from sqlalchemy import BigInteger, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auditor.db import Base, JSONType
@@ -15,6 +15,8 @@ class AuditEvent(Base):
     """One audit event: a leaf of the Merkle tree, chained to the previous event's hash."""
 
     __tablename__ = "audit_event"
+    # what happened to one object, in order: a request's timeline
+    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id", "seq"),)
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     occurred_at: Mapped[dt.datetime]

@@ -337,3 +337,15 @@ class WithdrawalIn(InputModel):
 
 class MarketingQuery(InputModel):
     as_of: AwareDatetime | None = Field(default=None, description="default now")
+
+
+class DeskQuery(InputModel):
+    """The request desk's filters, as the list page and its CSV read them from the URL."""
+
+    status: RequestStatus | None = None
+    type: RequestType | None = None
+    client: Code | None = None
+    quebec: bool | None = None
+    due_within: int | None = Field(default=None, ge=0, le=366, description="days, today counts")
+    overdue: bool | None = None
+    page: int = Field(default=1, ge=1, le=10_000)

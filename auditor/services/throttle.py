@@ -102,6 +102,15 @@ def record_failure(
         )
 
 
+def locked_for(session: Session, key: str, *, limit: Limit, now: dt.datetime) -> int | None:
+    """Seconds until ``key`` may try again once it has failed ``limit.failures`` times in the
+    current interval (a lockout: the next attempt is refused unchecked), else None."""
+    row = session.get(AuthThrottle, key)
+    if row is None or _window_end(row, limit) <= now or row.failures < limit.failures:
+        return None
+    return _retry_after(row, limit, now)
+
+
 def summarise_closed(session: Session, *, limit: Limit, now: dt.datetime, actor: Actor) -> int:
     """Write the count of every closed interval not yet in the audit trail (the scheduled
     checkpoint calls this, so a burst that stops is still recorded); returns how many."""

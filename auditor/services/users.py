@@ -15,7 +15,7 @@ from auditor.db import utcnow
 from auditor.models import ApiToken, User
 from auditor.permissions import ROLE_PERMISSIONS, Role
 from auditor.schemas.users import TokenIn, UserIn, UserUpdate
-from auditor.services import audit
+from auditor.services import audit, web_sessions
 from auditor.services.context import Actor
 from auditor.services.errors import (
     AuthenticationFailed,
@@ -219,9 +219,11 @@ def revoke_token(
 
 
 def _revoke_all(session: Session, user: User) -> None:
+    """A deactivated user's tokens are revoked and their web sessions end."""
     for row in list_tokens(session, user.id):
         if row.revoked_at is None:
             row.revoked_at = utcnow()
+    web_sessions.end_all(session, user.id)
 
 
 #: how precisely a token's last use is kept: at most one write per token per interval, so that

@@ -18,7 +18,7 @@ from auditor.views.api import REGISTRY, json_response, route
 bp = Blueprint("system", __name__)
 
 
-@bp.get("/")
+@bp.get("/about/api")
 def index() -> str:
     return render_template("pages/index.html", matrix=matrix_markdown(), endpoints=REGISTRY)
 

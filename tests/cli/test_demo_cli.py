@@ -14,6 +14,10 @@ def test_demo_load_twice_changes_nothing_the_second_time(runner, client, session
     token = first.output.strip().splitlines()[-1]
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert me["user"]["role"] == "admin"
+    assert "'serveitpro-demo'" in first.output and "privacy@serveitpro.example" in first.output
+    officer = session.scalar(select(User).where(User.email == "privacy@serveitpro.example"))
+    assert officer.password_hash.startswith("$argon2id$")
+    assert officer.totp_secret is None  # the first sign-in enrols the authenticator
     second = runner.invoke(args=["demo", "load", "--no-token"])
     assert "inserted 0, updated 0, unchanged 700" in second.output
     counts = [

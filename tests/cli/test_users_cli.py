@@ -91,3 +91,37 @@ def test_set_password_hashes_with_argon2(runner, session):
     assert result.exit_code == 0, result.output
     stored = select(User.password_hash).where(User.email == "p@msp.example")
     assert session.scalars(stored).one().startswith("$argon2id$")
+
+
+def test_reset_mfa_clears_the_second_factor_ends_sessions_and_is_audited(runner, session):
+    import datetime as dt
+
+    from auditor.models import RecoveryCode, WebSession
+    from auditor.services import mfa
+    from tests.factories import web
+
+    person = web.web_user(session, email="lost.phone@msp.example", enrolled=False)
+    secret = mfa.new_secret()
+    moment = dt.datetime.now(dt.UTC)
+    mfa.enrol(
+        session, person, secret, web.code_at(secret, moment), actor=factories.ACTOR, now=moment
+    )
+    session.add(WebSession(id="a" * 64, user_id=person.id, data={}, mfa_at=moment))
+    session.flush()
+    result = runner.invoke(args=["users", "reset-mfa", "LOST.PHONE@msp.example"])
+    assert result.exit_code == 0, result.output
+    assert "enrol again at their next sign-in" in result.output
+    session.expire_all()
+    assert person.totp_secret is None and person.totp_enrolled_at is None
+    assert (
+        session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == person.id)).all() == []
+    )
+    assert session.scalars(select(WebSession).where(WebSession.user_id == person.id)).all() == []
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "mfa.reset")).one()
+    assert event.actor == runner.actor and event.details["sessions_ended"] == 1
+
+
+def test_reset_mfa_of_nobody_says_so_and_exits_1(runner, session):
+    result = runner.invoke(args=["users", "reset-mfa", "nobody@msp.example"])
+    assert result.exit_code == 1
+    assert "No user has that email address." in result.output

@@ -27,7 +27,8 @@ from tests import factories
 from tests.conftest import PG_URL
 from tests.factories import ACTOR, app_settings, keyring
 
-BEFORE, AFTER = "0008", "0009"
+BEFORE = "0008"
+AFTER = migrate.head_revision()  # upgraded to the head, 0009 included
 NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 # (client, client key version, name, username, notes): acme is halfway through a key rotation
 ROWS = [
