@@ -113,3 +113,23 @@ def test_cli_guide_says_who_may_run_each_command():
     assert len(rows) > 50
     missing = [row for row in rows if row not in guide]
     assert not missing, "\n".join(missing)
+
+
+def test_web_guide_lists_every_page_with_its_permission(app):
+    from auditor.pages import PAGES
+
+    guide = doc("web.md")
+    missing = []
+    for page in PAGES:
+        if page.public:
+            allowed = "public"
+        elif page.permission is None:
+            allowed = "signed in"
+        else:
+            allowed = f"`{page.permission.value}`"
+        missing += [
+            f"{method} {page.rule}"
+            for method in page.methods
+            if f"| `{method} {page.rule}` | {allowed} |" not in guide
+        ]
+    assert not missing, missing
