@@ -19,9 +19,9 @@ csrf = CSRFProtect()
 
 
 def blueprints() -> list[Blueprint]:
-    from auditor.pages import auth, dashboard, request_desk, request_page
+    from auditor.pages import auth, dashboard, request_desk, request_outcomes, request_page
 
-    return [auth.bp, dashboard.bp, request_desk.bp, request_page.bp]
+    return [auth.bp, dashboard.bp, request_desk.bp, request_page.bp, request_outcomes.bp]
 
 
 def init_app(app: Flask, api_blueprints: list[Blueprint]) -> None:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auditor import keys
 from auditor.db import get_session
-from auditor.models import AuditEvent, PrivacyRequest, User
+from auditor.models import AuditEvent, PrivacyRequest, Purpose, User
 from auditor.pages.clock import now
 from auditor.pages.core import current_actor, page
 from auditor.pages.forms import errors_by_field, form_data, local_input, local_moment
@@ -22,15 +21,12 @@ from auditor.schemas.requests import ExtensionIn, FeeIn, TransitionIn, Verificat
 from auditor.services import calendar, requests
 from auditor.services.errors import AuditorError, FieldError, ValidationFailed
 from auditor.services.requests import desk
-from auditor.services.requests.access import report as request_pdf
 from auditor.services.requests.common import get, is_quebec
 from auditor.services.requests.deadlines import clock
 from auditor.services.requests.states import OPEN, TRANSITIONS
-from auditor.views.api import download
 
 bp = Blueprint("request_page", __name__, url_prefix="/requests")
 
-LETTER_SETTINGS = ("ORGANIZATION_NAME", "ORGANIZATION_CONTACT", "PRIVACY_OFFICER")
 ANSWERS = ("completed", "partially_refused", "refused", "withdrawn")
 EVENTS = {
     "request.open": "Request recorded",
@@ -96,6 +92,28 @@ def _can_extend(item: PrivacyRequest, moment: dt.datetime) -> bool:
     )
 
 
+def _outcomes(db: Session, item: PrivacyRequest, manage: bool) -> dict[str, Any]:
+    """What the request's kind asks the officer to do, once it is open and its subject known:
+    link the subject, apply a correction, withdraw a consent, or carry out a deletion (whose
+    preview, what would be deleted and kept, is computed here and changes nothing)."""
+    acting = manage and item.status in OPEN
+    linked = item.subject is not None
+    found: dict[str, Any] = {
+        "can_link": acting and not linked,
+        "can_correct": acting and linked and item.type == "correction",
+        "can_withdraw": acting and linked and item.type == "consent_withdrawal",
+        "purposes": [(p.code, p.name) for p in db.scalars(select(Purpose).order_by(Purpose.code))],
+        "deletion": None,
+        "deletion_problem": None,
+    }
+    if acting and linked and item.type == "deletion":
+        try:
+            found["deletion"] = requests.plan_deletion(db, item, now=now())
+        except AuditorError as exc:
+            found["deletion_problem"] = exc.detail
+    return found
+
+
 def _render(
     db: Session,
     ref: str,
@@ -135,6 +153,7 @@ def _render(
             values=values or {},
             now_input=local_input(moment),
             original_due=calendar.local_day(item.original_due_at),
+            **_outcomes(db, item, manage),
         ),
         status,
     )
@@ -145,7 +164,7 @@ def request_detail(ref: str) -> Any:
     return _render(get_session(), ref)
 
 
-def _act(ref: str, form: str, action: Any) -> Any:
+def act(ref: str, form: str, action: Any) -> Any:
     """Run one action of the request page: back to the page when it worked, else the page again
     with the action's errors beside its fields (nothing changed)."""
     db = get_session()
@@ -171,7 +190,7 @@ def _act(ref: str, form: str, action: Any) -> Any:
     return redirect(url_for("request_page.request_detail", ref=ref) + f"#{form}")
 
 
-def _moments(*names: str) -> tuple[dict[str, dt.datetime], list[FieldError]]:
+def moments(*names: str) -> tuple[dict[str, dt.datetime], list[FieldError]]:
     found: dict[str, dt.datetime] = {}
     errors: list[FieldError] = []
     for name in names:
@@ -182,7 +201,7 @@ def _moments(*names: str) -> tuple[dict[str, dt.datetime], list[FieldError]]:
     return found, errors
 
 
-def _checked(data: dict[str, Any], model: Any, errors: list[FieldError]) -> Any:
+def checked(data: dict[str, Any], model: Any, errors: list[FieldError]) -> Any:
     if errors:
         raise ValidationFailed("The form is not valid.", errors)
     return parse(model, data, what="form")
@@ -192,18 +211,18 @@ def _checked(data: dict[str, Any], model: Any, errors: list[FieldError]) -> Any:
 def request_verify(ref: str) -> Any:
     def action(db: Session, item: PrivacyRequest) -> None:
         data = form_data(("method", "note"))
-        moments, errors = _moments("verified_at")
-        body = _checked({**data, **moments}, VerificationIn, errors)
+        times, errors = moments("verified_at")
+        body = checked({**data, **times}, VerificationIn, errors)
         requests.verify(db, item.reference, body, actor=current_actor(), now=now())
 
-    return _act(ref, "verify", action)
+    return act(ref, "verify", action)
 
 
 @page(bp, "/<ref>/extend", methods=("POST",), permission=Permission.REQUESTS_MANAGE)
 def request_extend(ref: str) -> Any:
     def action(db: Session, item: PrivacyRequest) -> None:
         data: dict[str, Any] = form_data(("reason", "notice_text"))
-        moments, errors = _moments("notice_sent_at")
+        times, errors = moments("notice_sent_at")
         data["opc_statement"] = request.form.get("opc_statement") == "yes"
         day = request.form.get("new_due_on", "").strip()
         if day:
@@ -214,21 +233,21 @@ def request_extend(ref: str) -> Any:
             else:  # the same time of day as the original due date, on the chosen day
                 shift = chosen - calendar.local_day(item.original_due_at)
                 data["new_due_at"] = item.original_due_at + shift
-        body = _checked({**data, **moments}, ExtensionIn, errors)
+        body = checked({**data, **times}, ExtensionIn, errors)
         requests.extend(db, item.reference, body, actor=current_actor(), now=now())
 
-    return _act(ref, "extend", action)
+    return act(ref, "extend", action)
 
 
 @page(bp, "/<ref>/fee", methods=("POST",), permission=Permission.REQUESTS_MANAGE)
 def request_fee(ref: str) -> Any:
     def action(db: Session, item: PrivacyRequest) -> None:
         data = form_data(("amount",))
-        moments, errors = _moments("estimate_sent_at", "confirmed_at")
-        body = _checked({**data, **moments}, FeeIn, errors)
+        times, errors = moments("estimate_sent_at", "confirmed_at")
+        body = checked({**data, **times}, FeeIn, errors)
         requests.record_fee(db, item.reference, body, actor=current_actor(), now=now())
 
-    return _act(ref, "fee", action)
+    return act(ref, "fee", action)
 
 
 @page(bp, "/<ref>/answer", methods=("POST",), permission=Permission.REQUESTS_MANAGE)
@@ -238,40 +257,8 @@ def request_answer(ref: str) -> Any:
         if request.form.get("closing_note", "").strip():
             data["note"] = request.form["closing_note"].strip()
         data["grounds"] = request.form.getlist("grounds")
-        moments, errors = _moments("at")
-        body = _checked({**data, **moments}, TransitionIn, errors)
+        times, errors = moments("at")
+        body = checked({**data, **times}, TransitionIn, errors)
         requests.transition(db, item.reference, body, actor=current_actor(), now=now())
 
-    return _act(ref, "answer", action)
-
-
-@page(bp, "/<ref>/access-report.pdf", permission=Permission.REQUESTS_MANAGE, writes=True)
-def request_access_report(ref: str) -> Any:
-    db = get_session()
-    desk.require_visible(db, get(db, ref), current_actor())
-    pdf, package = request_pdf.export_access_report(
-        db,
-        ref,
-        actor=current_actor(),
-        signing_key=keys.audit_signing_key(),
-        origin=keys.audit_origin(),
-        settings=current_app.config,
-    )
-    return download(pdf, "application/pdf", f"access-report-{package.reference}.pdf")
-
-
-@page(bp, "/<ref>/letters/<kind>.pdf", permission=Permission.REQUESTS_MANAGE, writes=True)
-def request_letter(ref: str, kind: str) -> Any:
-    db = get_session()
-    desk.require_visible(db, get(db, ref), current_actor())
-    config = current_app.config
-    letter = requests.write_letter(
-        db,
-        ref,
-        kind,
-        actor=current_actor(),
-        settings={name: config.get(name) for name in LETTER_SETTINGS},
-        signing_key=keys.audit_signing_key() if config.get("AUDIT_SIGNING_KEY") else None,
-        origin=keys.audit_origin(),
-    )
-    return download(letter.pdf, "application/pdf", letter.file_name)
+    return act(ref, "answer", action)

@@ -34,6 +34,7 @@ def pages_of(page: Any, site: Any) -> list[tuple[str, str]]:
         ("request-list-filtered", "/requests?overdue=true&type=access"),
         ("request-new", "/requests/new"),
         ("request-page", f"/requests/{reference}"),
+        ("request-deletion", f"/requests/PR-{site.now().year}-00003"),
         ("account", "/account"),
         ("not-found", "/requests/PR-1999-99999"),
     ]

@@ -1,0 +1,85 @@
+"""What the other kinds of request change, from the request page: the subject linked, a
+correction applied, a consent withdrawn, a deletion previewed and then carried out; each refused
+with its reason beside the form when it cannot be done, changing nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from auditor.models import Consent, Record, RequestCorrection
+from tests import factories
+from tests.factories import NOW, web
+
+
+@pytest.fixture
+def officer(app, session, inventory):
+    client, _ = web.signed_in(app, session, moment=NOW)
+    return client
+
+
+def test_a_request_without_its_subject_asks_for_it_and_links_it(session, officer):
+    request = factories.open_request(
+        session, identifiers=[{"kind": "email", "value": "no@one.example"}]
+    )
+    path = f"/requests/{request.reference}"
+    assert "Link the data subject" in officer.get(path).get_data(as_text=True)
+    wrong = web.post_form(officer, f"{path}/subject", {"subject": "sub_nobody"}, page=path)
+    assert wrong.status_code in (404, 409, 422)
+    person = factories.subject(session, email="zoe@acme.example", organization="acme")
+    linked = web.post_form(officer, f"{path}/subject", {"subject": person.ref}, page=path)
+    assert linked.status_code == 302
+    session.expire_all()
+    assert request.subject_id == person.id
+    assert "Data subject linked" in officer.get(path).get_data(as_text=True)
+
+
+def test_a_correction_is_applied_from_the_page(session, officer):
+    person = factories.person(session)
+    request = factories.request_for(session, subject=person, type="correction")
+    path = f"/requests/{request.reference}"
+    assert "Apply a correction" in officer.get(path).get_data(as_text=True)
+    empty = web.post_form(officer, f"{path}/correct", {"field": "email"}, page=path)
+    assert empty.status_code == 422 and 'id="field-new_value-error"' in empty.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(RequestCorrection)) == 0
+    done = web.post_form(
+        officer,
+        f"{path}/correct",
+        {"field": "email", "new_value": "amelie.t@acme.example"},
+        page=path,
+    )
+    assert done.status_code == 302
+    correction = session.scalars(select(RequestCorrection)).one()
+    assert correction.field == "email" and correction.new_value == "amelie.t@acme.example"
+    assert "Correction recorded" in officer.get(path).get_data(as_text=True)
+
+
+def test_a_consent_is_withdrawn_from_the_page(session, officer):
+    person = factories.person(session, marketing=True)
+    request = factories.request_for(session, subject=person, type="consent_withdrawal")
+    path = f"/requests/{request.reference}"
+    page = officer.get(path).get_data(as_text=True)
+    assert "Withdraw a consent" in page and '<option value="marketing"' in page
+    done = web.post_form(
+        officer, f"{path}/withdraw-consent", {"purpose": "marketing", "method": "email"}, page=path
+    )
+    assert done.status_code == 302, done.get_data(as_text=True)[:500]
+    consent = session.scalars(select(Consent).where(Consent.subject_id == person.id)).one()
+    session.refresh(consent)
+    assert consent.withdrawn_at is not None
+
+
+def test_a_deletion_is_previewed_then_needs_its_confirmation(session, officer):
+    case = factories.scenario(session, type="deletion")
+    path = f"/requests/{case.request.reference}"
+    page = officer.get(path).get_data(as_text=True)
+    assert "Carry out the deletion" in page and "Today it would delete" in page
+    before = session.scalar(select(func.count()).select_from(Record))
+    unconfirmed = web.post_form(officer, f"{path}/delete", {}, page=path)
+    assert unconfirmed.status_code == 422
+    assert "tick the box: it cannot be undone" in unconfirmed.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Record)) == before
+    done = web.post_form(officer, f"{path}/delete", {"confirm": "yes"}, page=path)
+    assert done.status_code == 302, done.get_data(as_text=True)[:800]
+    assert session.scalar(select(func.count()).select_from(Record)) < before
+    assert "Deletion carried out" in officer.get(path).get_data(as_text=True)
