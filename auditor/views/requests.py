@@ -26,13 +26,15 @@ from auditor.schemas.requests import (
 )
 from auditor.services import requests
 from auditor.services.context import Actor
+from auditor.services.requests import scope
 from auditor.views.api import API_PREFIX, download, paginate, route
 
 bp = Blueprint("requests", __name__, url_prefix=API_PREFIX)
 
 
 @route(bp, "/requests", "GET", summary="List privacy requests", permission=Permission.REQUESTS_READ)
-def requests_list(session: Session, query: RequestQuery) -> Page[RequestOut]:
+def requests_list(session: Session, query: RequestQuery, actor: Actor) -> Page[RequestOut]:
+    clients = scope.visible_clients(session, actor)  # a technician: their clients' requests
     return paginate(
         query,
         lambda after, limit: requests.list_requests(
@@ -42,6 +44,7 @@ def requests_list(session: Session, query: RequestQuery) -> Page[RequestOut]:
             overdue=query.overdue,
             after=after,
             limit=limit,
+            clients=clients,
         ),
         out_all=lambda rows: requests.requests_out(session, rows),
     )
@@ -215,5 +218,6 @@ def requests_document(session: Session, ref: str, document_id: int, actor: Actor
 def requests_task_update(
     session: Session, ref: str, task_id: int, body: TaskUpdate, actor: Actor
 ) -> TaskOut:
+    scope.require_visible(session, requests.get_request(session, ref), actor)
     task = requests.update_task(session, ref, task_id, body, actor=actor)
     return requests.task_out(task)

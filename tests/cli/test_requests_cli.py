@@ -172,3 +172,23 @@ def test_override_searches_records_the_reason_and_says_it(runner, session, inven
     assert request.reference in done.output
     session.refresh(request)
     assert request.searches_override_reason == reason
+
+
+def test_a_technician_updates_the_tasks_of_their_clients_requests_only(runner, session, inventory):
+    factories.subject(session, email="amelie.tremblay@acme.example", organization="acme")
+    request = factories.open_request(session)
+    task_id = request.tasks[0].id
+    technician = factories.user(session, role="technician", email="tech@msp.example")
+    session.commit()
+    runner.operator = "tech@msp.example"
+    args = ["requests", "task", request.reference, str(task_id), "--searched", "--not-found"]
+    refused = runner.invoke(args=args)
+    assert refused.exit_code == 1
+    assert "You have no access to this client's requests." in refused.output
+    assert "Traceback" not in refused.output
+    session.expire_all()
+    assert request.tasks[0].searched_at is None
+    factories.grant(session, technician, "acme")
+    session.commit()
+    done = runner.invoke(args=args)
+    assert done.exit_code == 0, done.output

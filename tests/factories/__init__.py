@@ -24,6 +24,7 @@ from tests.factories.clock import AS_OF, NOW, at
 from tests.factories.inventory import (
     Inventory,
     active_client,
+    grant,
     inventory,
     organization,
     system,
@@ -136,6 +137,7 @@ __all__ = [
     "events",
     "export_handover",
     "flat_text",
+    "grant",
     "handover",
     "ingest",
     "intake",

@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auditor.models import Organization, System
+from auditor.models import Organization, System, VaultGrant
 from auditor.schemas.inventory import OrganizationIn, SystemIn
 from auditor.services import datamap
 from auditor.services import inventory as inventory_service
@@ -85,3 +86,11 @@ def inventory(session: Session) -> Inventory:
         billing=system(session, code="billing", kind="billing"),
         siem=system(session, code="siem", kind="log_store"),
     )
+
+
+def grant(session: Session, user: Any, code: str) -> None:
+    """The client ``code`` granted to ``user`` (a technician's vault and requests)."""
+    client = session.scalar(select(Organization).where(Organization.code == code))
+    assert client is not None, code
+    session.add(VaultGrant(user_id=user.id, organization_id=client.id, granted_by="test"))
+    session.flush()

@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from auditor.models import AuditEvent, VaultGrant
+from auditor.models import AuditEvent
 from auditor.pages import PAGES, blueprints
 from auditor.permissions import Permission, Role, is_allowed
 from tests import factories
@@ -22,11 +22,6 @@ ROLES = [role.value for role in Role]
 def acme_request(session, inventory):
     factories.subject(session, email="amelie.tremblay@acme.example", organization="acme")
     return factories.open_request(session)
-
-
-def grant(session, user, organization):
-    session.add(VaultGrant(user_id=user.id, organization_id=organization.id, granted_by="test"))
-    session.flush()
 
 
 def path_of(rule: str, reference: str) -> str:
@@ -54,7 +49,7 @@ def test_every_page_answers_each_role_as_the_matrix_says(
 ):
     client, person = web.signed_in(app, session, role=role, moment=factories.NOW)
     if role == Role.TECHNICIAN.value:
-        grant(session, person, inventory.client)
+        factories.grant(session, person, "acme")
     for entry in PAGES:
         if entry.public or entry.name == "auth.sign_out_everywhere":
             continue
@@ -89,7 +84,7 @@ def test_a_technician_sees_only_the_requests_of_the_clients_granted_to_them(
     app, session, inventory, acme_request
 ):
     client, person = web.signed_in(app, session, role="technician", moment=factories.NOW)
-    grant(session, person, inventory.quebec_client)  # another client
+    factories.grant(session, person, "qc-client")  # another client
     listing = client.get("/requests").get_data(as_text=True)
     assert acme_request.reference not in listing and "0 requests" in listing
     page = client.get(f"/requests/{acme_request.reference}")
@@ -103,7 +98,7 @@ def test_a_technician_sees_only_the_requests_of_the_clients_granted_to_them(
         select(AuditEvent).where(AuditEvent.action == "access.denied").order_by(AuditEvent.seq)
     ).all()[-1]
     assert event.object_id == acme_request.reference
-    grant(session, person, inventory.client)
+    factories.grant(session, person, "acme")
     page = client.get(f"/requests/{acme_request.reference}")
     assert page.status_code == 200
     text = page.get_data(as_text=True)

@@ -135,7 +135,12 @@ def test_what_each_role_sees(
     scan = {"media_type": "image/png", "content_base64": "iVBORw==", "filename": "amelie-id.png"}
     ref = create(client, officer_headers, channel="client_forwarded", forwarded_by="acme",
                  client_instructions="PSA only", document=scan)["reference"]  # fmt: skip
-    out = client.get(f"/api/v1/requests/{ref}", headers=auth(role)).get_json()
+    user = factories.user(session, role=role)
+    if role == "technician":
+        factories.grant(session, user, "acme")  # a technician sees their clients' requests
+    headers = {"Authorization": f"Bearer {factories.token(session, user_obj=user)}"}
+    session.commit()
+    out = client.get(f"/api/v1/requests/{ref}", headers=headers).get_json()
     assert (out["requester"] is not None) == requester
     names = [d["filename"] for d in out["documents"] if d["filename"]]
     assert names == (["amelie-id.png"] if requester else [])
@@ -143,7 +148,7 @@ def test_what_each_role_sees(
     assert (out["identifiers"] is not None) == identifiers
     assert (out["client_instructions"] == "PSA only") == identifiers
     assert out["tasks_summary"]["total"] == 3 and out["due_at"]
-    listed = client.get("/api/v1/requests", headers=auth(role)).get_json()["items"]
+    listed = client.get("/api/v1/requests", headers=headers).get_json()["items"]
     assert "requester" not in listed[0] and "identifiers" not in listed[0]
     read = session.scalars(select(AuditEvent).where(AuditEvent.action == "request.read")).all()
     assert read[-1].details == {"requester": requester, "identifiers": identifiers}
@@ -169,7 +174,10 @@ def test_workflow_refusals_are_problem_json(client, auth, officer_headers, sessi
     assert blocked.status_code == 409
     assert blocked.get_json()["type"].endswith("/tasks-open")
     assert blocked.get_json()["open_tasks"] == 3
-    tech = auth("technician")
+    technician = factories.user(session, role="technician")
+    factories.grant(session, technician, "acme")
+    tech = {"Authorization": f"Bearer {factories.token(session, user_obj=technician)}"}
+    session.commit()
     for task in verified.get_json()["tasks"]:
         patched = client.patch(
             f"{url}/tasks/{task['id']}",
@@ -369,3 +377,30 @@ def test_an_officer_overrides_open_searches_through_the_api(client, auth, sessio
     assert override["reason"] == reason and override["by"].startswith("user:")
     again = client.post(url, headers=auth("privacy_officer"), json={"reason": reason})
     assert_problem(again, 409, "conflict")
+
+
+def test_a_technician_reaches_only_the_requests_of_their_clients(
+    client, session, officer_headers, subject
+):
+    ref = create(client, officer_headers)["reference"]  # about acme's Amélie Tremblay
+    technician = factories.user(session, role="technician")
+    factories.grant(session, technician, "qc-client")
+    headers = {"Authorization": f"Bearer {factories.token(session, user_obj=technician)}"}
+    session.commit()
+    assert client.get("/api/v1/requests", headers=headers).get_json()["items"] == []
+    refused = client.get(f"/api/v1/requests/{ref}", headers=headers)
+    assert_problem(refused, 403, "client-forbidden")
+    assert "Tremblay" not in refused.get_data(as_text=True)
+    task = client.get(f"/api/v1/requests/{ref}", headers=officer_headers).get_json()["tasks"][0]
+    patched = client.patch(
+        f"/api/v1/requests/{ref}/tasks/{task['id']}", headers=headers, json={"searched": True}
+    )
+    assert_problem(patched, 403, "client-forbidden")
+    denied = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "access.denied").order_by(AuditEvent.seq)
+    ).all()
+    assert [event.object_id for event in denied[-2:]] == [ref, ref]
+    factories.grant(session, technician, "acme")
+    session.commit()
+    listed = client.get("/api/v1/requests", headers=headers).get_json()["items"]
+    assert [item["reference"] for item in listed] == [ref]

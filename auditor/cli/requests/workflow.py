@@ -39,6 +39,7 @@ from auditor.schemas.requests import (
 )
 from auditor.services import requests as requests_service
 from auditor.services.context import Actor
+from auditor.services.requests import scope
 
 PAGE = 500
 
@@ -324,6 +325,8 @@ def task(
     if actions:
         raw["actions"] = _actions(actions)
     data = parse(TaskUpdate, {k: v for k, v in raw.items() if v is not None}, what="input")
+    # a technician updates the tasks of their clients' requests only (as in the API)
+    scope.require_visible(session, requests_service.get_request(session, reference), actor)
     updated = requests_service.update_task(session, reference, task_id, data, actor=actor)
     session.commit()
     out = requests_service.task_out(updated)

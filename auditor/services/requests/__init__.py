@@ -10,6 +10,8 @@
   request change (R10-R13).
 - ``letters``: the letters sent about a request, as PDF/A-3 with their data attached.
 - ``common``, ``guards``: finding a request, auditing its actions, ``require_verified``.
+- ``scope``: which requests an actor may see (a technician: their clients'); ``desk``: the web
+  desk's list sorted by due date, its CSV and a request's timeline.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from auditor.services.requests.access import (
     export_access_report,
     export_portability,
 )
+from auditor.services.requests.common import get as get_request
 from auditor.services.requests.consents import export_marketing, withdraw_consent, withdrawal_out
 from auditor.services.requests.corrections import (
     apply_correction,
@@ -61,6 +64,7 @@ __all__ = [
     "export_marketing",
     "export_portability",
     "extend",
+    "get_request",
     "link_subject",
     "list_requests",
     "open_request",

@@ -1,10 +1,5 @@
-"""The privacy-request desk: the filtered list sorted by due date, its CSV, a request's
-timeline from the audit trail, and which clients a technician may see.
-
-Admins, officers and auditors see every request. A technician sees the requests of the clients
-they are granted (``vault_grant``: the clients they work for), found through the subject's client
-or the forwarding client; a request tied to no client is the officers' alone.
-"""
+"""The privacy-request desk: the filtered list sorted by due date, its CSV, and a request's
+timeline from the audit trail; each as the actor may see it (``scope``)."""
 
 from __future__ import annotations
 
@@ -17,14 +12,26 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager
 
-from auditor.models import AuditEvent, DataSubject, Organization, PrivacyRequest, VaultGrant
-from auditor.permissions import Role
-from auditor.services import audit, calendar
+from auditor.models import AuditEvent, DataSubject, Organization, PrivacyRequest
+from auditor.services import calendar
 from auditor.services.context import Actor
-from auditor.services.errors import ClientAccessDenied
-from auditor.services.requests.common import OBJECT_TYPE, is_quebec, organization_id
+from auditor.services.requests.common import OBJECT_TYPE, is_quebec
 from auditor.services.requests.deadlines import clock, overdue_before
+from auditor.services.requests.scope import require_visible, visible_clients
 from auditor.services.requests.states import OPEN
+
+__all__ = [
+    "CSV_COLUMNS",
+    "DeskFilter",
+    "client_of",
+    "csv_lines",
+    "csv_row",
+    "iter_requests",
+    "list_requests",
+    "require_visible",
+    "timeline",
+    "visible_clients",
+]
 
 CSV_COLUMNS = (
     "reference",
@@ -53,41 +60,6 @@ class DeskFilter:
     quebec: bool | None = None
     due_within: int | None = None  # open and due within this many days (today counts)
     overdue: bool | None = None
-
-
-def visible_clients(session: Session, actor: Actor) -> set[int] | None:
-    """The clients whose requests ``actor`` may see: None for every request."""
-    if actor.role != Role.TECHNICIAN.value:
-        return None
-    if actor.user_id is None:
-        return set()
-    rows = session.scalars(
-        select(VaultGrant.organization_id).where(VaultGrant.user_id == actor.user_id)
-    )
-    return set(rows)
-
-
-def require_visible(session: Session, request: PrivacyRequest, actor: Actor) -> None:
-    """Refuse (403, audited) a request of a client the technician was not granted."""
-    visible = visible_clients(session, actor)
-    if visible is None:
-        return
-    clients = {
-        request.subject.organization_id if request.subject is not None else None,
-        request.forwarded_by_id,
-    } - {None}
-    if clients & visible:
-        return
-    audit.record_refusal(
-        session,
-        actor=actor,
-        action="access.denied",
-        object_type=OBJECT_TYPE,
-        object_id=request.reference,
-        organization_id=organization_id(request),
-        details={"reason": "client not granted"},
-    )
-    raise ClientAccessDenied("You have no access to this client's requests.")
 
 
 def _query(

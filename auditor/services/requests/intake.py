@@ -40,6 +40,7 @@ from auditor.services.identifiers import normalize
 from auditor.services.inventory import resolve
 from auditor.services.requests import documents as request_documents
 from auditor.services.requests import recourse as request_holds
+from auditor.services.requests import scope
 from auditor.services.requests import tasks as request_tasks
 from auditor.services.requests.common import (
     OBJECT_TYPE,
@@ -212,8 +213,10 @@ def list_requests(
     after: int | None = None,
     limit: int = 100,
     now: dt.datetime | None = None,
+    clients: set[int] | None = None,
 ) -> list[PrivacyRequest]:
-    """A page of requests in id order, filtered by status, type and overdue (as of ``now``)."""
+    """A page of requests in id order, filtered by status, type and overdue (as of ``now``), and
+    to the requests of ``clients`` when given (a technician's: ``scope.visible_clients``)."""
     query = (
         select(PrivacyRequest)
         .options(  # one query (many-to-one joins); the tasks stay unloaded: requests_out counts
@@ -232,6 +235,8 @@ def list_requests(
         query = query.where(condition if overdue else not_(condition))
     if after is not None:
         query = query.where(PrivacyRequest.id > after)
+    if clients is not None:
+        query = query.where(scope.visible_condition(clients))
     return list(session.scalars(query).all())
 
 
@@ -260,7 +265,9 @@ def read_request(
 
 def read_request_as(session: Session, reference: str, *, actor: Actor) -> RequestDetail:
     """The request as ``actor``'s role may see it: officers see the requester, officers and
-    technicians the identifiers to search for; reading is audited either way."""
+    technicians the identifiers to search for; reading is audited either way. A technician is
+    refused (403, audited) the request of a client not granted to them."""
+    scope.require_visible(session, get(session, reference), actor)
     role = actor.role or ""
     requester = is_allowed(role, Permission.REQUESTS_MANAGE)
     identifiers = requester or is_allowed(role, Permission.REQUESTS_TASKS)
