@@ -128,27 +128,32 @@ def rotate(session: Session, actor: Actor, yes: bool) -> None:
 @YES
 @BATCH
 def rewrap(session: Session, actor: Actor, yes: bool, batch: int) -> None:
-    """Re-wrap every client key under the current master version (secrets are untouched).
+    """Re-wrap every client key (and reseal every user's TOTP secret) under the current master
+    version; the vault's sealed secrets are untouched.
 
     Resumable and idempotent: each batch is committed; a second run finds nothing to do."""
     ring = _ring()
     result = vault_service.rewrap_client_keys(session, ring, actor=actor, batch=batch, dry_run=True)
-    total = sum(result.pending.values())
-    if not total:
+    keys_total, totp_total = sum(result.pending.values()), sum(result.totp_pending.values())
+    if not keys_total and not totp_total:
         click.echo(f"every client key is already under master key version {ring.current}")
         return
+    totp = f" and {totp_total} TOTP secret(s)" if totp_total else ""
     if not yes:
+        versions = _versions({**result.totp_pending, **result.pending})
         click.echo(
-            f"dry run: would re-wrap {total} client key(s) under master key version "
-            f"{ring.current} ({_versions(result.pending)}); pass --yes to do it"
+            f"dry run: would re-wrap {keys_total} client key(s){totp} under master key "
+            f"version {ring.current} ({versions}); pass --yes to do it"
         )
         return
-    with click.progressbar(length=total, label="re-wrapping client keys") as bar:
+    with click.progressbar(length=keys_total + totp_total, label="re-wrapping") as bar:
         result = vault_service.rewrap_client_keys(
             session, ring, actor=actor, batch=batch, progress=bar.update
         )
+    resealed = f" and {result.totp_resealed} TOTP secret(s)" if result.totp_resealed else ""
     click.echo(
-        f"re-wrapped {result.rewrapped} client key(s) under master key version {ring.current}"
+        f"re-wrapped {result.rewrapped} client key(s){resealed} under master key version "
+        f"{ring.current}"
     )
     left = vault_service.client_keys_by_master(session)
     left.pop(ring.current, None)

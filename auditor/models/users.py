@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from auditor.db import Base, utcnow
@@ -26,9 +26,11 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
-    # the second factor (TOTP, RFC 6238): the shared secret (base32), when it was enrolled, and
-    # the last time step accepted, so that a code is refused when replayed within its step
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # the second factor (TOTP, RFC 6238): the shared secret, sealed under the master key ("AUM",
+    # docs/crypto-format.md section 15) with the master version it is under, when it was
+    # enrolled, and the last time step accepted, so that a replayed code is refused
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_master_version: Mapped[int | None]
     totp_enrolled_at: Mapped[dt.datetime | None]
     totp_last_step: Mapped[int | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

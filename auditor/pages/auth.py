@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from auditor.db import get_session
+from auditor.keys import master_key_ring
 from auditor.models import User
 from auditor.pages.clock import now
 from auditor.pages.core import (
@@ -150,7 +151,9 @@ def second_factor() -> Any:
         actor = web_actor(user)
         retry = _locked(db, keys)
         if retry is None:
-            method = mfa.check_code(db, user, form.code.data or "", actor=actor, now=now())
+            method = mfa.check_code(
+                db, user, form.code.data or "", ring=master_key_ring(), actor=actor, now=now()
+            )
             if method is not None:
                 moment = now()
                 audit.record(
@@ -191,7 +194,9 @@ def enrol() -> Any:
     if form.validate_on_submit():
         actor = web_actor(user)
         moment = now()
-        codes = mfa.enrol(db, user, secret, form.code.data or "", actor=actor, now=moment)
+        code = form.code.data or ""
+        ring = master_key_ring()
+        codes = mfa.enrol(db, user, secret, code, ring=ring, actor=actor, now=moment)
         if codes is not None:
             state.pop("enrol_secret", None)
             state.sign_in(user.id, mfa_at=moment)

@@ -2,9 +2,10 @@
 
 Every account enrols before any page shows data. A code is accepted in its 30-second step or
 the one before or after (clock drift), and only once: the last accepted step is stored, so a
-code seen by someone looking over a shoulder is refused when replayed. The ten recovery codes
-are shown once and stored as SHA-256. An admin may reset a user's second factor (audited); the
-user enrols again at their next sign-in.
+code seen by someone looking over a shoulder is refused when replayed. The secret is sealed
+under the vault's master key (``crypto.master_sealed``, "AUM"): a copy of the database signs
+nobody in. The ten recovery codes are shown once and stored as SHA-256. An admin may reset a
+user's second factor (audited); the user enrols again at their next sign-in.
 """
 
 from __future__ import annotations
@@ -23,12 +24,36 @@ from auditor.db import utcnow
 from auditor.models import RecoveryCode, User
 from auditor.services import audit
 from auditor.services.context import Actor
+from crypto import master_sealed
+from crypto.keys import MasterKeyRing
 
 ISSUER = "auditor"
 STEP_SECONDS = 30
 DRIFT_STEPS = 1  # the step before and the one after are accepted too
 RECOVERY_CODES = 10
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed by hand
+TOTP_PURPOSE = "totp"  # the purpose of the sealed secret's associated data
+
+
+def totp_owner(user_id: int) -> str:
+    """The owner of the sealed secret's associated data: a blob moved to another user fails."""
+    return f"user:{user_id}"
+
+
+def seal_secret(ring: MasterKeyRing, user: User, secret: str) -> None:
+    user.totp_secret = master_sealed.seal(
+        ring, secret.encode("ascii"), purpose=TOTP_PURPOSE, owner=totp_owner(user.id)
+    )
+    user.totp_master_version = ring.current
+
+
+def secret_of(ring: MasterKeyRing, user: User) -> str:
+    """The user's TOTP secret (base32), unsealed in memory only."""
+    assert user.totp_secret is not None
+    plain = master_sealed.unseal(
+        ring, bytes(user.totp_secret), purpose=TOTP_PURPOSE, owner=totp_owner(user.id)
+    )
+    return plain.decode("ascii")
 
 
 def new_secret() -> str:
@@ -90,14 +115,22 @@ def _new_recovery_codes(session: Session, user: User, moment: dt.datetime) -> li
 
 
 def enrol(
-    session: Session, user: User, secret: str, code: str, *, actor: Actor, now: dt.datetime
+    session: Session,
+    user: User,
+    secret: str,
+    code: str,
+    *,
+    ring: MasterKeyRing,
+    actor: Actor,
+    now: dt.datetime,
 ) -> list[str] | None:
     """Confirm enrolment with a code from the new authenticator: the secret is kept and ten
     recovery codes returned (to show once). None when the code does not match."""
     step = _matching_step(secret, normalise_code(code), now)
     if step is None:
         return None
-    user.totp_secret, user.totp_enrolled_at, user.totp_last_step = secret, now, step
+    seal_secret(ring, user, secret)
+    user.totp_enrolled_at, user.totp_last_step = now, step
     codes = _new_recovery_codes(session, user, now)
     audit.record(
         session,
@@ -112,16 +145,21 @@ def enrol(
 
 
 def check_code(
-    session: Session, user: User, code: str, *, actor: Actor, now: dt.datetime
+    session: Session,
+    user: User,
+    code: str,
+    *,
+    ring: MasterKeyRing,
+    actor: Actor,
+    now: dt.datetime,
 ) -> str | None:
     """The second factor at sign-in: ``"totp"`` or ``"recovery"`` when ``code`` is accepted
     (and can then not be used again), None otherwise. The caller records a failure."""
     if not is_enrolled(user):
         return None
-    assert user.totp_secret is not None
     given = normalise_code(code)
     if given.isdigit() and len(given) == 6:
-        step = _matching_step(user.totp_secret, given, now)
+        step = _matching_step(secret_of(ring, user), given, now)
         if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
             return None  # wrong, or replayed within (or before) the last accepted step
         user.totp_last_step = step
@@ -165,7 +203,8 @@ def reset(session: Session, user: User, *, actor: Actor, now: dt.datetime | None
     from auditor.services import web_sessions
 
     moment = now or utcnow()
-    user.totp_secret = user.totp_enrolled_at = user.totp_last_step = None
+    user.totp_secret = None
+    user.totp_master_version = user.totp_enrolled_at = user.totp_last_step = None
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     ended = web_sessions.end_all(session, user.id)
     audit.record(

@@ -77,7 +77,8 @@ class Site:
             secret = None
             if enrolled:
                 secret = mfa.new_secret()
-                person.totp_secret, person.totp_enrolled_at = secret, utcnow()
+                mfa.seal_secret(factories.keyring(), person, secret)
+                person.totp_enrolled_at = utcnow()
             return {"id": person.id, "email": person.email, "secret": secret, "name": person.name}
 
         found: dict[str, Any] = self.work(make)

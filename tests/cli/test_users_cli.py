@@ -103,8 +103,9 @@ def test_reset_mfa_clears_the_second_factor_ends_sessions_and_is_audited(runner,
     person = web.web_user(session, email="lost.phone@msp.example", enrolled=False)
     secret = mfa.new_secret()
     moment = dt.datetime.now(dt.UTC)
+    code = web.code_at(secret, moment)
     mfa.enrol(
-        session, person, secret, web.code_at(secret, moment), actor=factories.ACTOR, now=moment
+        session, person, secret, code, ring=factories.keyring(), actor=factories.ACTOR, now=moment
     )
     session.add(WebSession(id="a" * 64, user_id=person.id, data={}, mfa_at=moment))
     session.flush()

@@ -413,3 +413,19 @@ def test_the_independent_decryptor_uses_only_the_standard_library_and_aesgcm():
     for function in functions:
         used = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)} & set(globals())
         assert used <= allowed, (function.name, used - allowed)
+
+
+def test_doc_master_sealed_layout_matches_what_the_code_makes():
+    from crypto import master_sealed
+
+    value = b"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    ring = crypto.keys.MasterKeyRing({1: bytes(32)}, current=1)
+    blob = master_sealed.seal(ring, value, purpose="totp", owner="user:7")
+    rows = layout("master-sealed", len(value))
+    position = 0
+    for offset, length in rows:
+        assert offset == position
+        position += length
+    assert position == len(blob) == 36 + len(value)
+    text = DOC.read_text(encoding="utf-8")
+    assert f"n ≤ {master_sealed.MAX_PLAINTEXT_BYTES}" in text and "**36 + n bytes**" in text

@@ -16,6 +16,7 @@ from werkzeug.test import TestResponse
 from auditor.models import User
 from auditor.services import mfa, users
 from tests.factories.actors import ACTOR
+from tests.factories.keys import keyring
 from tests.factories.people import user as new_user
 
 PASSWORD = "correct horse battery staple"
@@ -36,14 +37,19 @@ def web_user(
     enrolled: bool = True,
 ) -> User:
     """A user with the tests' password and, when ``enrolled``, an authenticator already set up
-    (its secret in ``user.totp_secret``)."""
+    (its secret sealed under the tests' master key: ``secret_of(user)``)."""
     found = new_user(session, role=role, email=email)
     users.set_password(session, found.id, PASSWORD, actor=ACTOR)
     if enrolled:
-        found.totp_secret = mfa.new_secret()
+        mfa.seal_secret(keyring(), found, mfa.new_secret())
         found.totp_enrolled_at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     session.flush()
     return found
+
+
+def secret_of(user: User) -> str:
+    """The user's TOTP secret, unsealed with the tests' master key (what their phone holds)."""
+    return mfa.secret_of(keyring(), user)
 
 
 def code_at(secret: str, moment: dt.datetime) -> str:
@@ -67,9 +73,8 @@ def sign_in(client: FlaskClient, user: User, *, moment: dt.datetime | None = Non
     """Password, then the TOTP code of ``moment`` (default: now); returns the last response."""
     answer = post_form(client, "/sign-in", {"email": user.email, "password": PASSWORD})
     assert answer.status_code == 302, answer.get_data(as_text=True)
-    assert user.totp_secret is not None
     when = moment or dt.datetime.now(dt.UTC)
-    return post_form(client, "/sign-in/code", {"code": code_at(user.totp_secret, when)})
+    return post_form(client, "/sign-in/code", {"code": code_at(secret_of(user), when)})
 
 
 def signed_in(

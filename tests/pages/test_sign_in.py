@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from auditor.models import AuditEvent, PrivacyRequest, RecoveryCode, WebSession
 from auditor.schemas.users import UserUpdate
 from auditor.services import mfa, users
-from tests.factories import ACTOR, NOW, web
+from tests.factories import ACTOR, NOW, keyring, web
 from tests.factories.web import PASSWORD, code_at, csrf_token, post_form, sign_in, web_user
 
 T0 = NOW
@@ -42,7 +42,7 @@ def test_password_then_code_signs_in_with_a_new_session_id_at_each_step(app, ses
     second = client.get_cookie("auditor_session").value
     assert second != first
     assert client.get("/").status_code == 302  # the password alone shows nothing
-    answer = post_form(client, "/sign-in/code", {"code": code_at(person.totp_secret, T0)})
+    answer = post_form(client, "/sign-in/code", {"code": code_at(web.secret_of(person), T0)})
     assert answer.status_code == 302 and answer.headers["Location"] == "/"
     third = client.get_cookie("auditor_session").value
     assert third not in (first, second)
@@ -62,7 +62,9 @@ def test_the_next_page_is_kept_through_sign_in_but_only_on_this_site(app, sessio
         moment = T0 + dt.timedelta(seconds=30 * number)  # a new time step for each round
         web.freeze(app, moment)
         post_form(client, f"/sign-in?next={target}", {"email": person.email, "password": PASSWORD})
-        answer = post_form(client, "/sign-in/code", {"code": code_at(person.totp_secret, moment)})
+        answer = post_form(
+            client, "/sign-in/code", {"code": code_at(web.secret_of(person), moment)}
+        )
         assert answer.headers["Location"] == expected
         post_form(client, "/sign-out", {}, page="/")
 
@@ -122,7 +124,9 @@ def test_the_first_sign_in_enrols_an_authenticator_with_recovery_codes(app, sess
     codes = text.split('id="recovery-codes">')[1].split("</ul>")[0].count("<code>")
     assert codes == 10
     session.refresh(person)
-    assert person.totp_secret == secret and person.totp_enrolled_at == T0
+    assert web.secret_of(person) == secret and person.totp_enrolled_at == T0
+    assert secret.encode() not in bytes(person.totp_secret)  # sealed, never stored in the clear
+    assert bytes(person.totp_secret)[:4] == b"AUM\x01"
     stored = session.scalars(
         select(RecoveryCode.code_hash).where(RecoveryCode.user_id == person.id)
     ).all()
@@ -138,7 +142,7 @@ def test_a_code_is_refused_when_replayed_within_its_step(app, session):
     assert sign_in(first, person, moment=T0).status_code == 302
     second = app.test_client()
     post_form(second, "/sign-in", {"email": person.email, "password": PASSWORD})
-    replay = post_form(second, "/sign-in/code", {"code": code_at(person.totp_secret, T0)})
+    replay = post_form(second, "/sign-in/code", {"code": code_at(web.secret_of(person), T0)})
     assert replay.status_code == 422
     assert "already used" in replay.get_data(as_text=True)
     assert second.get("/").status_code == 302
@@ -146,7 +150,7 @@ def test_a_code_is_refused_when_replayed_within_its_step(app, session):
     later = post_form(
         second,
         "/sign-in/code",
-        {"code": code_at(person.totp_secret, T0 + dt.timedelta(seconds=30))},
+        {"code": code_at(web.secret_of(person), T0 + dt.timedelta(seconds=30))},
     )
     assert later.status_code == 302
 
@@ -155,7 +159,9 @@ def test_a_recovery_code_signs_in_once(app, session):
     web.freeze(app, T0)
     person = web_user(session, enrolled=False)
     secret = mfa.new_secret()
-    codes = mfa.enrol(session, person, secret, code_at(secret, T0), actor=ACTOR, now=T0)
+    codes = mfa.enrol(
+        session, person, secret, code_at(secret, T0), ring=keyring(), actor=ACTOR, now=T0
+    )
     for expected in (302, 422):
         client = app.test_client()
         post_form(client, "/sign-in", {"email": person.email, "password": PASSWORD})

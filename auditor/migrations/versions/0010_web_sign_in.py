@@ -1,7 +1,9 @@
 """The web application's sign-in: the second factor and server-side sessions.
 
-- ``app_user.totp_secret``, ``totp_enrolled_at``, ``totp_last_step``: the TOTP secret, when it
-  was enrolled, and the last time step accepted (a replayed code is refused).
+- ``app_user.totp_secret``, ``totp_master_version``, ``totp_enrolled_at``, ``totp_last_step``:
+  the TOTP secret sealed under the master key ("AUM", docs/crypto-format.md section 15) and the
+  master version it is under, when it was enrolled, and the last time step accepted (a replayed
+  code is refused).
 - ``recovery_code``: ten single-use codes per user, stored as SHA-256.
 - ``web_session``: a browser's session, stored as the SHA-256 of its cookie.
 - ``ix_audit_event_object``: the events of one object in order (a request's timeline).
@@ -27,7 +29,8 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 def upgrade() -> None:
     with op.batch_alter_table("app_user") as batch:
-        batch.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("totp_secret", sa.LargeBinary(), nullable=True))
+        batch.add_column(sa.Column("totp_master_version", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("totp_enrolled_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("totp_last_step", sa.Integer(), nullable=True))
     op.create_table(
@@ -79,4 +82,5 @@ def downgrade() -> None:
     with op.batch_alter_table("app_user") as batch:
         batch.drop_column("totp_last_step")
         batch.drop_column("totp_enrolled_at")
+        batch.drop_column("totp_master_version")
         batch.drop_column("totp_secret")

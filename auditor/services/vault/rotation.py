@@ -1,5 +1,6 @@
-"""Master key rotation: add a master version, re-wrap every client key under it, retire the old
-one (docs/crypto-format.md, section 11). Client keys rotate in ``client_rotation``.
+"""Master key rotation: add a master version, re-wrap every client key under it (and reseal the
+users' TOTP secrets, sealed directly under the master key), retire the old one
+(docs/crypto-format.md, sections 11 and 15). Client keys rotate in ``client_rotation``.
 
 Long operations commit once per batch, each batch with its own audit event, so an interrupted run
 keeps its progress and the next run picks up what is left. No key material reaches an audit
@@ -8,6 +9,7 @@ event, an error or a return value.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,13 +18,14 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from auditor.models import ClientKey, MasterKeyCanary, Secret
+from auditor.models import ClientKey, MasterKeyCanary, Secret, User
 from auditor.services import audit
 from auditor.services.context import Actor
 from auditor.services.errors import Conflict, NotFound
+from auditor.services.mfa import TOTP_PURPOSE, totp_owner
 from auditor.services.vault import keys as vault_keys
-from auditor.services.vault.status import client_keys_by_master
-from crypto import envelope
+from auditor.services.vault.status import client_keys_by_master, totp_by_master
+from crypto import envelope, master_sealed
 from crypto.keys import MasterKeyRing
 
 DEFAULT_BATCH = 5000
@@ -30,6 +33,7 @@ Progress = Callable[[int], None]
 
 _client_keys = cast(Table, ClientKey.__table__)
 _secrets = cast(Table, Secret.__table__)
+_users = cast(Table, User.__table__)
 
 
 def client_id(organization_id: int) -> str:
@@ -94,6 +98,8 @@ class RewrapResult:
     pending: dict[int, int]  # master version -> client keys under it, before the run
     rewrapped: int
     dry_run: bool
+    totp_pending: dict[int, int] = dataclasses.field(default_factory=dict)
+    totp_resealed: int = 0
 
 
 def rewrap_client_keys(
@@ -112,8 +118,9 @@ def rewrap_client_keys(
     """
     current = ring.current
     pending = {v: n for v, n in client_keys_by_master(session).items() if v != current}
-    if dry_run or not pending:
-        return RewrapResult(current, pending, 0, dry_run)
+    totp_pending = {v: n for v, n in totp_by_master(session).items() if v != current}
+    if dry_run or not (pending or totp_pending):
+        return RewrapResult(current, pending, 0, dry_run, totp_pending)
     check_ring(session, ring)
     statement = (
         update(_client_keys)
@@ -160,7 +167,57 @@ def rewrap_client_keys(
         if progress is not None:
             progress(len(rows))
     expire(session, ClientKey)
-    return RewrapResult(current, pending, done, False)
+    resealed = _reseal_totp(session, ring, actor=actor, batch=batch, progress=progress)
+    return RewrapResult(current, pending, done, False, totp_pending, resealed)
+
+
+def _reseal_totp(
+    session: Session, ring: MasterKeyRing, *, actor: Actor, batch: int, progress: Progress | None
+) -> int:
+    """Seal again, under the current master version, every TOTP secret under an older one."""
+    current = ring.current
+    statement = (
+        update(_users)
+        .where(_users.c.id == bindparam("b_id"))
+        .values(totp_secret=bindparam("b_sealed"), totp_master_version=current)
+    )
+    done = 0
+    while True:
+        rows = session.execute(
+            select(User.id, User.totp_secret, User.totp_master_version)
+            .where(User.totp_secret.is_not(None), User.totp_master_version != current)
+            .order_by(User.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            break
+        params = []
+        for row in rows:
+            assert row.totp_secret is not None
+            sealed = master_sealed.reseal(
+                ring, bytes(row.totp_secret), purpose=TOTP_PURPOSE, owner=totp_owner(row.id)
+            )
+            params.append({"b_id": row.id, "b_sealed": sealed})
+        session.execute(statement, params)
+        origins = Counter(row.totp_master_version for row in rows)
+        audit.record(
+            session,
+            actor=actor,
+            action="keys.rewrap",
+            object_type="master_key",
+            object_id=current,
+            details={
+                "master_version": current,
+                "totp_resealed": len(rows),
+                "from_versions": {str(v): n for v, n in sorted(origins.items())},
+            },
+        )
+        session.commit()
+        done += len(rows)
+        if progress is not None:
+            progress(len(rows))
+    expire(session, User)
+    return done
 
 
 @dataclass(frozen=True)
@@ -186,10 +243,11 @@ def retire_master(
             "rotate first ('auditor keys rotate --yes')."
         )
     in_use = client_keys_by_master(session).get(version, 0)
-    if in_use:
+    totp = totp_by_master(session).get(version, 0)
+    if in_use or totp:
         raise Conflict(
-            f"Master key version {version} still wraps {in_use} client key(s); "
-            "run 'auditor keys rewrap --yes' first."
+            f"Master key version {version} still wraps {in_use} client key(s) and {totp} TOTP "
+            "secret(s); run 'auditor keys rewrap --yes' first."
         )
     canary = session.get(MasterKeyCanary, version)
     if version not in ring and canary is None:

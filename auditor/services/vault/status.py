@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
-from auditor.models import ClientKey, MasterKeyCanary, Organization, Secret
+from auditor.models import ClientKey, MasterKeyCanary, Organization, Secret, User
 from crypto.keys import MasterKeyRing
 
 
@@ -17,6 +17,16 @@ def client_keys_by_master(session: Session) -> dict[int, int]:
     """How many client key rows each master version wraps."""
     query = select(ClientKey.master_version, func.count()).group_by(ClientKey.master_version)
     return dict(session.execute(query).all())
+
+
+def totp_by_master(session: Session) -> dict[int, int]:
+    """How many users' TOTP secrets each master version seals (crypto-format section 15)."""
+    query = (
+        select(User.totp_master_version, func.count())
+        .where(User.totp_secret.is_not(None))
+        .group_by(User.totp_master_version)
+    )
+    return {int(v): n for v, n in session.execute(query).all() if v is not None}
 
 
 @dataclass(frozen=True)
