@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import orjson
@@ -45,6 +45,21 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             raise ValueError("naive datetime: pass an aware UTC datetime")
         value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def literal_processor(self, dialect: Any) -> Callable[[Any], str]:
+        """A moment inlined in SQL as the database stores it: SQLite's own text (``2026-12-01
+        21:37:14.577490``, in UTC), a ``timestamptz`` literal elsewhere; so a stated query (the
+        disposition report's), pasted into sqlite3 or psql, selects what the service selected."""
+
+        def process(value: Any) -> str:
+            moment = self.process_bind_param(value, dialect)
+            if moment is None:
+                return "NULL"
+            if dialect.name == "sqlite":
+                return f"'{moment:%Y-%m-%d %H:%M:%S.%f}'"
+            return f"'{moment.isoformat(sep=' ')}'"
+
+        return process
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:

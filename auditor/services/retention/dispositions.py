@@ -228,7 +228,10 @@ def disposition_report(
     low = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
     high = dt.datetime.combine(end, dt.time(), tzinfo=dt.UTC)
     where = period_filter(low, high)
-    compiled = select_rows(*where).compile(bind=session.get_bind())
+    dialect = session.get_bind().dialect
+    # the values written as the database stores them (SQLite: '2026-12-01 00:00:00.000000'), so
+    # the stated SQL, pasted into sqlite3 or psql, selects exactly these rows
+    stated = select_rows(*where).compile(dialect=dialect, compile_kwargs={"literal_binds": True})
     summary = Summary()
     rows: list[dict[str, Any]] = []
     for row in _stream(session, *where):
@@ -239,14 +242,18 @@ def disposition_report(
         "format": REPORT_FORMAT,
         "period": {"start": start.isoformat(), "end_exclusive": end.isoformat()},
         "query": {
-            "sql": " ".join(str(compiled).split()),
-            "parameters": {k: _param(v) for k, v in compiled.params.items()},
-            "dialect": session.get_bind().dialect.name,
+            "sql": " ".join(str(stated).split()),
+            "parameters": {"start": _stored(low, dialect), "end": _stored(high, dialect)},
+            "dialect": dialect.name,
         },
         "summary": summary.to_dict(),
         "dispositions": rows if include_rows else None,
     }
 
 
-def _param(value: Any) -> Any:
-    return audit.format_time(value) if isinstance(value, dt.datetime) else value
+def _stored(moment: dt.datetime, dialect: Any) -> str:
+    """A moment as the database's own text for it (the literal the stated SQL holds)."""
+    render = Disposition.__table__.c.created_at.type.literal_processor(dialect)
+    assert render is not None
+    literal: str = render(moment)
+    return literal.strip("'")

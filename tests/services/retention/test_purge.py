@@ -292,6 +292,23 @@ def test_a_run_left_running_by_a_killed_process_is_marked_interrupted(session, r
     assert stale.status == "interrupted"
 
 
+def test_the_stated_query_rerun_as_written_returns_exactly_the_reports_rows(session, rules):
+    # what an auditor does: paste the report's SQL into sqlite3 or psql, no SQLAlchemy between
+    ingest(session, old_ticket(external_id="T-1"), old_ticket(external_id="T-2"))
+    run(session)
+    data = disposition_records.disposition_report(
+        session, start=AS_OF, end=AS_OF + dt.timedelta(days=1)
+    )
+    assert data["summary"]["count"] >= 2
+    raw = session.connection().exec_driver_sql(data["query"]["sql"]).mappings().all()
+    assert [row["id"] for row in raw] == [d["id"] for d in data["dispositions"]]
+    for day in (AS_OF - dt.timedelta(days=1), AS_OF + dt.timedelta(days=1)):  # no other day's
+        other = disposition_records.disposition_report(
+            session, start=day, end=day + dt.timedelta(days=1)
+        )
+        assert session.connection().exec_driver_sql(other["query"]["sql"]).all() == []
+
+
 def test_disposition_report_states_its_query_and_lists_the_period(session, rules):
     ingest(session, old_ticket(external_id="T-1"))
     run(session)
@@ -301,10 +318,12 @@ def test_disposition_report_states_its_query_and_lists_the_period(session, rules
     assert data["summary"]["count"] == 2
     assert "FROM disposition WHERE disposition.created_at >=" in data["query"]["sql"]
     assert "ORDER BY disposition.id" in data["query"]["sql"]
-    assert sorted(data["query"]["parameters"].values()) == [
-        "2026-11-22T00:00:00.000000Z",
-        "2026-11-23T00:00:00.000000Z",
-    ]
+    stored = {
+        "sqlite": ("2026-11-22 00:00:00.000000", "2026-11-23 00:00:00.000000"),
+        "postgresql": ("2026-11-22 00:00:00+00:00", "2026-11-23 00:00:00+00:00"),
+    }[data["query"]["dialect"]]
+    assert data["query"]["parameters"] == {"start": stored[0], "end": stored[1]}
+    assert f"'{stored[0]}'" in data["query"]["sql"] and f"'{stored[1]}'" in data["query"]["sql"]
     assert [d["subject_type"] for d in data["dispositions"]] == ["record", "data_subject"]
     empty = disposition_records.disposition_report(
         session, start=dt.date(2020, 1, 1), end=dt.date(2020, 2, 1)
