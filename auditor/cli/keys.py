@@ -197,15 +197,16 @@ def rotate_client(session: Session, actor: Actor, client: str, yes: bool, batch:
 
 @command(groups.keys, "status")
 def status(session: Session) -> None:
-    """Per master version: client keys it wraps; per client: key version, age and secrets."""
+    """Per master version: client keys and TOTP secrets it wraps; per client: key version, age
+    and secrets."""
     report = vault_service.key_status(session, _ring())
     click.echo(f"master key versions (current: {report.current_master})")
-    click.echo(f"  {'version':>7}  {'client keys':>11}  {'in ring':7}  canary")
+    click.echo(f"  {'version':>7}  {'client keys':>11}  {'TOTP':>5}  {'in ring':7}  canary")
     for m in report.masters:
         mark = "*" if m.is_current else " "
         click.echo(
-            f"  {m.version:>6}{mark}  {m.client_keys:>11}  {'yes' if m.in_ring else 'NO':7}  "
-            f"{'yes' if m.has_canary else 'no'}"
+            f"  {m.version:>6}{mark}  {m.client_keys:>11}  {m.totp_secrets:>5}  "
+            f"{'yes' if m.in_ring else 'NO':7}  {'yes' if m.has_canary else 'no'}"
         )
     click.echo(f"client keys ({len(report.clients)} clients)")
     click.echo(f"  {'client':20} {'version':>7} {'age (days)':>10} {'secrets':>9} {'pending':>8}")

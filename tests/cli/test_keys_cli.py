@@ -274,7 +274,7 @@ def test_status_shows_master_versions_and_client_keys(runner, session, secrets):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "master key versions (current: 1)"
-    assert lines[2].split() == ["1*", "2", "yes", "yes"]
+    assert lines[2].split() == ["1*", "2", "0", "yes", "yes"]  # no TOTP secret yet
     assert lines[3] == "client keys (2 clients)"
     acme = next(line.split() for line in lines if line.strip().startswith("acme"))
     qc = next(line.split() for line in lines if line.strip().startswith("qc-client"))

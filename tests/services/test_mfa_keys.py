@@ -11,7 +11,7 @@ from auditor.services import mfa
 from auditor.services.errors import Conflict
 from auditor.services.vault import keys as vault_keys
 from auditor.services.vault import rotation as vault_rotation
-from auditor.services.vault.status import totp_by_master
+from auditor.services.vault.status import key_status, totp_by_master
 from crypto import master_sealed
 from tests.factories import ACTOR, NOW
 from tests.factories.web import code_at, web_user
@@ -36,6 +36,8 @@ def test_rotation_reseals_totp_secrets_and_retirement_waits_for_it(session, inve
     assert person.totp_master_version == 2 == master_sealed.master_version_of(person.totp_secret)
     assert mfa.secret_of(rotated.drop_version(1), person) == secret
     assert totp_by_master(session) == {2: 1}
+    status = {m.version: m.totp_secrets for m in key_status(session, rotated).masters}
+    assert status == {1: 0, 2: 1}
     event = session.scalars(
         select(AuditEvent).where(AuditEvent.action == "keys.rewrap").order_by(AuditEvent.seq)
     ).all()[-1]

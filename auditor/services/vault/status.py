@@ -36,6 +36,7 @@ class MasterVersionStatus:
     is_current: bool
     in_ring: bool
     has_canary: bool
+    totp_secrets: int = 0  # users' TOTP secrets sealed under it (crypto-format section 15)
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,17 @@ class KeyStatus:
 def key_status(
     session: Session, ring: MasterKeyRing, *, now: dt.datetime | None = None
 ) -> KeyStatus:
-    """Per master version: the client keys it wraps; per client: key version, age, secrets."""
+    """Per master version: the client keys and TOTP secrets it wraps; per client: key version,
+    age, secrets."""
     moment = now or utcnow()
     used = client_keys_by_master(session)
+    totp = totp_by_master(session)
     canaries = set(session.scalars(select(MasterKeyCanary.master_version)))
     masters = [
-        MasterVersionStatus(v, used.get(v, 0), v == ring.current, v in ring, v in canaries)
-        for v in sorted(set(ring.versions) | set(used) | canaries)
+        MasterVersionStatus(
+            v, used.get(v, 0), v == ring.current, v in ring, v in canaries, totp.get(v, 0)
+        )
+        for v in sorted(set(ring.versions) | set(used) | set(totp) | canaries)
     ]
     secrets: dict[int, dict[int, int]] = {}
     for org_id, version, count in session.execute(
