@@ -128,6 +128,8 @@ def sign_in() -> Any:
         status = 422
     expired = state.expired or state.pop("notice", None) == "expired"
     notice = "Your session has expired. Sign in again." if expired else None
+    if request.args.get("expired"):
+        notice = "The sign-in page had expired. Enter your details again."
     if request.args.get("signed_out"):
         notice = "You are signed out."
     return (

@@ -108,7 +108,8 @@ def test_a_form_without_its_csrf_token_is_refused(page, site):
     page.get_by_label("How to reach them").fill("forged@example.com")
     page.get_by_label("What the request says").fill("forged")
     page.get_by_role("button", name="Record the request").click()
-    assert "The CSRF token is missing." in main_text(page)
+    assert "The form could not be sent" in main_text(page)
+    assert "nothing was changed" in main_text(page)
     page.goto("/requests")
     assert "Forged Person" not in page.content()
 

@@ -173,8 +173,10 @@ def test_a_recovery_code_signs_in_once(app, session):
 def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(app, session):
     person = web_user(session)
     refused = app.test_client().post("/sign-in", data={"email": person.email, "password": PASSWORD})
-    assert refused.status_code == 400
-    assert "CSRF" in refused.get_data(as_text=True)
+    assert refused.status_code == 302  # the sign-in form again, saying it had expired
+    assert refused.headers["Location"] == "/sign-in?expired=1"
+    again = app.test_client().get("/sign-in?expired=1").get_data(as_text=True)
+    assert "The sign-in page had expired. Enter your details again." in again
     assert actions(session, "auth.login") == []
     client, _ = web.signed_in(app, session, moment=T0)
     before = session.scalar(select(func.count()).select_from(PrivacyRequest))
@@ -190,6 +192,7 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(app, sessi
         },
     )
     assert forged.status_code == 400
+    assert "The form could not be sent" in forged.get_data(as_text=True)
     assert session.scalar(select(func.count()).select_from(PrivacyRequest)) == before
 
 
