@@ -152,8 +152,13 @@ def page(browser: Any, site: Site) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=site.url)
     tab = context.new_page()
     tab.set_default_timeout(15_000)
+    problems: list[str] = []  # what the browser's console reports: a CSP refusal, a script error
+    tab.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    tab.on("pageerror", lambda exc: problems.append(str(exc)))
     yield tab
     context.close()
+    # a page answered 403 or 404 on purpose is logged as a failed load; anything else is a bug
+    assert [p for p in problems if not p.startswith("Failed to load resource")] == []
 
 
 def screenshot(page: Any, name: str) -> Path:

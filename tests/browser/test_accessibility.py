@@ -54,6 +54,14 @@ def test_no_serious_violation_and_no_sideways_scroll(browser, site, width):
     context = browser.new_context(viewport={"width": width, "height": 900}, base_url=site.url)
     page = context.new_page()
     problems = []
+    page.on(  # a CSP refusal or a script error, on any page
+        "console",
+        lambda msg: (
+            problems.append(f"console: {msg.text}")
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     page.goto("/sign-in")
     problems += check(page, "sign-in", width)
     page.get_by_role("button", name="Continue").click()  # the form with its errors
