@@ -13,25 +13,28 @@ from auditor.pages.clock import now
 from auditor.pages.core import current_actor, page
 from auditor.permissions import Permission, is_allowed
 from auditor.services import dashboard
-from auditor.services.retention.forecast import Forecast
 
 bp = Blueprint("dashboard", __name__)
 
-FORECAST_TTL_SECONDS = 600  # the forecast reads every record: computed at most every 10 minutes
+FORECAST_TTL_SECONDS = 600  # a forecast computed for the page is kept 10 minutes
 
 
-def _forecast() -> Forecast:
-    """The disposition forecast of today, kept for a few minutes by this process."""
+def _forecast() -> dashboard.ComingDue:
+    """What the last daily purge forecast; before any, one computed here and kept a while."""
+    db = get_session()
+    found = dashboard.latest_coming_due(db)
+    if found is not None:
+        return found
     moment = now()
     cache: dict[str, Any] = current_app.extensions.setdefault("auditor.dashboard", {})
     key = moment.date().isoformat()
-    found = cache.get("forecast")
-    if found and found[0] == key and time.monotonic() - found[1] < FORECAST_TTL_SECONDS:
-        forecast: Forecast = found[2]
-        return forecast
-    forecast = dashboard.disposition_forecast(get_session(), now=moment)
-    cache["forecast"] = (key, time.monotonic(), forecast)
-    return forecast
+    kept = cache.get("forecast")
+    if kept and kept[0] == key and time.monotonic() - kept[1] < FORECAST_TTL_SECONDS:
+        coming: dashboard.ComingDue = kept[2]
+        return coming
+    coming = dashboard.coming_due_now(db, now=moment)
+    cache["forecast"] = (key, time.monotonic(), coming)
+    return coming
 
 
 def chart(tallies: list[dashboard.MonthTally]) -> dict[str, Any]:

@@ -2,26 +2,29 @@
 
 Requests come from the desk's one query (so a technician sees their clients' only) and carry the
 one clock (``deadlines.clock``): the dashboard, the list, the page, the CSV and the PDFs agree.
-Retention (dispositions coming due, review batches, holds) is shown to the roles that may read it.
+Retention (dispositions coming due, review batches, holds) is shown to the roles that may read it;
+what is coming due is what the last daily purge forecast (reading every record is a job's work,
+not a page's), or, before any purge has run, computed for the page.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auditor.models import DispositionReview, Hold, PrivacyRequest
+from auditor.models import DispositionReview, Hold, JobRun, PrivacyRequest
 from auditor.permissions import Permission, is_allowed
-from auditor.services import calendar, holds
+from auditor.services import calendar, holds, jobs
 from auditor.services.context import Actor
 from auditor.services.requests.common import is_quebec
 from auditor.services.requests.deadlines import Clock, clock
 from auditor.services.requests.desk import DeskFilter, iter_requests, visible_clients
 from auditor.services.requests.states import OPEN, RESPONSES
-from auditor.services.retention.forecast import Forecast, forecast_schedule
+from auditor.services.retention.forecast import forecast_schedule
 
 SOON_DAYS = 7  # "due soon" on the dashboard: within a week
 CHART_MONTHS = 12
@@ -56,7 +59,38 @@ class Dashboard:
     answered: list[MonthTally] = field(default_factory=list)
     reviews: list[DispositionReview] | None = None  # None: the role may not see retention
     holds: list[Hold] | None = None
-    forecast: Forecast | None = None
+    forecast: ComingDue | None = None
+
+
+@dataclass(frozen=True)
+class ComingDue:
+    """What falls due now and in the coming weeks, by period (``jobs.forecast_summary``)."""
+
+    start: dt.date
+    buckets: list[dict[str, Any]]
+    computed_at: dt.datetime | None  # the daily purge that computed it; None: computed now
+
+
+def latest_coming_due(session: Session) -> ComingDue | None:
+    """The forecast the last successful daily purge computed, if any."""
+    run = session.scalar(
+        select(JobRun)
+        .where(JobRun.job == jobs.PURGE, JobRun.outcome == "success")
+        .order_by(JobRun.finished_at.desc())
+        .limit(1)
+    )
+    summary = run.counts.get("forecast") if run is not None else None
+    if not summary:
+        return None
+    start = dt.date.fromisoformat(summary["start"])
+    return ComingDue(start, list(summary["buckets"]), run.finished_at if run else None)
+
+
+def coming_due_now(session: Session, *, now: dt.datetime) -> ComingDue:
+    """The forecast computed for this page (before the first daily purge has run)."""
+    forecast = forecast_schedule(session, start=calendar.local_day(now), months=2)
+    summary = jobs.forecast_summary(forecast)
+    return ComingDue(forecast.start, summary["buckets"], None)
 
 
 def _month(day: dt.date, back: int) -> dt.date:
@@ -101,7 +135,7 @@ def _client_ids(request: PrivacyRequest) -> set[int]:
 
 
 def build(
-    session: Session, *, actor: Actor, now: dt.datetime, forecast: Forecast | None = None
+    session: Session, *, actor: Actor, now: dt.datetime, forecast: ComingDue | None = None
 ) -> Dashboard:
     today = calendar.local_day(now)
     board = Dashboard(today=today)
@@ -141,8 +175,3 @@ def build(
     if is_allowed(role, Permission.HOLDS_READ):
         board.holds = holds.list_holds(session, status="active", limit=50, now=now)
     return board
-
-
-def disposition_forecast(session: Session, *, now: dt.datetime) -> Forecast:
-    """What falls due now and in the coming weeks (the rest of this month and the next)."""
-    return forecast_schedule(session, start=calendar.local_day(now), months=2)

@@ -68,7 +68,11 @@ def purge_expired(
     opened = retention.open_review_batches(session, as_of=day, actor=Actor.system(PURGE))
     session.commit()
     credentials = [entry["status"] for entry in result.credentials]
+    # what falls due next, for the dashboard: it reads every record, so it is computed here,
+    # once a day, rather than on a page (services/dashboard.py)
+    coming = forecast_summary(retention.forecast_schedule(session, start=day, months=2))
     return {
+        "forecast": coming,
         "reviews_opened": len(opened),
         "purge_run": result.run_id,
         "disposed": result.disposed,
@@ -76,6 +80,22 @@ def purge_expired(
         "blocked": sum(result.blocked.values()),
         "credentials_purged": credentials.count("purged"),
         "credentials_blocked": credentials.count("blocked"),
+    }
+
+
+def forecast_summary(forecast: retention.Forecast) -> dict[str, Any]:
+    """The disposition forecast's buckets as the dashboard shows them (JSON-ready)."""
+    return {
+        "start": forecast.start.isoformat(),
+        "buckets": [
+            {
+                "label": bucket.label,
+                "due": bucket.due,
+                "held": bucket.held,
+                "pending_review": bucket.pending_review,
+            }
+            for bucket in [forecast.due_now, *forecast.by_month]
+        ],
     }
 
 

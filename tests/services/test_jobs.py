@@ -169,3 +169,14 @@ def test_a_run_that_found_a_purge_in_progress_is_skipped_not_failed(session, now
         "skipped",
         "PurgeInProgress: Another purge run is in progress.",
     )
+
+
+def test_the_daily_purge_forecasts_what_falls_due_next_for_the_dashboard(
+    session, rules, digest_key, now
+):
+    counts = jobs.purge_expired(session, now=now, digest_key=digest_key)
+    forecast = counts["forecast"]
+    assert forecast["start"] == now.date().isoformat()
+    labels = [bucket["label"] for bucket in forecast["buckets"]]
+    assert labels == ["Due now (on or before 22 November 2026)", "November 2026", "December 2026"]
+    assert all(set(b) == {"label", "due", "held", "pending_review"} for b in forecast["buckets"])
