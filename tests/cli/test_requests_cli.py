@@ -188,7 +188,9 @@ def test_a_technician_updates_the_tasks_of_their_clients_requests_only(runner, s
     assert "Traceback" not in refused.output
     session.expire_all()
     assert request.tasks[0].searched_at is None
+    assert request.reference not in runner.invoke(args=["requests", "list"]).output
     factories.grant(session, technician, "acme")
     session.commit()
     done = runner.invoke(args=args)
     assert done.exit_code == 0, done.output
+    assert request.reference in runner.invoke(args=["requests", "list"]).output

@@ -123,12 +123,16 @@ def open_(session: Session, actor: Actor, type_: str, **options: Any) -> None:
 @click.option("--status", type=choice(RequestStatus))
 @click.option("--type", "type_", type=choice(RequestType))
 @click.option("--overdue/--not-overdue", default=None, help="only overdue (or not) requests")
-def list_(session: Session, status: str | None, type_: str | None, overdue: bool | None) -> None:
-    """List requests (every page), oldest first, with their deadlines."""
+def list_(
+    session: Session, actor: Actor, status: str | None, type_: str | None, overdue: bool | None
+) -> None:
+    """List requests (every page), oldest first, with their deadlines (a technician named with
+    --as: the requests of their clients)."""
     query = parse(
         RequestQuery, {"status": status, "type": type_, "overdue": overdue}, what="filter"
     )
     after, shown = None, 0
+    clients = scope.visible_clients(session, actor)
     while True:
         page = requests_service.list_requests(
             session,
@@ -137,6 +141,7 @@ def list_(session: Session, status: str | None, type_: str | None, overdue: bool
             overdue=query.overdue,
             after=after,
             limit=PAGE,
+            clients=clients,
         )
         for out in requests_service.requests_out(session, page):
             click.echo(line(out))
