@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from auditor import create_app, migrate, scheduler
-from auditor.db import get_database, get_session, make_engine
+from auditor.db import access, get_database, get_session, make_engine
 from auditor.models import Disposition, JobRun, PurgeRun, Record
 from auditor.services import datamap, jobs
 from tests import factories
@@ -86,7 +86,9 @@ def _purge_process(database_url: str, tmp_path: Path, batch: int) -> subprocess.
 
 
 def _count(engine, *where) -> int:
-    with engine.connect() as conn:
+    # a reading transaction: on SQLite a writing one (the default) would queue for the write lock
+    # behind the purge's batches and could see the run only once it is over
+    with access("read"), engine.connect() as conn:
         return conn.scalar(select(func.count()).select_from(Disposition).where(*where)) or 0
 
 
