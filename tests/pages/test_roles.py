@@ -66,6 +66,31 @@ def test_every_page_answers_each_role_as_the_matrix_says(
                 assert "Your role does not give access to this page." in text
 
 
+def test_every_request_page_refuses_a_technician_of_another_client(
+    app, session, inventory, acme_request
+):
+    client, person = web.signed_in(app, session, role="technician", moment=factories.NOW)
+    factories.grant(session, person, "qc-client")
+    walked = 0
+    for entry in PAGES:
+        if entry.public or entry.name == "auth.sign_out_everywhere":
+            continue
+        if not (entry.permission is None or is_allowed("technician", entry.permission)):
+            continue  # refused to every technician: the walk above checks it
+        for method in entry.methods:
+            answer = visit(client, method, path_of(entry.rule, acme_request.reference))
+            text = answer.get_data(as_text=True)
+            assert acme_request.reference not in text or "<ref>" not in entry.rule
+            assert "amelie.tremblay@acme.example" not in text, entry.name
+            if "<ref>" in entry.rule:
+                walked += 1
+                assert answer.status_code == 403, (entry.name, method)
+                assert "You have no access to this client" in text
+            else:
+                assert answer.status_code == 200, (entry.name, method)
+    assert walked >= 1
+
+
 def test_a_refused_page_is_audited_with_its_permission(app, session, inventory, acme_request):
     client, person = web.signed_in(app, session, role="auditor", moment=factories.NOW)
     assert client.get("/requests/new").status_code == 403
