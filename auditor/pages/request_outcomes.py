@@ -1,6 +1,6 @@
 """What the other kinds of request change, from the request page: the subject linked, a
-correction applied (R10), a consent withdrawn (R13), a deletion carried out (R12); and the
-documents to send: the access report and the letters, as PDF."""
+correction applied (R10), a consent withdrawn (R13), a deletion carried out (R12), a system's
+search recorded; and the documents to send: the access report and the letters, as PDF."""
 
 from __future__ import annotations
 
@@ -16,7 +16,13 @@ from auditor.pages.core import current_actor, page
 from auditor.pages.forms import form_data
 from auditor.pages.request_page import act, checked, moments
 from auditor.permissions import Permission
-from auditor.schemas.requests import CorrectionIn, DeletionIn, SubjectLinkIn, WithdrawalIn
+from auditor.schemas.requests import (
+    CorrectionIn,
+    DeletionIn,
+    SubjectLinkIn,
+    TaskUpdate,
+    WithdrawalIn,
+)
 from auditor.services import requests
 from auditor.services.errors import FieldError
 from auditor.services.requests import desk
@@ -88,6 +94,27 @@ def request_delete(ref: str) -> Any:
         )
 
     return act(ref, "delete", action)
+
+
+@page(bp, "/<ref>/tasks/<int:task_id>", methods=("POST",), permission=Permission.REQUESTS_TASKS)
+def request_task(ref: str, task_id: int) -> Any:
+    """A system's search recorded by whoever searched it: found or not, what was done to one
+    data element, a note; closing the task when the search is over."""
+
+    def action(db: Session, item: PrivacyRequest) -> None:
+        found = request.form.get("found")
+        data: dict[str, Any] = {"searched": True, **form_data(("note",))}
+        if found in ("yes", "no"):
+            data["found"] = found == "yes"
+        element = request.form.get("element", "").strip()
+        if element:
+            data["actions"] = [{"element": element, "action": request.form.get("action", "")}]
+        if request.form.get("close") == "yes":
+            data["closed"] = True
+        body = checked(data, TaskUpdate, [])
+        requests.update_task(db, item.reference, task_id, body, actor=current_actor())
+
+    return act(ref, f"task-{task_id}", action)
 
 
 @page(bp, "/<ref>/access-report.pdf", permission=Permission.REQUESTS_MANAGE, writes=True)

@@ -146,6 +146,8 @@ def _render(
             can_verify=manage and item.status in OPEN and item.verified_at is None,
             can_extend=manage and _can_extend(item, moment),
             can_fee=manage and item.status in OPEN and item.fee_amount_cents is None,
+            can_search=is_allowed(actor.role or "", Permission.REQUESTS_TASKS)
+            and item.status in OPEN,
             targets=targets if manage else [],
             letters=_letters(item) if manage else [],
             access_report=manage and item.type == "access" and item.verified_at is not None,

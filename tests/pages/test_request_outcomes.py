@@ -83,3 +83,41 @@ def test_a_deletion_is_previewed_then_needs_its_confirmation(session, officer):
     assert done.status_code == 302, done.get_data(as_text=True)[:800]
     assert session.scalar(select(func.count()).select_from(Record)) < before
     assert "Deletion carried out" in officer.get(path).get_data(as_text=True)
+
+
+def test_a_technician_records_the_search_of_a_system_and_closes_its_task(app, session, inventory):
+    factories.subject(session, email="amelie.tremblay@acme.example", organization="acme")
+    request = factories.open_request(session)
+    task = request.tasks[0]
+    client, person = web.signed_in(app, session, role="technician", moment=NOW)
+    factories.grant(session, person, "acme")
+    path = f"/requests/{request.reference}"
+    page = client.get(path).get_data(as_text=True)
+    assert f"Record the search of {task.system.name}" in page
+    early = web.post_form(
+        client,
+        f"{path}/tasks/{task.id}",
+        {"found": "yes", "element": "ticket contact field", "action": "deleted"},
+        page=path,
+    )
+    assert early.status_code == 409  # nothing is deleted before the identity is verified
+    assert "not verified" in early.get_data(as_text=True)
+    session.expire_all()
+    assert task.searched_at is None
+    done = web.post_form(
+        client,
+        f"{path}/tasks/{task.id}",
+        {"found": "no", "note": "No ticket under that address.", "close": "yes"},
+        page=path,
+    )
+    assert done.status_code == 302
+    session.expire_all()
+    assert (task.found, task.closed_at is not None, task.note) == (
+        False,
+        True,
+        "No ticket under that address.",
+    )
+    assert task.closed_by == f"user:{person.id}"
+    after = client.get(path).get_data(as_text=True)
+    assert f"Record the search of {task.system.name}" not in after
+    assert "Search task updated" in after

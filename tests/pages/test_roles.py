@@ -24,8 +24,13 @@ def acme_request(session, inventory):
     return factories.open_request(session)
 
 
-def path_of(rule: str, reference: str) -> str:
-    return rule.replace("<ref>", reference).replace("<kind>", "refusal")
+def path_of(rule: str, request) -> str:
+    task = str(request.tasks[0].id)
+    return (
+        rule.replace("<ref>", request.reference)
+        .replace("<kind>", "refusal")
+        .replace("<int:task_id>", task)
+    )
 
 
 def visit(client, method: str, path: str):
@@ -54,7 +59,7 @@ def test_every_page_answers_each_role_as_the_matrix_says(
         if entry.public or entry.name == "auth.sign_out_everywhere":
             continue
         for method in entry.methods:
-            answer = visit(client, method, path_of(entry.rule, acme_request.reference))
+            answer = visit(client, method, path_of(entry.rule, acme_request))
             allowed = entry.permission is None or is_allowed(role, entry.permission)
             text = answer.get_data(as_text=True)
             if allowed:
@@ -78,7 +83,7 @@ def test_every_request_page_refuses_a_technician_of_another_client(
         if not (entry.permission is None or is_allowed("technician", entry.permission)):
             continue  # refused to every technician: the walk above checks it
         for method in entry.methods:
-            answer = visit(client, method, path_of(entry.rule, acme_request.reference))
+            answer = visit(client, method, path_of(entry.rule, acme_request))
             text = answer.get_data(as_text=True)
             assert acme_request.reference not in text or "<ref>" not in entry.rule
             assert "amelie.tremblay@acme.example" not in text, entry.name
