@@ -136,11 +136,7 @@ def page(
                     return _serve(path_args)
             with access("read"), audit_reads.deferring() as pending:
                 answer = _serve(path_args)
-            if pending:
-                db = get_session()
-                with access("write"):
-                    audit_reads.record_all(db, pending)
-                    db.commit()
+            audit_reads.record_pending(get_session(), pending)  # the read is over: its audit
             return answer
 
         def _serve(path_args: dict[str, Any]) -> BaseResponse:

@@ -31,10 +31,6 @@ class CodeForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
-    """A form with nothing but its CSRF token: a button that changes something."""
-
-
 def errors_by_field(errors: Iterable[FieldError]) -> dict[str, list[str]]:
     """The API's field errors keyed by the form's field names (``identifiers.0.value`` is the
     field ``identifiers``; an error of the whole body goes under ``""``)."""

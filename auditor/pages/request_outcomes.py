@@ -25,7 +25,7 @@ from auditor.schemas.requests import (
 )
 from auditor.services import requests
 from auditor.services.errors import FieldError
-from auditor.services.requests import desk
+from auditor.services.requests import scope
 from auditor.services.requests.access import report as request_pdf
 from auditor.services.requests.common import get
 from auditor.views.api import download
@@ -120,7 +120,7 @@ def request_task(ref: str, task_id: int) -> Any:
 @page(bp, "/<ref>/access-report.pdf", permission=Permission.REQUESTS_MANAGE, writes=True)
 def request_access_report(ref: str) -> Any:
     db = get_session()
-    desk.require_visible(db, get(db, ref), current_actor())
+    scope.require_visible(db, get(db, ref), current_actor())
     pdf, package = request_pdf.export_access_report(
         db,
         ref,
@@ -135,7 +135,7 @@ def request_access_report(ref: str) -> Any:
 @page(bp, "/<ref>/letters/<kind>.pdf", permission=Permission.REQUESTS_MANAGE, writes=True)
 def request_letter(ref: str, kind: str) -> Any:
     db = get_session()
-    desk.require_visible(db, get(db, ref), current_actor())
+    scope.require_visible(db, get(db, ref), current_actor())
     config = current_app.config
     letter = requests.write_letter(
         db,

@@ -20,7 +20,7 @@ from auditor.schemas.common import parse
 from auditor.schemas.requests import ExtensionIn, FeeIn, TransitionIn, VerificationIn
 from auditor.services import calendar, requests
 from auditor.services.errors import AuditorError, FieldError, ValidationFailed
-from auditor.services.requests import desk
+from auditor.services.requests import desk, scope
 from auditor.services.requests.common import get, is_quebec
 from auditor.services.requests.deadlines import clock
 from auditor.services.requests.states import OPEN, TRANSITIONS
@@ -123,9 +123,8 @@ def _render(
     status: int = 200,
 ) -> Any:
     actor = current_actor()
+    detail = requests.read_request_as(db, ref, actor=actor)  # refuses another client's first
     item = get(db, ref)
-    desk.require_visible(db, item, actor)  # before the read: a refused view reads nothing
-    detail = requests.read_request_as(db, ref, actor=actor)
     moment = now()
     manage = is_allowed(actor.role or "", Permission.REQUESTS_MANAGE)
     state = clock(item, moment)
@@ -171,7 +170,7 @@ def act(ref: str, form: str, action: Any) -> Any:
     with the action's errors beside its fields (nothing changed)."""
     db = get_session()
     item = get(db, ref)
-    desk.require_visible(db, item, current_actor())
+    scope.require_visible(db, item, current_actor())
     try:
         action(db, item)
     except ValidationFailed as exc:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
@@ -80,15 +80,15 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.modified = False
 
 
-def cookie_name(request: Request) -> str:
-    return SECURE_COOKIE if request.is_secure else COOKIE
+def cookie_name(incoming: Request) -> str:
+    return SECURE_COOKIE if incoming.is_secure else COOKIE
 
 
 class DatabaseSessions(SessionInterface):
-    def open_session(self, app: Flask, request: Request) -> ServerSession:
-        if request.path.startswith(UNSESSIONED):
+    def open_session(self, app: Flask, incoming: Request) -> ServerSession:
+        if incoming.path.startswith(UNSESSIONED):
             return ServerSession(inert=True)
-        token = request.cookies.get(cookie_name(request))
+        token = incoming.cookies.get(cookie_name(incoming))
         if not token:
             return ServerSession()
         db = get_session()
@@ -136,7 +136,7 @@ class DatabaseSessions(SessionInterface):
                     data=dict(session),
                     user_id=session.user_id,
                     mfa_at=session.mfa_at,
-                    source_ip=request_ip(),
+                    source_ip=request.remote_addr,
                     now=now,
                 )
                 web_sessions.prune(db, Lifetime.from_settings(app.config), now)
@@ -146,7 +146,7 @@ class DatabaseSessions(SessionInterface):
                     row.data, row.last_seen_at = dict(session), now
                     row.user_id, row.mfa_at = session.user_id, session.mfa_at
             db.commit()
-        name = cookie_name_for_response()
+        name = cookie_name(request)
         if session.token is None:
             if session.ended:
                 response.delete_cookie(name, path="/", secure=name == SECURE_COOKIE)
@@ -161,15 +161,3 @@ class DatabaseSessions(SessionInterface):
                 samesite="Lax",
             )
         response.vary.add("Cookie")
-
-
-def request_ip() -> str | None:
-    from flask import request
-
-    return request.remote_addr
-
-
-def cookie_name_for_response() -> str:
-    from flask import request
-
-    return cookie_name(request)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from auditor.db import current_access
+from auditor.db import access, current_access
 from auditor.services import audit
 from auditor.services.context import Actor
 
@@ -51,3 +51,13 @@ def record_all(session: Session, pending: Sequence[dict[str, Any]]) -> None:
     """Record the queued events, in order, in the caller's writing transaction."""
     for event in pending:
         audit.record(session, **event)
+
+
+def record_pending(session: Session, pending: Sequence[dict[str, Any]]) -> None:
+    """After a reading unit of work: its queued events in a short writing transaction of their
+    own, committed (the API's and the pages' ``audits=True``)."""
+    if not pending:
+        return
+    with access("write"):
+        record_all(session, pending)
+        session.commit()

@@ -22,8 +22,9 @@ from auditor.services import calendar, holds, jobs
 from auditor.services.context import Actor
 from auditor.services.requests.common import is_quebec
 from auditor.services.requests.deadlines import Clock, clock
-from auditor.services.requests.desk import DeskFilter, iter_requests, visible_clients
-from auditor.services.requests.states import OPEN, RESPONSES
+from auditor.services.requests.desk import DeskFilter, iter_requests
+from auditor.services.requests.scope import visible_clients, visible_condition
+from auditor.services.requests.states import RESPONSES
 from auditor.services.retention.forecast import forecast_schedule
 
 SOON_DAYS = 7  # "due soon" on the dashboard: within a week
@@ -119,19 +120,9 @@ def answered_by_month(session: Session, *, actor: Actor, today: dt.date) -> list
         PrivacyRequest.status.in_(RESPONSES), PrivacyRequest.closed_at >= since
     )
     visible = visible_clients(session, actor)
-    rows = [
-        request
-        for request in session.scalars(query)
-        if visible is None or _client_ids(request) & visible
-    ]
-    return _tally(rows, today)
-
-
-def _client_ids(request: PrivacyRequest) -> set[int]:
-    ids = {request.forwarded_by_id}
-    if request.subject is not None:
-        ids.add(request.subject.organization_id)
-    return {value for value in ids if value is not None}
+    if visible is not None:
+        query = query.where(visible_condition(visible))
+    return _tally(list(session.scalars(query)), today)
 
 
 def build(
@@ -139,11 +130,7 @@ def build(
 ) -> Dashboard:
     today = calendar.local_day(now)
     board = Dashboard(today=today)
-    open_requests = [
-        request
-        for request in iter_requests(session, DeskFilter(), actor=actor, now=now)
-        if request.status in OPEN
-    ]
+    open_requests = list(iter_requests(session, DeskFilter(open_only=True), actor=actor, now=now))
     board.open_count = len(open_requests)
     for request in open_requests:
         state = clock(request, now)

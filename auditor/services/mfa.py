@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
 from auditor.models import RecoveryCode, User
-from auditor.services import audit
+from auditor.services import audit, web_sessions
 from auditor.services.context import Actor
 from crypto import master_sealed
 from crypto.keys import MasterKeyRing
@@ -200,8 +200,6 @@ def remaining_codes(session: Session, user: User) -> int:
 def reset(session: Session, user: User, *, actor: Actor, now: dt.datetime | None = None) -> None:
     """An admin's reset of a user's second factor (a lost phone): the secret and the recovery
     codes go, the user's sessions end, and the user enrols again at the next sign-in."""
-    from auditor.services import web_sessions
-
     moment = now or utcnow()
     user.totp_secret = None
     user.totp_master_version = user.totp_enrolled_at = user.totp_last_step = None

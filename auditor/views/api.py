@@ -288,11 +288,7 @@ def route(
                     return _serve(path_args)
             with access("read"), audit_reads.deferring() as pending:
                 answer = _serve(path_args)
-            if pending:  # the read is over: its audit, in a writing transaction of its own
-                session = get_session()
-                with access("write"):
-                    audit_reads.record_all(session, pending)
-                    session.commit()
+            audit_reads.record_pending(get_session(), pending)  # the read is over: its audit
             return answer
 
         def _serve(path_args: dict[str, Any]) -> Response:

@@ -9,7 +9,7 @@ import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from auditor.models import AuditEvent, DataSubject, Organization, PrivacyRequest
@@ -17,7 +17,7 @@ from auditor.services import calendar
 from auditor.services.context import Actor
 from auditor.services.requests.common import OBJECT_TYPE, is_quebec
 from auditor.services.requests.deadlines import clock, overdue_before
-from auditor.services.requests.scope import require_visible, visible_clients
+from auditor.services.requests.scope import visible_clients, visible_condition
 from auditor.services.requests.states import OPEN
 
 __all__ = [
@@ -28,9 +28,7 @@ __all__ = [
     "csv_row",
     "iter_requests",
     "list_requests",
-    "require_visible",
     "timeline",
-    "visible_clients",
 ]
 
 CSV_COLUMNS = (
@@ -60,6 +58,7 @@ class DeskFilter:
     quebec: bool | None = None
     due_within: int | None = None  # open and due within this many days (today counts)
     overdue: bool | None = None
+    open_only: bool = False
 
 
 def _query(
@@ -82,9 +81,9 @@ def _query(
     )
     is_open = PrivacyRequest.status.in_(OPEN)
     if visible is not None:
-        query = query.where(
-            or_(subject_client.id.in_(visible), forwarder.id.in_(visible)) if visible else false()
-        )
+        query = query.where(visible_condition(visible))
+    if filters.open_only:
+        query = query.where(is_open)
     if filters.status:
         query = query.where(PrivacyRequest.status == filters.status)
     if filters.type:

@@ -149,26 +149,40 @@ def rewrap_client_keys(
             for row in rows
         ]
         session.execute(statement, params)
-        origins = Counter(row.master_version for row in rows)
-        audit.record(
-            session,
-            actor=actor,
-            action="keys.rewrap",
-            object_type="master_key",
-            object_id=current,
-            details={
-                "master_version": current,
-                "rewrapped": len(rows),
-                "from_versions": {str(v): n for v, n in sorted(origins.items())},
-            },
-        )
-        session.commit()
+        versions = [row.master_version for row in rows]
+        _record_batch(session, actor, current, "rewrapped", versions, progress)
         done, after = done + len(rows), rows[-1].id
-        if progress is not None:
-            progress(len(rows))
     expire(session, ClientKey)
     resealed = _reseal_totp(session, ring, actor=actor, batch=batch, progress=progress)
     return RewrapResult(current, pending, done, False, totp_pending, resealed)
+
+
+def _record_batch(
+    session: Session,
+    actor: Actor,
+    current: int,
+    counted: str,
+    versions: list[int],
+    progress: Progress | None,
+) -> None:
+    """One batch of a rewrap done: its ``keys.rewrap`` event (how many, from which versions),
+    committed, and the progress told."""
+    origins = Counter(versions)
+    audit.record(
+        session,
+        actor=actor,
+        action="keys.rewrap",
+        object_type="master_key",
+        object_id=current,
+        details={
+            "master_version": current,
+            counted: len(versions),
+            "from_versions": {str(v): n for v, n in sorted(origins.items())},
+        },
+    )
+    session.commit()
+    if progress is not None:
+        progress(len(versions))
 
 
 def _reseal_totp(
@@ -199,23 +213,9 @@ def _reseal_totp(
             )
             params.append({"b_id": row.id, "b_sealed": sealed})
         session.execute(statement, params)
-        origins = Counter(row.totp_master_version for row in rows)
-        audit.record(
-            session,
-            actor=actor,
-            action="keys.rewrap",
-            object_type="master_key",
-            object_id=current,
-            details={
-                "master_version": current,
-                "totp_resealed": len(rows),
-                "from_versions": {str(v): n for v, n in sorted(origins.items())},
-            },
-        )
-        session.commit()
+        versions = [int(row.totp_master_version) for row in rows]
+        _record_batch(session, actor, current, "totp_resealed", versions, progress)
         done += len(rows)
-        if progress is not None:
-            progress(len(rows))
     expire(session, User)
     return done
 
