@@ -17,9 +17,11 @@ pytestmark = pytest.mark.slow
 
 
 def python(code: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Python ``code`` as on a fresh install: no AUDITOR_* setting, no instance folder."""
+    """Python ``code`` as on a fresh install: no AUDITOR_* setting, no instance folder (not even
+    the checkout's ./instance, the default of an editable install, which ``make run`` fills)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUDITOR_", "FLASK_"))}
     env["HOME"] = str(cwd)
+    env["AUDITOR_INSTANCE_PATH"] = str(cwd / "instance")
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         cwd=cwd,
