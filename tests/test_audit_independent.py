@@ -292,7 +292,8 @@ def cli_result(runner: Any) -> Result:
     run = runner.invoke(args=["audit", "verify"])
     if run.exit_code == 0:
         match = re.fullmatch(
-            r"audit trail intact: (\d+) events, root ([0-9a-f]{64}), \d+ checkpoints verified\n",
+            r"audit trail intact: (\d+) events, root ([0-9a-f]{64}), \d+ checkpoints verified\n"
+            r"disposition records intact: .*\n",
             run.stdout,
         )
         assert match, run.stdout

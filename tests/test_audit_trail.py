@@ -240,12 +240,18 @@ def test_database_accepts_inserts_on_audit_tables(session):
 
 # --- verify: intact logs ----------------------------------------------------------------------
 
+# after the log, audit verify checks the disposition records against it (none here)
+NO_DISPOSITIONS = (
+    "disposition records intact: 0 dispositions in 0 batches, 0 completed runs' certificates\n"
+)
+
 
 def test_verify_on_an_empty_log_passes(runner):
     result = verify_cli(runner)
     assert result.exit_code == 0
     assert result.stdout == (
         f"audit trail intact: 0 events, root {merkle.EMPTY_ROOT.hex()}, 0 checkpoints verified\n"
+        + NO_DISPOSITIONS
     )
 
 
@@ -260,6 +266,7 @@ def test_verify_on_an_intact_log_exits_0_with_size_root_and_checkpoints(session,
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         f"audit trail intact: 9 events, root {root.hex()}, 2 checkpoints verified\n"
+        + NO_DISPOSITIONS
     )
     assert result.stderr == ""
 
@@ -271,7 +278,7 @@ def test_verify_with_the_right_public_key_file_passes(session, runner, tmp_path,
     pem.write_bytes(public_key_pem(signing_key.public_key()))
     result = verify_cli(runner, "--public-key", str(pem))
     assert result.exit_code == 0
-    assert result.stdout.endswith(", 1 checkpoints verified\n")
+    assert result.stdout.endswith(", 1 checkpoints verified\n" + NO_DISPOSITIONS)
 
 
 def test_checkpoint_command_prints_a_note_the_public_key_opens(session, runner, signing_key):
@@ -409,6 +416,7 @@ def test_verify_without_a_key_checks_roots_but_not_signatures(
         assert result.exit_code == 0
         assert result.stdout.endswith(
             "1 checkpoints verified (no key configured: checkpoint signatures not checked)\n"
+            + NO_DISPOSITIONS
         )
         drop_append_only_triggers(connection)
         execute(connection, "UPDATE audit_checkpoint SET root_hash = :root", root="ab" * 32)
@@ -475,9 +483,9 @@ def test_api_verify_returns_the_cli_result_and_records_the_verification(
     assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
     size, root = audit.tree_head(session)
     cli = verify_cli(runner)
-    assert (
-        cli.stdout
-        == f"audit trail intact: {size} events, root {root.hex()}, 1 checkpoints verified\n"
+    assert cli.stdout == (
+        f"audit trail intact: {size} events, root {root.hex()}, 1 checkpoints verified\n"
+        + NO_DISPOSITIONS
     )
 
     response = client.post("/api/v1/audit/verify", headers=headers)

@@ -3,6 +3,7 @@ standard library only, and check the service computes the same values."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from auditor.services.ingest import content_digest
 from auditor.services.retention import dispositions as disposition_records
+from auditor.services.retention import lines as canonical
 from auditor.services.retention.batch import record_digest, subject_digest
 from crypto.digest import key_id
 
@@ -53,9 +55,14 @@ def test_subject_digest_example():
     )
 
 
-def test_canonical_lines_and_set_digest_example():
+def example_lines() -> list[str]:
     lines = [line for line in DOC.splitlines() if line.startswith('{"approver"')]
     assert len(lines) == 2
+    return lines
+
+
+def test_canonical_lines_and_set_digest_example():
+    lines = example_lines()
     for line in lines:
         row = json.loads(line)
         assert set(row) == set(disposition_records.FIELDS)
@@ -63,6 +70,31 @@ def test_canonical_lines_and_set_digest_example():
         assert again == line
     digest = hashlib.sha256("".join(line + "\n" for line in lines).encode()).hexdigest()
     assert value("digest of the set") == f"`{digest}`"
+
+
+def test_the_service_builds_the_example_lines_from_a_batch_and_its_rows():
+    # section 1's split: what the batch shares, what each line has of its own
+    first, second = (json.loads(line) for line in example_lines())
+    batch = {
+        "id": 12, "created_at": dt.datetime(2026, 11, 22, 3, 0, 4, 512000, tzinfo=dt.UTC),
+        "run_id": 7, "subject_type": "record", "rule": "ticket_history", "rule_version": 1,
+        "review_id": None, "approver": None, "executor": "system:retention.purge",
+        "method": "delete", "post_check": "record absent after delete", "holds_in_force": 2,
+        "evidence": {"as_of": "2026-11-22"}, "start_field": "closed_at", "line_format": 2,
+        "legacy": None,
+    }  # fmt: skip
+    rows = [
+        {"id": 41, "batch_id": 12, "subject_ref": "1187", "organization_id": 3,
+         "category": "ticket_history", "digest": bytes.fromhex(first["digest"]),
+         "due_on": dt.date(2026, 5, 2), "started_on": dt.date(2019, 5, 2), "evidence": None,
+         "legacy": None},
+        {"id": 42, "batch_id": 12, "subject_ref": "1188", "organization_id": 3,
+         "category": "ticket_history", "digest": bytes.fromhex(second["digest"]),
+         "due_on": dt.date(2026, 6, 30), "started_on": dt.date(2019, 6, 30),
+         "evidence": {"retained_by": "ticket_history v2"}, "legacy": None},
+    ]  # fmt: skip
+    built = [canonical.encode(canonical.line(batch, row)).decode() for row in rows]
+    assert built == example_lines()
 
 
 def test_the_document_lists_every_field():

@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 
 from auditor.cli import groups
 from auditor.cli.common import command, fail
+from auditor.cli.retention.runs import echo_check
 from auditor.keys import audit_origin, audit_public_key, audit_signing_key
 from auditor.permissions import Permission
 from auditor.services import audit as service
+from auditor.services import retention
 from auditor.services.context import Actor
 from crypto.note import public_key_pem, verifier_key
 
@@ -50,6 +52,8 @@ def verify(session: Session, public_key: Path | None) -> None:
         f"audit trail intact: {report.tree_size} events, root {report.root_hash}, "
         f"{report.checkpoints_checked} checkpoints verified{note}"
     )
+    # the log commits to every disposition batch and run certificate: check them against it
+    echo_check(retention.verify_dispositions(session))
 
 
 @command(groups.audit, "checkpoint", needs=Permission.AUDIT_CHECKPOINT)

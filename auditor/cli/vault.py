@@ -9,16 +9,19 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
+from auditor import keys
 from auditor.cli import groups
 from auditor.cli.common import ROW_ID, command
 from auditor.keys import master_key_ring
 from auditor.permissions import Permission
 from auditor.schemas.common import parse
 from auditor.schemas.vault_admin import AcknowledgementIn, HandoverIn
+from auditor.services import retention as retention_service
 from auditor.services import users
 from auditor.services import vault as vault_service
 from auditor.services.context import Actor
 from auditor.services.errors import ValidationFailed
+from crypto.digest import key_id
 
 
 @command(groups.vault, "import", needs=Permission.VAULT_WRITE)
@@ -156,7 +159,13 @@ def acknowledge(
 @click.option("--yes", is_flag=True, help="really destroy (default: a dry run)")
 def purge(session: Session, actor: Actor, client: str, yes: bool) -> None:
     """Crypto-shred CLIENT's vault after an acknowledged hand-over (R16); a dry run by default."""
-    summary = vault_service.purge_client_vault(session, client, actor=actor, dry_run=not yes)
+    summary = retention_service.purge_client_vault(
+        session,
+        client,
+        actor=actor,
+        dry_run=not yes,
+        digest_key_id=key_id(keys.disposition_key()),
+    )
     session.commit()
     click.echo(summary.message)
     if summary.dry_run and summary.secrets + summary.client_key_versions:

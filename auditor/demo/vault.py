@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auditor.demo import data as demo
-from auditor.models import Disposition, Organization, Secret
+from auditor.models import Disposition, DispositionBatch, Organization, Secret
 from auditor.schemas.vault import SecretIn
 from auditor.services import users, vault
 from auditor.services.context import Actor
@@ -38,8 +38,11 @@ def load(session: Session, ring: MasterKeyRing, *, actor: Actor) -> int:
         assert org is not None
         if session.scalar(select(Secret.id).where(Secret.organization_id == org.id).limit(1)):
             continue
-        purged = select(Disposition.id).where(
-            Disposition.subject_type == "client_vault", Disposition.organization_id == org.id
+        purged = select(DispositionBatch.id).where(
+            DispositionBatch.subject_type == "client_vault",
+            DispositionBatch.id.in_(
+                select(Disposition.batch_id).where(Disposition.subject_ref == org.code)
+            ),
         )
         if session.scalar(purged.limit(1)):
             continue  # its vault was handed over and purged: do not bring it back

@@ -5,6 +5,7 @@ from __future__ import annotations
 from auditor.models.audit import AuditCheckpoint, AuditEvent
 from auditor.models.disposition import (
     Disposition,
+    DispositionBatch,
     DispositionReview,
     DispositionReviewItem,
     PurgeRun,
@@ -40,6 +41,7 @@ __all__ = [
     "DataSubject",
     "Disclosure",
     "Disposition",
+    "DispositionBatch",
     "DispositionReview",
     "DispositionReviewItem",
     "DisputeNote",

@@ -6,9 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from auditor.schemas.common import InputModel, OutputModel, PageQuery
+from auditor.services.errors import FieldError
 
 
 class RuleOut(OutputModel):
@@ -173,9 +180,13 @@ class CertificateOut(_Open):
 
 
 class DispositionOut(_Open):
-    """One disposition record (R20): ids and keyed digests only, no personal data (R21)."""
+    """One disposition (R20), its canonical line (docs/disposition.md section 3): ids and keyed
+    digests only, no personal data (R21). Lines converted from before migration 0011 (format 1)
+    have ``holds_checked``, ``counts`` and ``audit_seq`` instead of ``batch`` and
+    ``holds_in_force``."""
 
     id: int
+    batch: int | None = None
     created_at: str
     subject_type: str
     subject_ref: str
@@ -185,15 +196,25 @@ class DispositionOut(_Open):
     rule: str | None
     rule_version: int | None
     trigger_evidence: dict[str, Any]
-    holds_checked: list[Any]
+    holds_in_force: int | None = None
     approver: str | None
     executor: str
     method: str
-    counts: dict[str, Any]
     post_check: str
-    audit_seq: int | None
     run_id: int | None
     review_id: int | None
+
+
+class BatchOut(_Open):
+    """A disposition batch: where its lines are, their digest, the audit event committing to it."""
+
+    id: int
+    run_id: int | None
+    first_id: int
+    lines: int
+    digest: str
+    line_format: int
+    audit_seq: int | None
 
 
 class ReportPeriod(_Open):
@@ -214,20 +235,45 @@ class DispositionReportOut(_Open):
     period: ReportPeriod
     query: ReportQueryText
     summary: DispositionSummary
+    batches: list[BatchOut]
     dispositions: list[DispositionOut] | None
 
 
+class RecordDispositionsOut(_Open):
+    """The dispositions of one record."""
+
+    record: int
+    dispositions: list[DispositionOut]
+
+
 class DispositionsQuery(InputModel):
-    start: dt.date = Field(alias="from", description="first day (UTC), inclusive")
-    end: dt.date = Field(alias="to", description="last day (UTC), exclusive")
+    start: dt.date | None = Field(
+        default=None, alias="from", description="first day (UTC), inclusive"
+    )
+    end: dt.date | None = Field(default=None, alias="to", description="last day (UTC), exclusive")
+    record: int | None = Field(
+        default=None, ge=1, description="instead of a period: one record's dispositions, by id"
+    )
 
     @field_validator("end")
     @classmethod
-    def _after_start(cls, end: dt.date, info: ValidationInfo) -> dt.date:
+    def _after_start(cls, end: dt.date | None, info: ValidationInfo) -> dt.date | None:
         start = info.data.get("start")
-        if start is not None and end <= start:
+        if start is not None and end is not None and end <= start:
             raise ValueError("must be after from")
         return end
+
+    def problems(self) -> list[FieldError]:
+        """What is missing or contradictory: a period, or a record, not both."""
+        if self.record is not None:
+            if self.start is not None or self.end is not None:
+                return [FieldError("record", "give either record, or from and to")]
+            return []
+        return [
+            FieldError(name, "required, unless record is given")
+            for name, value in (("from", self.start), ("to", self.end))
+            if value is None
+        ]
 
 
 class ScheduleQuery(InputModel):

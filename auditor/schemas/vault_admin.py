@@ -70,6 +70,9 @@ class PurgeOut(OutputModel):
     handover_id: int | None
     disposition_id: int | None
     audit_seq: int | None
+    run_id: int | None = Field(
+        default=None, description="the purge run whose certificate proves the purge"
+    )
     previous_disposition_id: int | None = Field(
         default=None, description="when nothing is left: the disposition of an earlier purge"
     )

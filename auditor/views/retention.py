@@ -18,6 +18,7 @@ from auditor.schemas.retention import (
     DispositionReportOut,
     DispositionsQuery,
     PlanQuery,
+    RecordDispositionsOut,
     ReviewDecision,
     ReviewDetail,
     ReviewOut,
@@ -29,6 +30,7 @@ from auditor.schemas.retention import (
 )
 from auditor.services import retention
 from auditor.services.context import Actor
+from auditor.services.errors import ValidationFailed
 from auditor.views.api import API_PREFIX, paginate, route
 from crypto.digest import key_id
 
@@ -163,7 +165,16 @@ def retention_runs_certificate(session: Session, run_id: int) -> dict[str, Any]:
     "GET",
     summary="Report every disposition of a period with the query that selected them",
     permission=Permission.RETENTION_READ,
-    response=DispositionReportOut,
+    response=DispositionReportOut | RecordDispositionsOut,
 )
 def retention_dispositions_report(session: Session, query: DispositionsQuery) -> dict[str, Any]:
+    if problems := query.problems():
+        raise ValidationFailed("Give a period (from and to) or a record.", problems)
+    if query.record is not None:
+        return {
+            "record": query.record,
+            "dispositions": retention.dispositions_of(session, query.record),
+        }
+    assert query.start is not None
+    assert query.end is not None
     return retention.disposition_report(session, start=query.start, end=query.end)

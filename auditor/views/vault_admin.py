@@ -8,6 +8,7 @@ import base64
 from flask import Blueprint, Response
 from sqlalchemy.orm import Session
 
+from auditor import keys
 from auditor.keys import master_key_ring
 from auditor.permissions import Permission
 from auditor.schemas.vault import RevealedUnchanged
@@ -19,9 +20,10 @@ from auditor.schemas.vault_admin import (
     PurgeIn,
     PurgeOut,
 )
-from auditor.services import vault
+from auditor.services import retention, vault
 from auditor.services.context import Actor
 from auditor.views.api import API_PREFIX, json_response, route
+from crypto.digest import key_id
 
 bp = Blueprint("vault_admin", __name__, url_prefix=API_PREFIX)
 
@@ -91,7 +93,13 @@ def handover_acknowledge(
     errors=(409,),
 )
 def vault_purge(session: Session, code: str, body: PurgeIn, actor: Actor) -> PurgeOut:
-    return vault.purge_client_vault(session, code, actor=actor, dry_run=body.dry_run)
+    return retention.purge_client_vault(
+        session,
+        code,
+        actor=actor,
+        dry_run=body.dry_run,
+        digest_key_id=key_id(keys.disposition_key()),
+    )
 
 
 @route(

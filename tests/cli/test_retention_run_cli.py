@@ -9,7 +9,7 @@ import json
 
 from sqlalchemy import func, select
 
-from auditor.models import Disposition, PurgeRun, Record
+from auditor.models import DispositionBatch, PurgeRun, Record
 from tests.factories import ingest, new_ticket, old_ticket
 
 
@@ -53,7 +53,7 @@ def test_run_refuses_a_future_day_and_unknown_run(runner, session, rules):
 def test_report_json_and_csv_state_the_query(runner, session, rules, tmp_path):
     ingest(session, old_ticket(external_id="T-1"))
     runner.invoke(args=["retention", "run", "--yes", "--as-of", "2026-11-22"])
-    day = session.scalar(select(Disposition.created_at)).date()
+    day = session.scalar(select(DispositionBatch.created_at)).date()
     period = ["--from", day.isoformat(), "--to", "2999-01-01"]
     data = json.loads(runner.invoke(args=["retention", "report", *period]).output)
     assert data["summary"]["count"] == 2 and "FROM disposition" in data["query"]["sql"]
@@ -73,3 +73,41 @@ def test_report_json_and_csv_state_the_query(runner, session, rules, tmp_path):
     assert [r["subject_type"] for r in rows] == ["record", "data_subject"]
     bad = runner.invoke(args=["retention", "report", "--from", "2026-02-01", "--to", "2026-01-01"])
     assert bad.exit_code == 1 and "must be after the start date" in bad.output
+
+
+def test_report_finds_one_record_by_its_id(runner, session, rules):
+    ids = ingest(session, old_ticket(external_id="T-1"))
+    runner.invoke(args=["retention", "run", "--yes", "--as-of", "2026-11-22"])
+    found = runner.invoke(args=["retention", "report", "--record", str(ids["T-1"])])
+    assert found.exit_code == 0, found.output
+    (line,) = json.loads(found.output)["dispositions"]
+    assert (line["subject_ref"], line["rule"]) == (str(ids["T-1"]), "ticket_history")
+    both = runner.invoke(args=["retention", "report", "--record", "1", "--from", "2026-01-01"])
+    assert both.exit_code != 0 and "either --record or --from" in both.output
+    neither = runner.invoke(args=["retention", "report"])
+    assert neither.exit_code != 0 and "give --from and --to" in neither.output
+
+
+def test_verify_names_a_tampered_disposition_and_audit_verify_runs_it(runner, session, rules):
+    ingest(session, old_ticket(external_id="T-1"))
+    runner.invoke(args=["retention", "run", "--yes", "--as-of", "2026-11-22"])
+    intact = runner.invoke(args=["retention", "verify"])
+    assert intact.exit_code == 0, intact.output
+    assert "disposition records intact: 2 dispositions in 2 batches, 1 completed runs'" in (
+        intact.output
+    )
+    audit = runner.invoke(args=["audit", "verify"])
+    assert audit.exit_code == 0 and "disposition records intact" in audit.output
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("DROP TRIGGER disposition_append_only ON disposition")
+    else:
+        connection.exec_driver_sql("DROP TRIGGER disposition_no_update")
+    connection.exec_driver_sql("UPDATE disposition SET category = 'invoices'")
+    session.commit()
+    broken = runner.invoke(args=["retention", "verify"])
+    assert broken.exit_code == 1
+    assert "was edited" in broken.output and "verification FAILED: " in broken.output
+    as_json = runner.invoke(args=["retention", "verify", "--format", "json"])
+    assert as_json.exit_code == 1 and json.loads(as_json.output)["ok"] is False
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 1

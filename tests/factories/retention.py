@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auditor.models import (
-    Disposition,
     DispositionReview,
     DispositionReviewItem,
     Handover,
@@ -20,6 +19,7 @@ from auditor.models import (
     RetentionRule,
     Secret,
 )
+from auditor.services.retention import lines as canonical
 from auditor.services.retention import purge
 from auditor.services.retention import rules as retention_rules
 from auditor.services.retention.purge import RunResult
@@ -114,9 +114,12 @@ def run_purge(session: Session, **options: Any) -> RunResult:
     return purge.execute_purge(session, **(defaults | options))
 
 
-def dispositions(session: Session, **where: Any) -> list[Disposition]:
-    """The disposition rows matching ``where`` (column=value), in order."""
-    query = select(Disposition).order_by(Disposition.id)
-    for name, value in where.items():
-        query = query.where(getattr(Disposition, name) == value)
-    return list(session.scalars(query))
+def dispositions(session: Session, **where: Any) -> list[SimpleNamespace]:
+    """The dispositions whose canonical lines match ``where`` (field=value), in id order, each
+    with its line's fields as attributes, and ``audit_seq`` (its batch's) and ``line``."""
+    found = []
+    for batch, lines in canonical.lines_of(session):
+        for line in lines:
+            if all(line.get(k) == v for k, v in where.items()):
+                found.append(SimpleNamespace(**line, audit_seq=batch["audit_seq"], line=line))
+    return found

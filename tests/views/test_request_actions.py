@@ -14,7 +14,6 @@ from auditor.models import (
     AuditEvent,
     Consent,
     DataSubject,
-    Disposition,
     DisputeNote,
     Hold,
     PurgeRun,
@@ -22,7 +21,8 @@ from auditor.models import (
     RequestItem,
 )
 from auditor.schemas.holds import HoldIn
-from auditor.services import holds
+from auditor.services import holds, retention
+from tests import factories
 from tests.factories import (
     EMAIL,
     OFFICER,
@@ -187,9 +187,7 @@ def test_the_deletion_needs_confirmation_then_deletes_and_keeps(
     session.expire_all()
     assert session.get(Record, old_id) is None
     assert session.get(Record, kept.id) is not None and session.get(Record, held.id) is not None
-    (disposition,) = session.scalars(
-        select(Disposition).where(Disposition.subject_type == "record")
-    ).all()
+    (disposition,) = factories.dispositions(session, subject_type="record")
     assert disposition.subject_ref == str(old_id)
     assert disposition.trigger_evidence["request"] == request.reference
     assert disposition.trigger_evidence["basis"] == "deletion request (R12)"
@@ -197,7 +195,8 @@ def test_the_deletion_needs_confirmation_then_deletes_and_keeps(
     in_force = session.get(AuditEvent, disposition.audit_seq).details["holds_in_force"]
     assert str(legal.id) in in_force and str(own.id) not in in_force
     run = session.get(PurgeRun, body["run_id"])
-    assert run.trigger == "request" and run.certificate["audit"]["checkpoint"] is not None
+    cert = retention.run_certificate(session, run, digest_key_id="-")
+    assert run.trigger == "request" and cert["audit"]["checkpoint"] is not None
     items = session.scalars(select(RequestItem).where(RequestItem.request_id == request.id)).all()
     assert sorted(i.kind for i in items) == ["deleted", "kept", "kept", "withdrawn"]
     assert session.scalars(select(Consent.withdrawn_at)).one() is not None

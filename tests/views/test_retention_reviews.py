@@ -208,6 +208,22 @@ def test_runs_certificate_and_disposition_report(client, auth, session, rules):
     assert {row["run_id"] for row in report["dispositions"]} == {result.run_id}
     assert set(report["dispositions"][0]) == set(DispositionOut.model_fields)
     DispositionReportOut.model_validate(report)
+    (batch, subjects) = report["batches"]
+    assert (batch["run_id"], batch["lines"], batch["line_format"]) == (result.run_id, 2, 2)
+    assert subjects["first_id"] == batch["first_id"] + 2
+
+    # one record's disposition, found by its id
+    record_id = int(report["dispositions"][0]["subject_ref"])
+    found = client.get(f"/api/v1/retention/dispositions?record={record_id}", headers=headers)
+    assert found.get_json() == {"record": record_id, "dispositions": [report["dispositions"][0]]}
+    none = client.get("/api/v1/retention/dispositions?record=999999", headers=headers)
+    assert none.get_json() == {"record": 999999, "dispositions": []}
+    both = client.get(
+        f"/api/v1/retention/dispositions?record=1&from={start}&to={end}", headers=headers
+    )
+    assert [e["field"] for e in assert_problem(both, 422, "validation-failed")["errors"]] == [
+        "record"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -251,6 +267,10 @@ def test_openapi_documents_the_review_and_report_schemas(client):
     assert set(schema["required"]) == {"decision", "justification"}
     assert schema["properties"]["decision"]["enum"] == ["approve", "extend", "reject"]
     report = document["paths"]["/api/v1/retention/dispositions"]["get"]
-    assert {p["name"]: p["required"] for p in report["parameters"]} == {"from": True, "to": True}
+    assert {p["name"]: p["required"] for p in report["parameters"]} == {
+        "from": False,
+        "to": False,
+        "record": False,
+    }
     assert "CertificateOut" in document["components"]["schemas"]
     assert "post" not in document["paths"]["/api/v1/retention/runs"]

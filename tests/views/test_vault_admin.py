@@ -9,7 +9,7 @@ import logging
 
 from sqlalchemy import func, select, text
 
-from auditor.models import AuditEvent, Disposition, Secret
+from auditor.models import AuditEvent, Secret
 from tests import factories
 from tests.factories import assert_problem
 from tests.factories.kdbx import entries_of, open_kdbx
@@ -144,6 +144,7 @@ def test_purge_is_blocked_without_a_handover_then_dry_run_then_done(
         "handover_id": handover_id,
         "disposition_id": None,
         "audit_seq": None,
+        "run_id": None,
         "previous_disposition_id": None,
         "message": "Dry run: would crypto-shred 2 secret(s) and 1 client key version(s) of acme "
         f"(hand-over {handover_id}).",
@@ -152,8 +153,8 @@ def test_purge_is_blocked_without_a_handover_then_dry_run_then_done(
     done = purge(client, officer, dry_run=False).get_json()
     assert (done["dry_run"], done["secrets"], done["client_key_versions"]) == (False, 2, 1)
     assert session.scalar(select(func.count()).select_from(Secret)) == 0
-    disposition = session.get(Disposition, done["disposition_id"])
-    assert disposition.audit_seq == done["audit_seq"]
+    (disposition,) = factories.dispositions(session, id=done["disposition_id"])
+    assert disposition.audit_seq == done["audit_seq"] and disposition.run_id == done["run_id"]
     assert disposition.executor.startswith("user:")
     again = purge(client, officer, dry_run=False).get_json()
     assert again["message"] == (

@@ -1,4 +1,5 @@
-"""``auditor retention run|runs|certificate|report``: purges, certificates, the R22 report."""
+"""``auditor retention run|runs|certificate|report|verify``: purges, certificates, the R22 report,
+the check of the disposition records against the audit log."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from auditor import keys
 from auditor.cli import groups
-from auditor.cli.common import ROW_ID, command
+from auditor.cli.common import ROW_ID, command, fail
 from auditor.permissions import Permission
 from auditor.services import retention as retention_service
 from auditor.services.context import Actor
@@ -129,14 +130,32 @@ def certificate(session: Session, actor: Actor, run_id: int, fmt: str, output: s
 
 
 @command(groups.retention, "report", reads=Permission.RETENTION_READ)
-@click.option("--from", "start", type=DAY, required=True, help="first day (UTC), inclusive")
-@click.option("--to", "end", type=DAY, required=True, help="last day (UTC), exclusive")
+@click.option("--from", "start", type=DAY, help="first day (UTC), inclusive")
+@click.option("--to", "end", type=DAY, help="last day (UTC), exclusive")
+@click.option("--record", "record_id", type=ROW_ID, help="instead: one record's dispositions")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True))
 def report(
-    session: Session, start: dt.datetime, end: dt.datetime, fmt: str, output: str | None
+    session: Session,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    record_id: int | None,
+    fmt: str,
+    output: str | None,
 ) -> None:
-    """Every disposition of a period and the query that selected them (R22)."""
+    """Every disposition of a period and the query that selected them (R22), or with --record
+    the dispositions of one record."""
+    if record_id is not None:
+        if start or end:
+            raise click.UsageError("give either --record or --from and --to")
+        found = retention_service.dispositions_of(session, record_id)
+        if fmt == "json":
+            _write(json.dumps({"dispositions": found}, indent=2).encode(), output, binary=False)
+        else:
+            _write(_csv_rows(found).encode(), output, binary=False)
+        return
+    if start is None or end is None:
+        raise click.UsageError("give --from and --to (or --record)")
     data = retention_service.disposition_report(session, start=start.date(), end=end.date())
     if fmt == "json":
         _write(json.dumps(data, indent=2).encode(), output, binary=False)
@@ -155,13 +174,52 @@ def to_csv(data: dict[str, Any]) -> str:
     out.write(f"# parameters: {json.dumps(query['parameters'], sort_keys=True)}\n")
     summary = data["summary"]
     out.write(f"# count: {summary['count']}; sha256 of canonical lines: {summary['digest']}\n")
-    writer = csv.DictWriter(out, fieldnames=retention_service.FIELDS, lineterminator="\n")
+    out.write(_csv_rows(data["dispositions"]))
+    return out.getvalue()
+
+
+def _csv_rows(rows: list[dict[str, Any]]) -> str:
+    """One row per disposition (the columns of both line formats; a line fills its own)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=retention_service.CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
-    for row in data["dispositions"]:
+    for row in rows:
         writer.writerow(
             {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()}
         )
     return out.getvalue()
+
+
+@command(groups.retention, "verify", reads=Permission.RETENTION_READ)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def verify(session: Session, fmt: str) -> None:
+    """Check every disposition batch and run certificate against the audit log; exit 1 naming
+    each problem."""
+    check = retention_service.verify_dispositions(session)
+    if fmt == "json":
+        click.echo(json.dumps(check.to_dict(), indent=2))
+        if not check.ok:
+            raise SystemExit(1)
+        return
+    echo_check(check)
+
+
+def echo_check(check: Any) -> None:
+    """The disposition check as text; exit 1 when it found a problem."""
+    if not check.ok:
+        for problem in check.problems:
+            click.echo(f"disposition records: {problem}", err=True)
+        fail(f"disposition records verification FAILED: {len(check.problems)} problem(s)")
+    legacy = (
+        f" ({check.legacy_batches} converted from before 0011: checked against their runs' "
+        "certificates)"
+        if check.legacy_batches
+        else ""
+    )
+    click.echo(
+        f"disposition records intact: {check.lines} dispositions in {check.batches} batches"
+        f"{legacy}, {check.runs} completed runs' certificates"
+    )
 
 
 def _write(data: bytes, output: str | None, *, binary: bool) -> None:

@@ -31,7 +31,7 @@ import datetime as dt
 from collections import Counter
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
@@ -39,7 +39,6 @@ from auditor.db import utcnow
 from auditor.models import (
     Consent,
     DataSubject,
-    Disposition,
     DisputeNote,
     PrivacyRequest,
     PurgeRun,
@@ -59,7 +58,8 @@ from auditor.services.requests.deletion_review import (
     subject_rows,
 )
 from auditor.services.requests.guards import require_searches_done
-from auditor.services.retention import BatchDisposer, subject_digest
+from auditor.services.retention import BatchDisposer, ledger, subject_digest
+from auditor.services.retention.batch import SUBJECT_POST_CHECK
 from crypto.digest import key_id
 from retention import Scope
 
@@ -141,9 +141,9 @@ class _Deletion:
             )
             session.commit()
         run = retention.get_run(session, self.run_id)
-        run.certificate = retention.run_certificate(session, run, digest_key_id=key_id(self.key))
-        session.commit()
-        self.result.certificate = run.certificate
+        self.result.certificate = retention.run_certificate(
+            session, run, digest_key_id=key_id(self.key)
+        )
         return self.result
 
     def start(self) -> None:
@@ -191,7 +191,7 @@ class _Deletion:
         outcome = disposer.dispose(due)
         for (rule, version, _category, _method), count in outcome.disposed.items():
             self.by_rule[f"{rule} v{version}"] += count
-        written = {row["subject_ref"]: row["id"] for row in outcome.rows}
+        written = {line["subject_ref"]: line["id"] for line in outcome.lines}
         for verdict in due:
             row = verdict.row
             if (disposition_id := written.get(str(row.id))) is None:
@@ -280,40 +280,33 @@ class _Deletion:
             execution_options={"synchronize_session": False},
         )
         in_force = [h.id for h in review.in_force]
-        event = audit.record(
-            session,
-            actor=self.actor,
-            action="retention.dispose",
-            object_type="purge_run",
-            object_id=self.run_id,
-            details={"records": 0, "subjects": 1, "rules": {}, "holds_in_force": in_force},
-            now=self.now,
+        header = ledger.Header(
+            subject_type="data_subject",
+            rule=None,
+            rule_version=None,
+            method="delete",
+            post_check=SUBJECT_POST_CHECK,
+            evidence=(
+                ("basis", BASIS),
+                ("reason", "nothing kept: no record, other hold or consent left"),
+                ("request", self.request.reference),
+            ),
         )
-        session.execute(
-            insert(Disposition),
-            [
-                {
-                    "created_at": self.now,
-                    "subject_type": "data_subject",
-                    "subject_ref": self.subject_ref,
-                    "organization_id": person.organization_id,
-                    "digest": subject_digest(self.key, identifiers, person.display_name),
-                    "trigger_evidence": {
-                        "request": self.request.reference,
-                        "basis": BASIS,
-                        "reason": "nothing kept: no record, other hold or consent left",
-                    },
-                    "holds_checked": [
-                        {"holds_in_force": len(in_force), "listed_in_audit_seq": event.seq}
-                    ],
-                    "executor": self.actor.name,
-                    "method": "delete",
-                    "counts": {"identifiers": len(identifiers), "consents": consents},
-                    "post_check": "subject and identifiers absent after delete",
-                    "audit_seq": event.seq,
-                    "run_id": self.run_id,
-                }
-            ],
+        line = ledger.Line(
+            subject_ref=self.subject_ref,
+            organization_id=person.organization_id,
+            category=None,
+            digest=bytes.fromhex(subject_digest(self.key, identifiers, person.display_name)),
+            evidence={"identifiers": len(identifiers), "consents": consents},
+        )
+        ledger.write(
+            session,
+            [(header, [line])],
+            actor=self.actor,
+            run_id=self.run_id,
+            now=self.now,
+            holds_in_force=len(in_force),
+            details={"records": 0, "subjects": 1, "rules": {}, "holds_in_force": in_force},
         )
         return True
 
@@ -330,7 +323,14 @@ class _Deletion:
             "credentials": [],
         }
         retention.close_run(
-            self.session, run, status, counts, actor=self.actor, now=self.now, error=error
+            self.session,
+            run,
+            status,
+            counts,
+            actor=self.actor,
+            now=self.now,
+            error=error,
+            digest_key_id=key_id(self.key),
         )
 
     def fail(self, error: BaseException) -> None:

@@ -6,17 +6,22 @@
   forecast, the purge and the privacy requests share (``Evaluator``).
 - ``plan``, ``forecast``: the dry run for a day; the schedule of the coming months.
 - ``reviews``: disposition review batches (open, decide, read).
-- ``purge``, ``batch``, ``bulk``: purge runs, executed in batches that dispose and prove together.
-- ``dispositions``, ``pdf``: reading disposition records back (canonical lines, certificates,
-  the R22 report) and the schedule and certificates as PDF/A-3.
+- ``purge``, ``runs``, ``batch``, ``bulk``: purge runs, executed in batches that dispose and prove
+  together; ``vault_purge``: a terminated client's vault purge with its proof.
+- ``ledger``, ``lines``: writing disposition batches and their lines with the audit event that
+  commits to them; the canonical line of a disposition.
+- ``dispositions``, ``verify``, ``pdf``: reading disposition records back (certificates, the R22
+  report), checking them against the audit log, and the schedule and certificates as PDF/A-3.
 """
 
 from __future__ import annotations
 
 from auditor.services.retention.batch import BatchDisposer, subject_digest
 from auditor.services.retention.dispositions import (
+    CSV_FIELDS,
     FIELDS,
     disposition_report,
+    dispositions_of,
     get_run,
     run_certificate,
 )
@@ -25,15 +30,7 @@ from auditor.services.retention.forecast import MAX_MONTHS, Forecast, forecast_s
 from auditor.services.retention.inputs import MARKETING_PURPOSE, subjects_of
 from auditor.services.retention.pdf import export_certificate_pdf, export_schedule_pdf
 from auditor.services.retention.plan import PlanReport, plan_disposition
-from auditor.services.retention.purge import (
-    BATCH,
-    RunResult,
-    close_run,
-    execute_purge,
-    list_runs,
-    open_run,
-    run_lock,
-)
+from auditor.services.retention.purge import BATCH, RunResult, execute_purge, list_runs
 from auditor.services.retention.reviews import (
     decide_review,
     list_reviews,
@@ -46,9 +43,13 @@ from auditor.services.retention.rules import (
     load_default_rules,
     revise_rule,
 )
+from auditor.services.retention.runs import close_run, open_run, run_lock
+from auditor.services.retention.vault_purge import purge_client_vault
+from auditor.services.retention.verify import verify as verify_dispositions
 
 __all__ = [
     "BATCH",
+    "CSV_FIELDS",
     "FIELDS",
     "MARKETING_PURPOSE",
     "MAX_MONTHS",
@@ -64,6 +65,7 @@ __all__ = [
     "day_of",
     "decide_review",
     "disposition_report",
+    "dispositions_of",
     "execute_purge",
     "export_certificate_pdf",
     "export_schedule_pdf",
@@ -75,6 +77,7 @@ __all__ = [
     "open_review_batches",
     "open_run",
     "plan_disposition",
+    "purge_client_vault",
     "read_batch",
     "review_detail",
     "revise_rule",
@@ -82,4 +85,5 @@ __all__ = [
     "run_lock",
     "subject_digest",
     "subjects_of",
+    "verify_dispositions",
 ]

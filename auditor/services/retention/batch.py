@@ -12,25 +12,22 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import typing
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import String, Table, cast, delete, exists, func, literal, select, update
+from sqlalchemy import String, cast, delete, exists, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from auditor.models import (
     Consent,
     DataSubject,
-    Disposition,
     Record,
     SubjectIdentifier,
     record_subject,
 )
-from auditor.services import audit
 from auditor.services.context import Actor
-from auditor.services.retention import bulk, facts
+from auditor.services.retention import bulk, facts, ledger
 from crypto.digest import KeyedDigester, keyed_digest
 from retention import BillingRule, Trigger
 
@@ -46,6 +43,11 @@ METHODS = {
     "transfer_then_delete": "transfer_then_delete",
     "anonymise": "anonymise",
 }
+POST_CHECKS = {
+    "delete": "record absent after delete",
+    "anonymise": "content replaced and subject links removed",
+}
+SUBJECT_POST_CHECK = "subject and identifiers absent after delete"
 
 
 @dataclasses.dataclass
@@ -53,8 +55,7 @@ class BatchResult:
     disposed: Counter[tuple[str, int, str, str]] = dataclasses.field(default_factory=Counter)
     subjects_removed: int = 0
     skipped: Counter[str] = dataclasses.field(default_factory=Counter)
-    disposition_ids: list[int] = dataclasses.field(default_factory=list)
-    rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # as written, with ids
+    lines: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # canonical, in id order
     audit_seq: int | None = None
 
 
@@ -68,8 +69,9 @@ def subject_digest(key: bytes, identifiers: Sequence[str], display_name: str | N
     return keyed_digest(key, SUBJECT_DIGEST, *sorted(identifiers), display_name or "")
 
 
-def evidence(verdict: facts.Evaluation) -> dict[str, Any]:
-    """Why the record fell due: the governing rule's start date or event, and the due date."""
+def evidence(verdict: facts.Evaluation) -> tuple[dict[str, Any], str | None]:
+    """Why the record fell due: the governing rule's start date or event, and the due date; and
+    the name of the start date (none for an event rule)."""
     decision = verdict.decision
     assert decision is not None
     assert verdict.rule is not None
@@ -77,20 +79,24 @@ def evidence(verdict: facts.Evaluation) -> dict[str, Any]:
     found: dict[str, Any] = {"due_on": str(decision.due_on), "as_of": str(decision.as_of)}
     if winner is not verdict.rule:
         found["retained_by"] = f"{winner.id} v{winner.version}"
+    start: str | None
     if isinstance(winner, BillingRule):
+        start = "document_date"
         found["document_date"] = str(row.document_date)
         found["last_transaction_on"] = str(facts.last_transaction_on(row))
     elif winner.trigger is Trigger.EVENT:
         assert winner.event is not None
+        start = None
         found["event"] = str(winner.event)
     else:
         assert winner.date_field is not None
-        found[str(winner.date_field)] = str(facts.day_of(getattr(row, str(winner.date_field))))
+        start = str(winner.date_field)
+        found[start] = str(facts.day_of(getattr(row, start)))
     if verdict.review is not None:
         found["review_id"] = verdict.review.id
         if verdict.review.transfer_reference:
             found["transfer_reference"] = verdict.review.transfer_reference
-    return found
+    return found, start
 
 
 class BatchDisposer:
@@ -138,13 +144,19 @@ class BatchDisposer:
         if not gone:
             return result
         subjects = self._orphans({s for i in gone for s in by_id[i].subject_ids})
+        groups: dict[ledger.Header, list[ledger.Line]] = {}
+        for header, item in self._lines(by_id, gone):
+            groups.setdefault(header, []).append(item)
+        for header, item in (self._subject_line(s, by_id, gone) for s in subjects):
+            groups.setdefault(header, []).append(item)
         rule_counts = Counter(_rule_name(by_id[i]) for i in gone)
-        event = audit.record(
+        written = ledger.write(
             self.session,
+            list(groups.items()),
             actor=self.actor,
-            action="retention.dispose",
-            object_type="purge_run",
-            object_id=self.run_id,
+            run_id=self.run_id,
+            now=self.now,
+            holds_in_force=len(self.holds_in_force),
             details={
                 "records": len(gone),
                 "subjects": len(subjects),
@@ -153,30 +165,14 @@ class BatchDisposer:
                 "last_record_id": max(gone),
                 "holds_in_force": self.holds_in_force,
             },
-            now=self.now,
         )
-        result.audit_seq = event.seq
-        checked = [{"holds_in_force": len(self.holds_in_force), "listed_in_audit_seq": event.seq}]
-        fixed = {
-            "created_at": self.now,
-            "executor": self.actor.name,
-            "run_id": self.run_id,
-            "audit_seq": event.seq,
-            "holds_checked": checked,
-        }
-        rows = [
-            self._row(by_id[record_id], returned, fixed) for record_id, returned in gone.items()
-        ]
-        for row in rows:
-            key = (row["rule"], row["rule_version"], row["category"], row["method"])
-            result.disposed[key] += 1
-        rows += [self._subject_row(s, by_id, gone, fixed) for s in subjects]
-        # ids assigned in row order (bulk.insert_rows: COPY on PostgreSQL)
-        ids = bulk.insert_rows(self.session, typing.cast(Table, Disposition.__table__), rows)
-        for row, id_ in zip(rows, ids, strict=True):
-            row["id"] = id_
-        result.disposition_ids = ids
-        result.rows = rows
+        result.audit_seq = written.audit_seq
+        for header, items in groups.items():
+            if header.subject_type == "record":
+                for item in items:
+                    key = (header.rule, header.rule_version, item.category, header.method)
+                    result.disposed[key] += 1  # type: ignore[index]
+        result.lines = written.lines
         result.subjects_removed = len(subjects)
         return result
 
@@ -226,39 +222,59 @@ class BatchDisposer:
             )
         return {row.id: None for row in returned}
 
-    def _row(
-        self, verdict: facts.Evaluation, returned: Any, fixed: dict[str, Any]
-    ) -> dict[str, Any]:
-        """One record's disposition row; ``fixed``: the fields every row of the batch shares."""
-        rule = verdict.rule
-        assert rule is not None
-        row, review = verdict.row, verdict.review
+    def _lines(
+        self, by_id: dict[int, facts.Evaluation], gone: dict[int, Any]
+    ) -> list[tuple[ledger.Header, ledger.Line]]:
+        """Each disposed record's line and the header of its batch, the trigger evidence split
+        into what a batch shares and what is the record's own."""
+        by_header: dict[ledger.Header, list[tuple[int, dict[str, Any]]]] = {}
+        for record_id in gone:
+            verdict = by_id[record_id]
+            rule, review = verdict.rule, verdict.review
+            assert rule is not None
+            found, start = evidence(verdict)
+            if self.extra_evidence:
+                found |= self.extra_evidence
+            header = ledger.Header(
+                subject_type="record",
+                rule=rule.id,
+                rule_version=rule.version,
+                method=METHODS[rule.action],
+                post_check=POST_CHECKS[_method(verdict)],
+                review_id=review.id if review else None,
+                approver=review.decided_by if review else None,
+                start_field=start,
+            )
+            by_header.setdefault(header, []).append((record_id, found))
+        out = []
+        for header, members in by_header.items():
+            shared, own = ledger.split_evidence([f for _, f in members], header.start_field)
+            batch_header = dataclasses.replace(header, evidence=shared)
+            for (record_id, _), (due, started, rest) in zip(members, own, strict=True):
+                row, returned = by_id[record_id].row, gone[record_id]
+                out.append(
+                    (
+                        batch_header,
+                        ledger.Line(
+                            subject_ref=str(record_id),
+                            organization_id=row.organization_id,
+                            category=by_id[record_id].category,
+                            digest=self._digest(row, returned),
+                            due_on=due,
+                            started_on=started,
+                            evidence=rest,
+                        ),
+                    )
+                )
+        return out
+
+    def _digest(self, row: Any, returned: Any) -> bytes:
+        """The record's keyed digest; anonymised (nothing returned): of what the record was."""
         source = self.systems[row.system_id]
-        if returned is None:  # anonymised: digest of what the record was
-            digest = self.record_digest(source, row.external_id, row.content_digest)
-            post_check = "content replaced and subject links removed"
-        else:
-            digest = self.record_digest(source, returned.external_id, returned.content_digest)
-            post_check = "record absent after delete"
-        found = evidence(verdict)
-        if self.extra_evidence:
-            found |= self.extra_evidence
-        return {
-            **fixed,
-            "subject_type": "record",
-            "subject_ref": str(row.id),
-            "organization_id": row.organization_id,
-            "category": verdict.category,
-            "digest": digest,
-            "rule": rule.id,
-            "rule_version": rule.version,
-            "trigger_evidence": found,
-            "approver": review.decided_by if review else None,
-            "method": METHODS[rule.action],
-            "counts": {"records": 1, "subject_links": len(verdict.subject_ids)},
-            "post_check": post_check,
-            "review_id": review.id if review else None,
-        }
+        if returned is None:
+            return bytes.fromhex(self.record_digest(source, row.external_id, row.content_digest))
+        digest = self.record_digest(source, returned.external_id, returned.content_digest)
+        return bytes.fromhex(digest)
 
     def _orphans(self, subject_ids: set[int]) -> list[tuple[int, str, str | None, list[str]]]:
         """Subjects left with no record, no consent and no hold: removed with their identifiers
@@ -295,33 +311,32 @@ class BatchDisposer:
         )
         return [(p.id, p.ref, p.display_name, identifiers.get(p.id, [])) for p in people]
 
-    def _subject_row(
+    def _subject_line(
         self,
         subject: tuple[int, str, str | None, list[str]],
         by_id: dict[int, facts.Evaluation],
         gone: dict[int, Any],
-        fixed: dict[str, Any],
-    ) -> dict[str, Any]:
+    ) -> tuple[ledger.Header, ledger.Line]:
         subject_id, ref, name, identifiers = subject
         last = max(i for i in gone if subject_id in by_id[i].subject_ids)
         rule = by_id[last].rule
         assert rule is not None
-        return {
-            **fixed,
-            "subject_type": "data_subject",
-            "subject_ref": ref,
-            "organization_id": by_id[last].row.organization_id,
-            "category": by_id[last].category,
-            "digest": subject_digest(self.key, identifiers, name),
-            "rule": rule.id,
-            "rule_version": rule.version,
-            "trigger_evidence": {"last_record_id": last, "reason": "no record, consent or hold"},
-            "approver": None,
-            "method": "delete",
-            "counts": {"identifiers": len(identifiers)},
-            "post_check": "subject and identifiers absent after delete",
-            "review_id": None,
-        }
+        header = ledger.Header(
+            subject_type="data_subject",
+            rule=rule.id,
+            rule_version=rule.version,
+            method="delete",
+            post_check=SUBJECT_POST_CHECK,
+            evidence=(("reason", "no record, consent or hold"),),
+        )
+        line = ledger.Line(
+            subject_ref=ref,
+            organization_id=by_id[last].row.organization_id,
+            category=by_id[last].category,
+            digest=bytes.fromhex(subject_digest(self.key, identifiers, name)),
+            evidence={"last_record_id": last},
+        )
+        return header, line
 
 
 def _method(verdict: facts.Evaluation) -> str:

@@ -49,49 +49,64 @@ def id_in(
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert ``rows`` (dicts with every column but ``id``; defaults do not apply) into ``table``
     (an integer ``id`` primary key); returns their ids, ascending in row order."""
-    if not rows:
+    ids = reserve_ids(session, table, len(rows))
+    copy_rows(session, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+    return ids
+
+
+def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
+    """``count`` new ids of ``table``, ascending: PostgreSQL reserves them from the table's
+    sequence; SQLite takes those after the largest id, under the write lock the caller's
+    transaction holds (so nothing else can take them before it commits)."""
+    if count < 1:
         return []
-    columns = [c for c in table.columns if c.name != "id"]
-    names = ", ".join(c.name for c in columns)
-    values = operator.itemgetter(*(c.name for c in columns))
     if is_postgresql(session):
-        ids = sorted(
+        return sorted(
             session.scalars(
                 text(
                     "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"
                 ),
-                {"t": table.name, "n": len(rows)},
+                {"t": table.name, "n": count},
             )
         )
-        json_at = [i + 1 for i, c in enumerate(columns) if isinstance(c.type, JSON)]
+    first = (session.scalar(select(table.c.id).order_by(table.c.id.desc()).limit(1)) or 0) + 1
+    return list(range(first, first + count))
+
+
+def copy_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with every column, ``id`` included; defaults do not apply)."""
+    if not rows:
+        return
+    columns = list(table.columns)
+    names = ", ".join(c.name for c in columns)
+    values = operator.itemgetter(*(c.name for c in columns))
+    if is_postgresql(session):
+        json_at = [i for i, c in enumerate(columns) if isinstance(c.type, JSON)]
         connection = session.connection().connection.driver_connection
         assert connection is not None
-        sql = f"COPY {table.name} (id, {names}) FROM STDIN"
+        sql = f"COPY {table.name} ({names}) FROM STDIN"
         encoded = _Memo(json_dumps)
         with connection.cursor() as cursor, cursor.copy(sql) as copy:
-            for id_, row in zip(ids, rows, strict=True):
-                line = [id_, *values(row)]
+            for row in rows:
+                line = list(values(row))
                 for i in json_at:
                     if line[i] is not None:
                         line[i] = encoded(line[i])
                 copy.write_row(line)
-        return ids
-    first = (session.scalar(select(table.c.id).order_by(table.c.id.desc()).limit(1)) or 0) + 1
-    ids = list(range(first, first + len(rows)))
+        return
     dialect = session.get_bind().dialect
     # each column's bind processor, once per distinct object (rows share the batch's time)
-    processors = [(i + 1, _Memo(p)) for i, c in enumerate(columns) if (p := _processor(c, dialect))]
+    processors = [(i, _Memo(p)) for i, c in enumerate(columns) if (p := _processor(c, dialect))]
     lines = []
-    for id_, row in zip(ids, rows, strict=True):
-        line = [id_, *values(row)]
+    for row in rows:
+        line = list(values(row))
         for i, process in processors:
             line[i] = process(line[i])
         lines.append(tuple(line))
-    marks = ", ".join("?" for _ in range(len(columns) + 1))
+    marks = ", ".join("?" for _ in columns)
     # names from the table definition, values as parameters
-    insert = f"INSERT INTO {table.name} (id, {names}) VALUES ({marks})"  # noqa: S608
+    insert = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
     session.connection().exec_driver_sql(insert, lines)
-    return ids
 
 
 def _processor(column: ColumnClause[Any], dialect: Any) -> Any:

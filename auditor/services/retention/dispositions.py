@@ -1,99 +1,29 @@
-"""Reading disposition records back: the canonical form and digest of a set of them, a purge
-run's certificate, and the disposition report for any period (R20, R22).
-
-The canonical line of one disposition is its fields as sorted-key compact JSON (UTF-8, times as
-``YYYY-MM-DDTHH:MM:SS.ffffffZ``); the digest of a set is SHA-256 over each line followed by a
-newline, in id order. docs/disposition.md specifies both so an auditor can recompute them.
+"""Reading disposition records back: the digest of a set of them, a purge run's certificate, and
+the disposition report for any period (R20, R22). The canonical lines are ``lines``'s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import operator
 from collections import Counter
-from collections.abc import Iterable, Iterator
 from typing import Any
 
-import orjson
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from auditor.models import AuditCheckpoint, Disposition, PurgeRun
+from auditor.models import AuditCheckpoint, DispositionBatch, PurgeRun
 from auditor.services import audit
 from auditor.services.errors import FieldError, NotFound, ValidationFailed
+from auditor.services.retention import lines as canonical
 
-CERTIFICATE_FORMAT = "auditor-disposition-certificate/1"
-REPORT_FORMAT = "auditor-disposition-report/1"
-FIELDS = (
-    "id",
-    "created_at",
-    "subject_type",
-    "subject_ref",
-    "organization_id",
-    "category",
-    "digest",
-    "rule",
-    "rule_version",
-    "trigger_evidence",
-    "holds_checked",
-    "approver",
-    "executor",
-    "method",
-    "counts",
-    "post_check",
-    "audit_seq",
-    "run_id",
-    "review_id",
-)
-_FIELD_SET = frozenset(FIELDS)
+CERTIFICATE_FORMAT = "auditor-disposition-certificate/2"
+CERTIFICATE_FORMAT_V1 = "auditor-disposition-certificate/1"
+REPORT_FORMAT = "auditor-disposition-report/2"
+FIELDS = canonical.FIELDS
+CSV_FIELDS = FIELDS + tuple(f for f in canonical.FIELDS_V1 if f not in FIELDS)
 _GROUP = operator.itemgetter("rule", "rule_version", "category", "subject_type", "method")
-_CHUNK = 2000
-
-
-def to_dict(row: Any) -> dict[str, Any]:
-    """A disposition (ORM object, plain row, or the dict it was inserted from) as its canonical
-    field mapping."""
-    if isinstance(row, dict):
-        values = dict(row) if row.keys() == _FIELD_SET else {name: row.get(name) for name in FIELDS}
-    else:
-        values = {name: getattr(row, name) for name in FIELDS}
-    values["created_at"] = _format_time(values["created_at"])
-    return values
-
-
-@functools.lru_cache(maxsize=64)
-def _format_time(moment: dt.datetime) -> str:
-    """``audit.format_time``, once per distinct time (a purge batch's rows share theirs)."""
-    return audit.format_time(moment)
-
-
-def canonical_line(row: Any) -> bytes:
-    return _canonical(to_dict(row))
-
-
-def _canonical(values: dict[str, Any]) -> bytes:
-    """Sorted-key compact JSON, UTF-8 unescaped: orjson writes the same bytes as
-    ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` for these values
-    (strings, integers, null, lists, objects; no floats), several times faster."""
-    return orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
-
-
-def select_rows(*where: ColumnElement[bool]) -> Select[Any]:
-    """Disposition rows (plain columns, no ORM objects) matching ``where``, in id order."""
-    return select(Disposition.__table__).where(*where).order_by(Disposition.id)
-
-
-def _stream(session: Session, *where: ColumnElement[bool]) -> Iterator[Any]:
-    """Matching rows in id order, a chunk at a time (keyset), so memory stays flat."""
-    after = 0
-    while True:
-        rows = session.execute(select_rows(*where, Disposition.id > after).limit(_CHUNK)).all()
-        if not rows:
-            return
-        yield from rows
-        after = rows[-1].id
 
 
 class Summary:
@@ -107,15 +37,11 @@ class Summary:
         self.first: Any = None
         self.last: Any = None
 
-    def add(self, row: Any) -> None:
-        self.add_many([row])
-
-    def add_many(self, rows: Iterable[Any]) -> None:
-        """Add rows in id order (a purge batch's, as written)."""
-        values = [to_dict(row) for row in rows]
+    def add_many(self, values: list[dict[str, Any]]) -> None:
+        """Add canonical lines in id order (a purge batch's, as written)."""
         if not values:
             return
-        self.sha.update(b"".join([_canonical(v) + b"\n" for v in values]))
+        self.sha.update(b"".join([canonical.encode(v) + b"\n" for v in values]))
         self.count += len(values)
         self.by_rule.update(_GROUP(v) for v in values)
         self.by_category.update(v["category"] or "-" for v in values)
@@ -150,9 +76,10 @@ class Summary:
 
 
 def summarise(session: Session, *where: ColumnElement[bool]) -> Summary:
+    """The summary of the lines of the batches matching ``where``."""
     summary = Summary()
-    for row in _stream(session, *where):
-        summary.add(row)
+    for _batch, found in canonical.lines_of(session, *where):
+        summary.add_many(found)
     return summary
 
 
@@ -166,41 +93,68 @@ def get_run(session: Session, run_id: int) -> PurgeRun:
     return run
 
 
-def run_certificate(
-    session: Session, run: PurgeRun, *, digest_key_id: str, summary: Summary | None = None
+def certificate_body(
+    session: Session,
+    run: PurgeRun,
+    *,
+    digest_key_id: str,
+    summary: Summary | None = None,
+    status: str | None = None,
+    finished_at: dt.datetime | None = None,
+    counts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What a run disposed of, provably: counts per rule and category, its time span, the digest
-    of its disposition records, and the audit positions (and checkpoint) that cover it.
-
-    ``summary``: the run's own, accumulated as it wrote its dispositions (the same canonical
-    lines in the same order); otherwise it is recomputed from the disposition rows."""
+    """A run's certificate without its ``audit`` member: what the run's completion event commits
+    to (``certificate_digest``). ``summary``: the run's own, accumulated as it wrote its lines;
+    otherwise it is recomputed from the disposition records. ``status``, ``finished_at`` and
+    ``counts``: the run's as it is being closed (the row is written once, after)."""
     if summary is None:
-        summary = summarise(session, Disposition.run_id == run.id)
-    checkpoint = None
-    covering = run.counts.get("audit_seq_completed")
-    if covering is not None:
-        checkpoint = audit.covering_checkpoint(session, covering, earliest=True)
+        summary = summarise(session, DispositionBatch.run_id == run.id)
+    status = status or run.status
+    finished_at = finished_at or run.finished_at
+    counts = run.counts if counts is None else counts
     return {
         "format": CERTIFICATE_FORMAT,
         "run": {
             "id": run.id,
             "as_of": run.as_of.isoformat(),
-            "status": run.status,
+            "status": status,
             "trigger": run.trigger,
             "executor": run.executor,
             "started_at": audit.format_time(run.started_at),
-            "finished_at": audit.format_time(run.finished_at) if run.finished_at else None,
+            "finished_at": audit.format_time(finished_at) if finished_at else None,
         },
         "dispositions": summary.to_dict(),
-        "blocked": run.counts.get("blocked", {}),
-        "credentials": run.counts.get("credentials", []),
+        "blocked": counts.get("blocked", {}),
+        "credentials": counts.get("credentials", []),
         "digest_key_id": digest_key_id,
-        "audit": {
-            "run_started_seq": run.counts.get("audit_seq_started"),
-            "run_completed_seq": covering,
-            "checkpoint": _checkpoint(checkpoint),
-        },
     }
+
+
+def certificate_digest(certificate: dict[str, Any]) -> str:
+    """SHA-256 of a certificate's canonical JSON without its ``audit`` member."""
+    body = {k: v for k, v in certificate.items() if k != "audit"}
+    return hashlib.sha256(canonical.encode(body)).hexdigest()
+
+
+def run_certificate(
+    session: Session, run: PurgeRun, *, digest_key_id: str, summary: Summary | None = None
+) -> dict[str, Any]:
+    """What a run disposed of, provably: counts per rule and category, its time span, the digest
+    of its disposition lines, and the audit positions (and checkpoint) that cover it; recomputed
+    from the disposition records (in the format of the certificate the run stored)."""
+    cert = certificate_body(session, run, digest_key_id=digest_key_id, summary=summary)
+    if (run.certificate or {}).get("format") == CERTIFICATE_FORMAT_V1:
+        cert["format"] = CERTIFICATE_FORMAT_V1
+    covering = run.counts.get("audit_seq_completed")
+    checkpoint = None
+    if covering is not None:
+        checkpoint = audit.covering_checkpoint(session, covering, earliest=True)
+    cert["audit"] = {
+        "run_started_seq": run.counts.get("audit_seq_started"),
+        "run_completed_seq": covering,
+        "checkpoint": _checkpoint(checkpoint),
+    }
+    return cert
 
 
 def _checkpoint(row: AuditCheckpoint | None) -> dict[str, Any] | None:
@@ -213,14 +167,15 @@ def _checkpoint(row: AuditCheckpoint | None) -> dict[str, Any] | None:
 
 
 def period_filter(start: dt.datetime, end: dt.datetime) -> tuple[ColumnElement[bool], ...]:
-    return (Disposition.created_at >= start, Disposition.created_at < end)
+    return (DispositionBatch.created_at >= start, DispositionBatch.created_at < end)
 
 
 def disposition_report(
     session: Session, *, start: dt.date, end: dt.date, include_rows: bool = True
 ) -> dict[str, Any]:
     """Every disposition recorded from ``start`` (inclusive) to ``end`` (exclusive), UTC days, with
-    the SQL that selected them so a reader can rerun it (completeness evidence, R22)."""
+    the SQL that selects them so a reader can rerun it (completeness evidence, R22), and the
+    batches they belong to with the audit events that commit to them."""
     if end <= start:
         raise ValidationFailed(
             "The period is empty.", [FieldError("end", "must be after the start date")]
@@ -231,13 +186,17 @@ def disposition_report(
     dialect = session.get_bind().dialect
     # the values written as the database stores them (SQLite: '2026-12-01 00:00:00.000000'), so
     # the stated SQL, pasted into sqlite3 or psql, selects exactly these rows
-    stated = select_rows(*where).compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    stated = canonical.joined(*where).compile(
+        dialect=dialect, compile_kwargs={"literal_binds": True}
+    )
     summary = Summary()
     rows: list[dict[str, Any]] = []
-    for row in _stream(session, *where):
-        summary.add(row)
+    batches = []
+    for batch, found in canonical.lines_of(session, *where):
+        summary.add_many(found)
+        batches.append(batch_entry(batch))
         if include_rows:
-            rows.append(to_dict(row))
+            rows += found
     return {
         "format": REPORT_FORMAT,
         "period": {"start": start.isoformat(), "end_exclusive": end.isoformat()},
@@ -247,13 +206,32 @@ def disposition_report(
             "dialect": dialect.name,
         },
         "summary": summary.to_dict(),
+        "batches": batches,
         "dispositions": rows if include_rows else None,
     }
 
 
+def batch_entry(batch: dict[str, Any]) -> dict[str, Any]:
+    """A batch as a report lists it: where its lines are and what commits to them."""
+    return {
+        "id": batch["id"],
+        "run_id": batch["run_id"],
+        "first_id": batch["first_id"],
+        "lines": batch["lines"],
+        "digest": batch["digest"],
+        "line_format": batch["line_format"],
+        "audit_seq": batch["audit_seq"],
+    }
+
+
+def dispositions_of(session: Session, record_id: int) -> list[dict[str, Any]]:
+    """The dispositions of one record, by its id (an auditor's look-up of a single record)."""
+    return canonical.find(session, "record", str(record_id))
+
+
 def _stored(moment: dt.datetime, dialect: Any) -> str:
     """A moment as the database's own text for it (the literal the stated SQL holds)."""
-    render = Disposition.__table__.c.created_at.type.literal_processor(dialect)
+    render = DispositionBatch.__table__.c.created_at.type.literal_processor(dialect)
     assert render is not None
     literal: str = render(moment)
     return literal.strip("'")

@@ -16,39 +16,36 @@ After the records, credentials of terminated clients go through the vault's purg
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
 from auditor.models import PurgeRun
-from auditor.services import audit, vault
+from auditor.services import audit
 from auditor.services.context import Actor
 from auditor.services.errors import (
-    AuditorError,
     Conflict,
     FieldError,
     HandoverRequired,
-    PurgeInProgress,
     ValidationFailed,
     safe_error,
 )
 from auditor.services.retention import dispositions as disposition_records
-from auditor.services.retention import facts
+from auditor.services.retention import facts, vault_purge
 from auditor.services.retention import plan as retention_plan
 from auditor.services.retention.batch import BatchDisposer
+from auditor.services.retention.runs import close_run, open_run, run_lock
 from crypto.digest import key_id
 from retention import Outcome, Scope
 
 BATCH = 1000
-LOCK_KEY = 0x7075726765727573  # "purgerus": the advisory lock of the running purge
 
 
 @dataclasses.dataclass
@@ -62,106 +59,6 @@ class RunResult:
     blocked: dict[str, int]
     credentials: list[dict[str, Any]]
     certificate: dict[str, Any]
-
-
-@contextlib.contextmanager
-def run_lock(session: Session) -> Iterator[None]:
-    """PostgreSQL: hold the purge's advisory lock on a dedicated connection for the whole run."""
-    bind = session.get_bind()
-    if bind.dialect.name != "postgresql":
-        yield
-        return
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    with engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        if not conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}):
-            raise PurgeInProgress(
-                "Another purge run is in progress; try again when it has finished."
-            )
-        try:
-            yield
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-
-
-def interrupt_stale(session: Session, now: dt.datetime) -> list[int]:
-    """Runs still marked running belong to a killed process (we hold the run lock)."""
-    stale = list(session.scalars(select(PurgeRun.id).where(PurgeRun.status == "running")))
-    if stale:
-        session.execute(
-            update(PurgeRun)
-            .where(PurgeRun.id.in_(stale))
-            .values(status="interrupted", finished_at=now, error="the process stopped mid-run")
-        )
-    return stale
-
-
-def open_run(
-    session: Session,
-    *,
-    as_of: dt.date,
-    actor: Actor,
-    trigger: str,
-    now: dt.datetime,
-    job_run_id: int | None = None,
-    details: dict[str, Any] | None = None,
-    counts: dict[str, Any] | None = None,
-) -> PurgeRun:
-    """A run row marked running (``counts`` added to its counts) and its ``retention.run_start``
-    audit event (``details`` added), after marking runs left running by a killed process
-    interrupted; not committed."""
-    interrupted = interrupt_stale(session, now)
-    run = PurgeRun(
-        as_of=as_of,
-        started_at=now,
-        status="running",
-        executor=actor.name,
-        trigger=trigger,
-        job_run_id=job_run_id,
-        last_record_id=0,
-        counts={},
-    )
-    session.add(run)
-    session.flush()
-    started = audit.record(
-        session,
-        actor=actor,
-        action="retention.run_start",
-        object_type="purge_run",
-        object_id=run.id,
-        details={"as_of": as_of.isoformat(), **(details or {}), "interrupted_runs": interrupted},
-        now=now,
-    )
-    run.counts = {"audit_seq_started": started.seq, **(counts or {})}
-    return run
-
-
-def close_run(
-    session: Session,
-    run: PurgeRun,
-    status: str,
-    counts: dict[str, Any],
-    *,
-    actor: Actor,
-    now: dt.datetime,
-    error: BaseException | None = None,
-) -> None:
-    """End a run: its ``retention.run_complete`` (or ``run_failed``) audit event with ``counts``
-    (the credentials' entries left out), status, end time and error; not committed."""
-    event = audit.record(
-        session,
-        actor=actor,
-        action="retention.run_complete" if status == "completed" else "retention.run_failed",
-        outcome="success" if status == "completed" else "failure",
-        object_type="purge_run",
-        object_id=run.id,
-        details={k: v for k, v in counts.items() if k != "credentials"},
-        now=now,
-    )
-    run.counts = {**counts, "audit_seq_completed": event.seq}
-    run.status, run.finished_at = status, now
-    if error is not None:
-        run.error = safe_error(error, safe_types=(AuditorError,))
 
 
 def execute_purge(
@@ -250,13 +147,8 @@ class _Run:
                 session, signing_key=signing_key, origin=origin, actor=self.actor, now=self.now()
             )
             session.commit()
-        # the credentials' dispositions were written by the vault purge: recompute when any
-        summary = None if any(c.get("disposition_id") for c in credentials) else self.summary
-        cert = disposition_records.run_certificate(
-            session, run, digest_key_id=key_id(self.key), summary=summary
-        )
-        run.certificate = cert
-        session.commit()
+        run = session.get(PurgeRun, self.run_id) or run
+        cert = disposition_records.run_certificate(session, run, digest_key_id=key_id(self.key))
         return RunResult(
             run_id=run.id,
             status=run.status,
@@ -292,12 +184,12 @@ class _Run:
                 elif verdict.status == Outcome.BLOCKED and _due(verdict, self.as_of):
                     # due but for a hold or a review: what the run leaves behind, and why
                     self.blocked[verdict.reason or "blocked"] += 1
-            self.pending_rows: list[dict[str, Any]] = []
+            self.pending_lines: list[dict[str, Any]] = []
             if due:
                 self.dispose(evaluator, due)
             after = rows[-1].id
             session.commit()
-            self.summary.add_many(self.pending_rows)
+            self.summary.add_many(self.pending_lines)
             checked += len(rows)
             if progress is not None:
                 progress(checked, self.disposed)
@@ -315,7 +207,7 @@ class _Run:
             now=self.now(),
         )
         result = disposer.dispose(due)
-        self.pending_rows = result.rows  # added to the summary once the batch has committed
+        self.pending_lines = result.lines  # added to the summary once the batch has committed
         for reason, count in result.skipped.items():
             self.blocked[reason] += count
         for (rule, version, _category, _method), count in result.disposed.items():
@@ -333,15 +225,16 @@ class _Run:
             entry["reason"] = status.reason
             if status.status == "ready":
                 try:
-                    out = vault.purge_client_vault(
+                    out = vault_purge.purge_client_vault(
                         session,
                         status.client,
                         actor=self.actor,
                         dry_run=False,
+                        digest_key_id=key_id(self.key),
                         now=self.now(),
                         run_id=self.run_id,
                         rule=(status.rule, status.version),
-                        holds_checked=[{"holds_in_force": len(evaluator.holds)}],
+                        holds_in_force=len(evaluator.holds),
                     )
                     session.commit()
                     entry |= {"status": "purged", "disposition_id": out.disposition_id}
@@ -371,7 +264,19 @@ class _Run:
             "blocked": dict(sorted(self.blocked.items())),
             "credentials": credentials,
         }
-        close_run(session, run, status, counts, actor=self.actor, now=moment, error=error)
+        # the credentials' dispositions were written by the vault purge: recomputed when any
+        summary = None if any(c.get("disposition_id") for c in credentials) else self.summary
+        close_run(
+            session,
+            run,
+            status,
+            counts,
+            actor=self.actor,
+            now=moment,
+            error=error,
+            digest_key_id=key_id(self.key),
+            summary=summary,
+        )
         session.commit()
 
 

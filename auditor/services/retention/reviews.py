@@ -16,12 +16,12 @@ import datetime as dt
 import typing
 from typing import Any
 
-from sqlalchemy import String, Table, cast, func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
 from auditor.models import (
-    Disposition,
+    DispositionBatch,
     DispositionReview,
     DispositionReviewItem,
     Record,
@@ -336,17 +336,10 @@ def review_counts(session: Session, review: DispositionReview) -> dict[str, Any]
     )
     disposed: int | None = 0
     if review.status == "approved":
-        # through the (subject_type, subject_ref) index: disposition.review_id has none
-        refs = select(cast(DispositionReviewItem.record_id, String)).where(
-            DispositionReviewItem.review_id == review.id
-        )
+        # the review's batches say how many lines each holds
         disposed = session.scalar(
-            select(func.count())
-            .select_from(Disposition)
-            .where(
-                Disposition.subject_type == "record",
-                Disposition.subject_ref.in_(refs),
-                Disposition.review_id == review.id,
+            select(func.sum(DispositionBatch.lines)).where(
+                DispositionBatch.subject_type == "record", DispositionBatch.review_id == review.id
             )
         )
     return {"items": review.item_count, "remaining": remaining or 0, "disposed": disposed or 0}

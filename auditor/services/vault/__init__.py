@@ -20,7 +20,7 @@ from auditor.services.vault.handover import (
 )
 from auditor.services.vault.importer import ImportResult, import_csv
 from auditor.services.vault.keys import KeyCheckFailed, check_master_keys
-from auditor.services.vault.purge import purge_client_vault, purge_readiness
+from auditor.services.vault.purge import purge_readiness
 from auditor.services.vault.reveal_report import revealed_unchanged
 from auditor.services.vault.rotation import (
     DEFAULT_BATCH,
@@ -58,7 +58,6 @@ __all__ = [
     "key_status",
     "list_secrets",
     "plan_client_rotation",
-    "purge_client_vault",
     "purge_readiness",
     "read_secret",
     "record_acknowledgement",

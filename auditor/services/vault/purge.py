@@ -9,20 +9,19 @@ before: is there an acknowledged hand-over that holds every value the purge woul
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from auditor.db import utcnow
-from auditor.models import ClientKey, Disposition, Handover, Secret
+from auditor.models import ClientKey, Disposition, DispositionBatch, Handover, Secret
 from auditor.schemas.vault_admin import PurgeOut
-from auditor.services import audit, inventory
+from auditor.services import inventory
 from auditor.services.context import Actor
 from auditor.services.errors import Conflict, HandoverRequired
 from auditor.services.vault import store
-from auditor.services.vault.handover import DISPOSITION_CATEGORY, terminated_agreement
+from auditor.services.vault.handover import terminated_agreement
 
 _DELETE_CHUNK = 1000
 
@@ -123,39 +122,38 @@ def _counts(session: Session, organization_id: int, *, lock: bool = False) -> tu
     return ids, keys or 0
 
 
-def purge_client_vault(
-    session: Session,
-    client_code: str,
-    *,
-    actor: Actor,
-    dry_run: bool,
-    now: dt.datetime | None = None,
-    run_id: int | None = None,
-    rule: tuple[str | None, int | None] = (None, None),
-    holds_checked: list[Any] | None = None,
-) -> PurgeOut:
-    """Crypto-shred a client's vault, all or nothing, once its hand-over is acknowledged (R16).
+@dataclasses.dataclass(frozen=True)
+class Shredded:
+    """What ``shred`` destroyed, for the disposition record and audit event its caller writes."""
 
-    The retention purge passes its run id, the credentials rule (code, version) and the holds it
-    checked, which the disposition record cites (R20).
+    organization_id: int
+    code: str
+    secrets: int
+    client_key_versions: int
+    handover_id: int
+    agreement: str
+    termination_date: dt.date | None
+    acknowledged_at: dt.datetime
+
+
+def shred(
+    session: Session, client_code: str, *, actor: Actor, dry_run: bool, now: dt.datetime
+) -> Shredded | PurgeOut:
+    """Crypto-shred a client's vault, all or nothing, once its hand-over is acknowledged (R16).
 
     Refused (Conflict) while an agreement is active or before the termination date; refused
     (HandoverRequired) without an acknowledged hand-over exported after every secret's last
-    change. A dry run checks the same and writes nothing; a second purge finds nothing.
+    change. A dry run checks the same and writes nothing (its summary is returned, as is the
+    summary when nothing is left to purge); otherwise what was destroyed is returned, and the
+    caller (``retention.vault_purge``) writes the proof in the same transaction.
     """
     org = inventory.organization(session, client_code)
     store.require_access(session, actor, org.id, action="purge", object_id=None)
     ids, key_versions = _counts(session, org.id, lock=not dry_run)
     if not ids and not key_versions:
-        previous = session.scalar(
-            select(func.max(Disposition.id)).where(
-                Disposition.subject_type == "client_vault", Disposition.subject_ref == org.code
-            )
-        )
-        return _summary(org.code, dry_run, previous=previous)
+        return _summary(org.code, dry_run, previous=_previous(session, org.code))
     agreement = terminated_agreement(org)
-    moment = now or utcnow()
-    if agreement.termination_date and agreement.termination_date > moment.date():
+    if agreement.termination_date and agreement.termination_date > now.date():
         raise Conflict(
             f"Agreement {agreement.reference} ends on {agreement.termination_date}: "
             "its credentials are purged after that date."
@@ -176,43 +174,34 @@ def purge_client_vault(
                 "A secret was added to this client's vault during the purge; nothing was "
                 "destroyed. Export and acknowledge a new hand-over."
             )
-    counts = {"secrets": len(ids), "client_key_versions": key_versions}
-    event = audit.record(
-        session,
-        actor=actor,
-        action="vault.purge",
-        object_type="client_vault",
-        object_id=org.code,
+    return Shredded(
         organization_id=org.id,
-        details={"method": "crypto_shred", "handover_id": handover.id, **counts},
-        now=moment,
+        code=org.code,
+        secrets=len(ids),
+        client_key_versions=key_versions,
+        handover_id=handover.id,
+        agreement=agreement.reference,
+        termination_date=agreement.termination_date,
+        acknowledged_at=handover.acknowledged_at,
     )
-    disposition = Disposition(
-        created_at=moment,
-        subject_type="client_vault",
-        subject_ref=org.code,
-        organization_id=org.id,
-        category=DISPOSITION_CATEGORY,
-        trigger_evidence={
-            "agreement": agreement.reference,
-            "termination_date": agreement.termination_date.isoformat()
-            if agreement.termination_date
-            else None,
-            "handover_id": handover.id,
-            "acknowledged_at": audit.format_time(handover.acknowledged_at),
-        },
-        holds_checked=holds_checked or [],
-        rule=rule[0],
-        rule_version=rule[1],
-        run_id=run_id,
-        executor=actor.name,
-        method="crypto_shred",
-        counts=counts,
-        post_check="0 secrets and 0 client keys remain",
-        audit_seq=event.seq,
+
+
+def done(shredded: Shredded, disposition_id: int, audit_seq: int, run_id: int) -> PurgeOut:
+    """The summary of a purge that happened."""
+    out = _summary(
+        shredded.code,
+        False,
+        (shredded.secrets, shredded.client_key_versions),
+        shredded.handover_id,
+        (disposition_id, audit_seq),
     )
-    session.add(disposition)
-    session.flush()
-    return _summary(
-        org.code, False, (len(ids), key_versions), handover.id, (disposition.id, event.seq)
+    return out.model_copy(update={"run_id": run_id})
+
+
+def _previous(session: Session, code: str) -> int | None:
+    """The disposition of an earlier purge of the client's vault."""
+    return session.scalar(
+        select(func.max(Disposition.id))
+        .join(DispositionBatch, DispositionBatch.id == Disposition.batch_id)
+        .where(DispositionBatch.subject_type == "client_vault", Disposition.subject_ref == code)
     )

@@ -14,7 +14,6 @@ from auditor.models import (
     AuditEvent,
     Consent,
     DataSubject,
-    Disposition,
     Hold,
     PrivacyRequest,
     PurgeRun,
@@ -36,6 +35,7 @@ from tests.factories import (
     OFFICER,
     assert_no_personal_data,
     close_tasks,
+    dispositions,
     events,
     open_request,
     person,
@@ -145,7 +145,7 @@ def test_deletion_deletes_what_nothing_requires_and_keeps_the_rest(session, rule
         "completed",
         request.reference,
     )
-    rows = session.scalars(select(Disposition).where(Disposition.run_id == run.id)).all()
+    rows = dispositions(session, run_id=run.id)
     assert {int(r.subject_ref) for r in rows} == {ids[n] for n in deleted}
     for row in rows:
         assert row.trigger_evidence["request"] == request.reference
@@ -258,9 +258,7 @@ def test_nothing_of_the_person_remains_when_nothing_is_kept(session, rules, conn
     assert result.subject_removed and len(result.deleted) == 2 and result.kept == []
     assert session.get(DataSubject, subject_id) is None
     assert r21_leftovers(session, connection, "amélie", "tremblay", EMAIL) == set()
-    (row,) = session.scalars(
-        select(Disposition).where(Disposition.subject_type == "data_subject")
-    ).all()
+    (row,) = dispositions(session, subject_type="data_subject")
     assert row.subject_ref == ref and row.run_id == result.run_id
     assert row.digest == subject_digest(DIGEST_KEY, [f"email:{EMAIL}"], "Amélie Tremblay")
     stored = session.get(PrivacyRequest, request.id)

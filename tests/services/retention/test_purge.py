@@ -76,7 +76,10 @@ def test_purge_disposes_due_records_and_records_each_disposition(session, rules,
     event = session.get(AuditEvent, first.audit_seq)
     assert event.action == "retention.dispose"
     assert event.details["records"] == 2 and event.details["rules"] == {"ticket_history v1": 2}
-    assert first.holds_checked == [{"holds_in_force": 0, "listed_in_audit_seq": event.seq}]
+    assert first.holds_in_force == 0 and event.details["holds_in_force"] == []
+    (batch,) = event.details["batches"]
+    assert batch == {"batch": first.batch, "lines": 2, "digest": batch["digest"]}
+    assert batch["digest"] == hashlib.sha256(b"".join(_line(r) for r in rows)).hexdigest()
 
 
 def test_purge_never_touches_a_record_under_a_hold(session, rules, inventory):
@@ -241,8 +244,9 @@ def test_certificate_counts_and_digest_can_be_recomputed(session, rules):
     result = run(session)
     cert = result.certificate
     rows = dispositions(session, run_id=result.run_id)
-    lines = b"".join(disposition_records.canonical_line(r) + b"\n" for r in rows)
+    lines = b"".join(_line(r) for r in rows)
     assert cert["dispositions"]["digest"] == hashlib.sha256(lines).hexdigest()
+    assert cert["format"] == "auditor-disposition-certificate/2"
     assert cert["dispositions"]["count"] == 4  # two records and their two subjects
     by_rule = {(g["subject_type"], g["count"]) for g in cert["dispositions"]["by_rule"]}
     assert by_rule == {("record", 2), ("data_subject", 2)}
@@ -251,7 +255,15 @@ def test_certificate_counts_and_digest_can_be_recomputed(session, rules):
     assert completed.action == "retention.run_complete"
     assert completed.details["disposed"] == 2
     stored = session.get(PurgeRun, result.run_id)
-    assert stored.certificate == cert
+    assert stored.certificate["audit"] == {
+        "run_started_seq": cert["audit"]["run_started_seq"],
+        "run_completed_seq": completed.seq,
+    }
+    body = {k: v for k, v in stored.certificate.items() if k != "audit"}
+    assert body == {k: v for k, v in cert.items() if k != "audit"}
+    canonical_body = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical_body.encode()).hexdigest()
+    assert completed.details["certificate_digest"] == digest
 
 
 def test_credentials_are_purged_only_after_an_acknowledged_handover(session, rules, inventory):
@@ -274,7 +286,7 @@ def test_credentials_are_purged_only_after_an_acknowledged_handover(session, rul
     (entry,) = done.credentials
     assert entry["status"] == "purged"
     assert session.scalar(select(func.count()).select_from(Secret)) == 0
-    row = session.get(Disposition, entry["disposition_id"])
+    (row,) = dispositions(session, id=entry["disposition_id"])
     assert (row.subject_type, row.method, row.run_id) == (
         "client_vault",
         "crypto_shred",
@@ -316,7 +328,8 @@ def test_disposition_report_states_its_query_and_lists_the_period(session, rules
         session, start=AS_OF, end=AS_OF + dt.timedelta(days=1)
     )
     assert data["summary"]["count"] == 2
-    assert "FROM disposition WHERE disposition.created_at >=" in data["query"]["sql"]
+    assert "FROM disposition JOIN disposition_batch ON" in data["query"]["sql"]
+    assert "WHERE disposition_batch.created_at >=" in data["query"]["sql"]
     assert "ORDER BY disposition.id" in data["query"]["sql"]
     stored = {
         "sqlite": ("2026-11-22 00:00:00.000000", "2026-11-23 00:00:00.000000"),
@@ -350,3 +363,9 @@ def test_the_purge_reads_only_candidates_and_disposes_exactly_what_the_plan_call
     result = run(session)
     disposed = {int(r.subject_ref) for r in dispositions(session, subject_type="record")}
     assert result.disposed == len(due) and disposed == due
+
+
+def _line(row):
+    """A disposition's canonical line as docs/disposition.md defines it, with the standard library."""
+    text = json.dumps(row.line, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode() + b"\n"

@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from auditor.models import AuditEvent, Disposition, Secret
+from auditor.models import AuditEvent, Disposition, PurgeRun, Secret
 from auditor.schemas.vault import SecretUpdate
+from auditor.services import retention
 from auditor.services.errors import Conflict, HandoverRequired
 from auditor.services.vault import purge as vault_purge
 from auditor.services.vault import store as vault
+from crypto.digest import key_id
 from tests.factories import (
     CREDENTIALS,
+    DIGEST_KEY,
     OFFICER,
     database_text,
+    dispositions,
     secret,
     terminated_client,
     vault_counts,
@@ -29,7 +34,9 @@ from tests.factories import export_handover as export
 
 
 def purge(session, code="oldco", dry_run=False):
-    return vault_purge.purge_client_vault(session, code, actor=OFFICER, dry_run=dry_run)
+    return retention.purge_client_vault(
+        session, code, actor=OFFICER, dry_run=dry_run, digest_key_id=key_id(DIGEST_KEY)
+    )
 
 
 def test_purge_is_refused_while_the_agreement_is_active(session, inventory):
@@ -117,7 +124,7 @@ def test_purge_crypto_shreds_the_client_vault_and_writes_a_disposition(
     assert vault.reveal_secret(session, keyring, acme_ref, "after purge", actor=OFFICER).value == (
         "acme-router-pw"
     )
-    disposition = session.get(Disposition, summary.disposition_id)
+    (disposition,) = dispositions(session, id=summary.disposition_id)
     event = session.get(AuditEvent, summary.audit_seq)
     assert (event.action, event.object_id, event.organization_id) == (
         "vault.purge",
@@ -129,6 +136,13 @@ def test_purge_crypto_shreds_the_client_vault_and_writes_a_disposition(
         "handover_id": row.id,
         "secrets": 4,
         "client_key_versions": 1,
+        "batches": [
+            {
+                "batch": disposition.batch,
+                "lines": 1,
+                "digest": hashlib.sha256(_line(disposition)).hexdigest(),
+            }
+        ],
     }
     assert (disposition.subject_type, disposition.subject_ref, disposition.method) == (
         "client_vault",
@@ -136,16 +150,22 @@ def test_purge_crypto_shreds_the_client_vault_and_writes_a_disposition(
         "crypto_shred",
     )
     assert (disposition.organization_id, disposition.category) == (oldco.id, "credentials")
-    assert disposition.counts == {"secrets": 4, "client_key_versions": 1}
     assert disposition.trigger_evidence == {
         "agreement": "msa-oldco",
         "termination_date": "2026-10-31",
         "handover_id": row.id,
         "acknowledged_at": row.acknowledged_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "secrets": 4,
+        "client_key_versions": 1,
     }
-    assert disposition.holds_checked == [] and disposition.digest is None
+    assert disposition.holds_in_force is None and disposition.digest is None
     assert disposition.executor == "user:7" and disposition.audit_seq == event.seq
     assert disposition.post_check == "0 secrets and 0 client keys remain"
+    # outside a retention run, the purge is a run of its own, completed, with a certificate
+    run = session.get(PurgeRun, summary.run_id)
+    assert (run.trigger, run.status, disposition.run_id) == ("vault", "completed", run.id)
+    assert run.certificate["dispositions"]["count"] == 1
+    assert run.certificate["credentials"][0]["disposition_id"] == disposition.id
     assert summary.message == (
         f"Crypto-shredded 4 secret(s) and 1 client key version(s) of oldco: "
         f"disposition {disposition.id}, audit event {event.seq}."
@@ -205,6 +225,11 @@ def test_disposition_rows_cannot_be_changed_afterwards(session, oldco):
     session.commit()
     with pytest.raises(DBAPIError, match="disposition is append-only"), session.begin_nested():
         session.execute(
-            text("UPDATE disposition SET executor = 'someone' WHERE id = :id"),
+            text("UPDATE disposition SET subject_ref = 'someone' WHERE id = :id"),
             {"id": summary.disposition_id},
         )
+
+
+def _line(disposition):
+    text_ = json.dumps(disposition.line, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text_.encode() + b"\n"
