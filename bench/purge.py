@@ -30,12 +30,14 @@ bench/purge_floor.py are the children; this module runs them and compares.
 - The floor (bench/purge_floor.py), on a third copy: the same DELETEs plus one disposition row
   per record written with the engine's bulk insert in the same transaction, nothing read or
   evaluated. ``<db>_floor_ratio`` (its rows/s over the raw delete's) is the most any engine
-  writing R20 rows could reach, for reading ``<db>_throughput_ratio`` against.
+  writing R20 rows could reach: the storage's cost; ``<db>_engine_to_floor_ratio`` (the engine's
+  records/s over the floor's) is the engine's own overhead.
 - Checks: the engine disposed of exactly the expired records that no hold covers (the set of
   disposition rows equals that set), every held record is still there, the links left are those
   of the records left, one disposition row per disposed record, and the people left with no
-  record were removed. ``meets_target``: ratio at least 0.5 and peak RSS under 300 MB on every
-  database, with every check passing.
+  record were removed, and ``auditor retention verify`` passes on what the engine wrote.
+  ``meets_target``: on every database the floor ratio at least 0.5, the engine-to-floor ratio at
+  least 0.7 and peak RSS under 300 MB, with every check passing.
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ from purge_targets import Target, make_target
 DEFAULT_RECORDS = 1_000_000  # expired; as many again are kept
 DATABASES = ("sqlite", "postgresql")
 POSTGRES_URL = "postgresql://postgres@127.0.0.1/test"
-TARGET_RATIO = 0.5
+TARGET_FLOOR_RATIO = 0.5  # the storage's cost: the floor over the raw delete
+TARGET_ENGINE_TO_FLOOR_RATIO = 0.7  # the engine's overhead: the engine over the floor
 TARGET_PEAK_RSS_MB = 300
 _RUN = re.compile(r"Purge run (\d+) (\w+): (\d+) record\(s\) disposed")
 _SUBJECTS = re.compile(r"subjects removed [^:]*: (\d+)")
@@ -151,6 +154,7 @@ def _bench(
         and int(blocked.group(1)) == plan["held"],  # due but held (the run counts no others)
         "records_left_as_expected": found["records_left"] == plan["total"] - expected,
         "links_left_as_expected": found["links_left"] == plan["links_left"],
+        "dispositions_verify": found["verified"],
         "subjects_removed_as_expected": subjects is not None
         and int(subjects.group(1)) == plan["subjects_removed"] == found["subject_rows"]
         and found["people_left"] == SUBJECTS - plan["subjects_removed"],
@@ -185,6 +189,7 @@ def _bench(
         "throughput_ratio": round(ratio, 3),
         "floor_rows_per_s": round(floor_rate),
         "floor_ratio": round(floor_rate / raw_rate, 3),
+        "engine_to_floor_ratio": round(rate / floor_rate, 3),
         "disposed": disposed,
         "held_records": plan["held"],
         "subjects_removed": found["subject_rows"],
@@ -193,7 +198,10 @@ def _bench(
         "checks_pass": all(checks.values()),
         "database_mb": round(plan["database_mb"], 1),
         "generate_seconds": round(plan["seconds"], 1),
-        "meets_target": ratio >= TARGET_RATIO and rss < TARGET_PEAK_RSS_MB and all(checks.values()),
+        "meets_target": floor_rate / raw_rate >= TARGET_FLOOR_RATIO
+        and rate / floor_rate >= TARGET_ENGINE_TO_FLOOR_RATIO
+        and rss < TARGET_PEAK_RSS_MB
+        and all(checks.values()),
     }
     result: dict[str, Any] = {f"{name}_{key}": value for key, value in figures.items()}
     result[f"{name}_checks"] = checks
@@ -259,7 +267,8 @@ def main() -> None:
             shutil.rmtree(Path(tmp) / name, ignore_errors=True)  # a few GB per database
     figures.update(
         {
-            "target_throughput_ratio": TARGET_RATIO,
+            "target_floor_ratio": TARGET_FLOOR_RATIO,
+            "target_engine_to_floor_ratio": TARGET_ENGINE_TO_FLOOR_RATIO,
             "target_peak_rss_mb": TARGET_PEAK_RSS_MB,
             "meets_target": all(figures[f"{name}_meets_target"] for name in names),
             "total_seconds": round(time.perf_counter() - started, 1),

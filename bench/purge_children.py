@@ -115,24 +115,42 @@ def prepare(target: Target, expired: int, now: dt.datetime) -> None:
     print(json.dumps(plan))
 
 
+def _verified(target: Target) -> bool:
+    """``auditor retention verify`` on what the engine wrote: every batch against its event."""
+    from sqlalchemy.orm import Session
+
+    from auditor.db import make_engine
+    from auditor.services import retention
+
+    engine = make_engine(target.url())
+    try:
+        with Session(engine) as session:
+            return retention.verify_dispositions(session).ok
+    finally:
+        engine.dispose()
+
+
 def check(target: Target) -> None:
     """Child: what the engine left behind, as JSON (the parent compares it with the plan)."""
     disposed = read_ids(target.folder / "disposed.ids")
     refs = sorted(
         int(ref)
         for (ref,) in target.query(
-            "SELECT subject_ref FROM disposition WHERE subject_type = 'record'"
+            "SELECT d.subject_ref FROM disposition d JOIN disposition_batch b "
+            "ON b.id = d.batch_id WHERE b.subject_type = 'record'"
         )
     )
     found = {
         "record_rows": len(refs),
         "ids_match": array.array("q", refs) == disposed,
         "subject_rows": target.scalar(
-            "SELECT count(*) FROM disposition WHERE subject_type = 'data_subject'"
+            "SELECT count(*) FROM disposition d JOIN disposition_batch b "
+            "ON b.id = d.batch_id WHERE b.subject_type = 'data_subject'"
         ),
         "records_left": target.scalar("SELECT count(*) FROM record"),
         "links_left": target.scalar("SELECT count(*) FROM record_subject"),
         "people_left": target.scalar("SELECT count(*) FROM data_subject"),
+        "verified": _verified(target),
         "held_left": target.count_ids(read_ids(target.folder / "held.ids")),
     }
     print(json.dumps(found))

@@ -73,40 +73,81 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     return list(range(first, first + count))
 
 
+def reserve_block(session: Session, table: Table, count: int) -> list[int]:
+    """``reserve_ids`` in one round trip, for a caller that holds the audit head lock (every
+    writer of disposition records does): PostgreSQL moves the sequence ``count`` ahead at once,
+    which is safe only while nobody else draws from it meanwhile."""
+    if count < 1:
+        return []
+    if not is_postgresql(session):
+        return reserve_ids(session, table, count)
+    last = session.scalar(
+        text(
+            "SELECT setval(pg_get_serial_sequence(:t, 'id'), "
+            "nextval(pg_get_serial_sequence(:t, 'id')) + :n - 1)"
+        ),
+        {"t": table.name, "n": count},
+    )
+    assert last is not None
+    return list(range(last - count + 1, last + 1))
+
+
 def copy_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with every column, ``id`` included; defaults do not apply)."""
     if not rows:
         return
-    columns = list(table.columns)
-    names = ", ".join(c.name for c in columns)
-    values = operator.itemgetter(*(c.name for c in columns))
+    names = [c.name for c in table.columns]
+    values = operator.itemgetter(*names)
+    copy_tuples(session, table, names, [values(row) for row in rows])
+
+
+def copy_tuples(
+    session: Session,
+    table: Table,
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    convert: bool = True,
+) -> None:
+    """Insert ``rows``, each the values of the columns ``names`` in that order (the hot path
+    builds tuples, not dicts); values are converted as SQLAlchemy would, unless ``convert`` is
+    false: then they are already as both drivers take them (text, numbers, bytes, ISO dates,
+    no JSON)."""
+    if not rows:
+        return
+    columns = [table.c[name] for name in names]
+    listed = ", ".join(names)
     if is_postgresql(session):
         json_at = [i for i, c in enumerate(columns) if isinstance(c.type, JSON)]
         connection = session.connection().connection.driver_connection
         assert connection is not None
-        sql = f"COPY {table.name} ({names}) FROM STDIN"
+        sql = f"COPY {table.name} ({listed}) FROM STDIN"
         encoded = _Memo(json_dumps)
         with connection.cursor() as cursor, cursor.copy(sql) as copy:
             for row in rows:
-                line = list(values(row))
-                for i in json_at:
-                    if line[i] is not None:
-                        line[i] = encoded(line[i])
-                copy.write_row(line)
+                if json_at:
+                    row = list(row)
+                    for i in json_at:
+                        if row[i] is not None:
+                            row[i] = encoded(row[i])
+                copy.write_row(row)
         return
     dialect = session.get_bind().dialect
     # each column's bind processor, once per distinct object (rows share the batch's time)
     processors = [(i, _Memo(p)) for i, c in enumerate(columns) if (p := _processor(c, dialect))]
-    lines = []
-    for row in rows:
-        line = list(values(row))
-        for i, process in processors:
-            line[i] = process(line[i])
-        lines.append(tuple(line))
+    if processors and convert:
+        converted = []
+        for row in rows:
+            line = list(row)
+            for i, process in processors:
+                if line[i] is not None:
+                    line[i] = process(line[i])
+            converted.append(tuple(line))
+        rows = converted
     marks = ", ".join("?" for _ in columns)
     # names from the table definition, values as parameters
-    insert = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
-    session.connection().exec_driver_sql(insert, lines)
+    insert = f"INSERT INTO {table.name} ({listed}) VALUES ({marks})"  # noqa: S608
+    session.connection().exec_driver_sql(insert, rows)
 
 
 def _processor(column: ColumnClause[Any], dialect: Any) -> Any:

@@ -49,6 +49,27 @@ class Summary:
             self.first = values[0]
         self.last = values[-1]
 
+    def add_encoded(
+        self,
+        encoded: bytes,
+        count: int,
+        group: tuple[str | None, int | None, str | None, str, str],
+        first: dict[str, Any],
+        last: dict[str, Any],
+    ) -> None:
+        """Add ``count`` lines already encoded (each followed by a newline), in id order, all of
+        one rule, version, category, kind and method; ``first`` and ``last``: the first and last
+        line's ``id`` and ``created_at``."""
+        if not count:
+            return
+        self.sha.update(encoded)
+        self.count += count
+        self.by_rule[group] += count
+        self.by_category[group[2] or "-"] += count
+        if self.first is None:
+            self.first = first
+        self.last = last
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "count": self.count,
@@ -154,6 +175,16 @@ def run_certificate(
         "run_completed_seq": covering,
         "checkpoint": _checkpoint(checkpoint),
     }
+    return cert
+
+
+def stored_certificate(session: Session, run: PurgeRun) -> dict[str, Any]:
+    """The certificate the run stored when it completed, with the checkpoint that covers it."""
+    assert run.certificate is not None
+    cert = dict(run.certificate)
+    covering = cert["audit"]["run_completed_seq"]
+    checkpoint = audit.covering_checkpoint(session, covering, earliest=True)
+    cert["audit"] = {**cert["audit"], "checkpoint": _checkpoint(checkpoint)}
     return cert
 
 

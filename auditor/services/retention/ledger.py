@@ -3,7 +3,8 @@
 Every writer of dispositions (the purge's batches, a request's deletion, a vault purge) goes
 through ``write``, inside the caller's transaction, after its deletes:
 
-1. ids are reserved for the batches and their lines (the lines of a batch are consecutive);
+1. under the audit head lock (writers of dispositions take turns until they commit), ids are
+   reserved for the batches and their lines (the lines of a batch are consecutive);
 2. each batch's canonical lines (docs/disposition.md section 3) are built and hashed;
 3. one audit event is written whose details list each batch with its line count and digest, so
    the Merkle log, and every signed checkpoint after it, commits to every disposition;
@@ -90,8 +91,11 @@ def write(
     groups = [(header, items) for header, items in groups if items]
     if not groups:
         raise ValueError("nothing to write")
-    batch_ids = bulk.reserve_ids(session, BATCHES, len(groups))
-    line_ids = bulk.reserve_ids(session, LINES, sum(len(items) for _, items in groups))
+    # writers of dispositions take turns (the audit head lock, held to the commit): the ids of
+    # a batch's lines are consecutive, and the event's position follows
+    audit.lock_head(session)
+    batch_ids = bulk.reserve_block(session, BATCHES, len(groups))
+    line_ids = bulk.reserve_block(session, LINES, sum(len(items) for _, items in groups))
     batches, rows, written = [], [], []
     at = 0
     for batch_id, (header, items) in zip(batch_ids, groups, strict=True):

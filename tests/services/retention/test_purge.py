@@ -20,7 +20,7 @@ from auditor.models import (
     SubjectIdentifier,
 )
 from auditor.schemas.holds import HoldIn
-from auditor.services import holds
+from auditor.services import holds, retention
 from auditor.services.retention import dispositions as disposition_records
 from auditor.services.retention import rules as retention_rules
 from auditor.services.retention.batch import record_digest, subject_digest
@@ -121,13 +121,22 @@ def test_a_second_run_disposes_nothing_and_records_nothing(session, rules):
     assert second.certificate["dispositions"]["count"] == 0
 
 
-def test_a_failed_batch_leaves_neither_deletes_nor_dispositions(session, rules, monkeypatch):
+@pytest.mark.parametrize("set_based", [True, False], ids=["set-based", "evaluated"])
+def test_a_failed_batch_leaves_neither_deletes_nor_dispositions(
+    session, rules, monkeypatch, set_based
+):
     ids = ingest(
         session, *(old_ticket(external_id=f"T-{n}", email=f"p{n}@example.com") for n in range(6))
     )
     from auditor.services.retention import batch as purge_batch
+    from auditor.services.retention import fast_batch
 
-    original = purge_batch.BatchDisposer.dispose
+    owner, name = (
+        (fast_batch.FastDisposer, "dispose_ids")
+        if set_based
+        else (purge_batch.BatchDisposer, "dispose")
+    )
+    original = getattr(owner, name)
     calls = []
 
     def flaky(self, due):
@@ -137,20 +146,21 @@ def test_a_failed_batch_leaves_neither_deletes_nor_dispositions(session, rules, 
             raise RuntimeError("disk full")
         return original(self, due)
 
-    monkeypatch.setattr(purge_batch.BatchDisposer, "dispose", flaky)
+    monkeypatch.setattr(owner, name, flaky)
     with pytest.raises(RuntimeError):
-        run(session, batch=2)
+        run(session, batch=2, set_based=set_based)
     failed = session.scalars(select(PurgeRun)).one()
     assert failed.status == "failed"
     assert failed.error == "RuntimeError (message withheld; see the process log)"
     left = set(session.scalars(select(Record.id)))
     assert left == {ids[f"T-{n}"] for n in range(2, 6)}  # batch 1 committed, batch 2 rolled back
     assert len(dispositions(session, subject_type="record")) == 2
-    monkeypatch.setattr(purge_batch.BatchDisposer, "dispose", original)
-    again = run(session, batch=2)
+    monkeypatch.setattr(owner, name, original)
+    again = run(session, batch=2, set_based=set_based)
     assert again.disposed == 4
     refs = [r.subject_ref for r in dispositions(session, subject_type="record")]
     assert sorted(map(int, refs)) == sorted(ids.values())  # each record exactly once
+    assert retention.verify_dispositions(session).ok
 
 
 def test_anonymise_rule_keeps_the_row_without_content_or_subjects(session, rules):

@@ -1,0 +1,143 @@
+"""Set-based due selection: the purge's hot path (R15, R20).
+
+Most due records belong to a category whose rule deletes them a period after a record date, have
+no per-record rule, and are named by no hold (by id, client, system, category or subject). For
+those, ``decide`` reduces to "the date is on or before a cutoff", the same for every record of
+the category and log source: the database selects them (``due_filter``, a category at a time),
+and ``FastDisposer``
+deletes them, digests them and writes their disposition lines without building an object per
+record: each line's bytes come from a template made once per batch, and equal what
+``lines.line`` gives (tests/services/retention/test_fast.py checks both, and that a purge with
+and without this path disposes of the same records with the same lines).
+
+Everything else (billing, event and reviewed rules, anonymisation, per-record rules, anything a
+hold names) still goes through ``facts.Evaluator`` and ``batch.BatchDisposer``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy.orm import Session
+
+from auditor.models import Record, record_subject
+from auditor.services.retention import facts
+from retention import BillingRule, Period
+
+ACTIONS = ("delete", "crypto_shred")  # deleted rows; the others need more than a DELETE
+
+
+@dataclasses.dataclass(frozen=True)
+class FastCategory:
+    """A category the database can select due records of, and its rule's cutoffs."""
+
+    category_id: int
+    code: str
+    rule: Any  # a time rule (retention.Rule)
+    date_field: str
+    # (system ids with a period of their own, their cutoff); then (None, the default cutoff)
+    cutoffs: tuple[tuple[frozenset[int] | None, dt.date], ...]
+    # (start value, system id) -> (due day, start day) as ISO text, for the whole run
+    days: dict[tuple[Any, int], tuple[str, str]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def limit(self, cutoff: dt.date) -> Any:
+        """The bound on the date column: a date column up to the cutoff, a timestamp before the
+        next day (its UTC date at most the cutoff)."""
+        if self.date_field == "document_date":
+            return cutoff
+        return dt.datetime.combine(cutoff + dt.timedelta(days=1), dt.time(), dt.UTC)
+
+
+def cutoff(period: Period, as_of: dt.date) -> dt.date:
+    """The latest start whose due date (``period.after(start)``) is on or before ``as_of``;
+    ``after`` never decreases as the start moves later, so a binary search finds it."""
+    low = as_of - dt.timedelta(days=period.min_days() + 400)  # due long before as_of
+    high = as_of
+    if period.after(high) <= as_of:
+        return high
+    while (high - low).days > 1:
+        middle = low + dt.timedelta(days=(high - low).days // 2)
+        if period.after(middle) <= as_of:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def fast_categories(evaluator: facts.Evaluator) -> dict[int, FastCategory]:
+    """The categories whose due records the database can select (see the module docstring)."""
+    by_code = {code: id_ for id_, code in evaluator.systems.items()}
+    found = {}
+    for category_id, lane in evaluator.lanes.items():
+        rule = lane.rule
+        if isinstance(rule, BillingRule) or rule.requires_review or rule.action not in ACTIONS:
+            continue
+        own = [
+            (frozenset({by_code[source]}), cutoff(period, evaluator.as_of))
+            for source, period in rule.source_periods
+            if source in by_code
+        ]
+        default = (None, cutoff(rule.period, evaluator.as_of))
+        found[category_id] = FastCategory(
+            category_id,
+            evaluator.categories[category_id],
+            rule,
+            str(rule.date_field),
+            (*own, default),
+        )
+    return found
+
+
+def due_filter(evaluator: facts.Evaluator, category: FastCategory) -> ColumnElement[bool] | None:
+    """SQL selecting exactly the due records of ``category`` that no hold names, with the holds
+    as ``evaluator`` last read them; None when a hold names the whole category. One category at
+    a time: the (category, id) index then gives them in id order without a sort."""
+    if category.code in evaluator.held_categories:
+        return None  # every record of it is named by a hold: decide() judges them
+    column = getattr(Record, category.date_field)
+    own: set[int] = set()
+    parts = []
+    for systems, day in category.cutoffs:
+        bound = category.limit(day)
+        before = column <= bound if category.date_field == "document_date" else column < bound
+        if systems is None:
+            parts.append(before & Record.system_id.not_in(sorted(own)) if own else before)
+        else:
+            own |= systems
+            parts.append(Record.system_id.in_(sorted(systems)) & before)
+    held = evaluator.held_ids
+    where: list[ColumnElement[bool]] = [
+        Record.category_id == category.category_id,
+        or_(false(), *parts),
+        Record.retention_rule.is_(None),
+        Record.anonymised_at.is_(None),
+    ]
+    for scope, column in (
+        ("record", Record.id),
+        ("client", Record.organization_id),
+        ("system", Record.system_id),
+    ):
+        if held[scope]:
+            where.append(column.not_in(sorted(held[scope])))
+    if held["subject"]:
+        where.append(
+            ~exists().where(
+                record_subject.c.record_id == Record.id,
+                record_subject.c.subject_id.in_(sorted(held["subject"])),
+            )
+        )
+    return and_(*where)
+
+
+def due_ids(
+    session: Session, where: ColumnElement[bool], *, after: int, limit: int
+) -> Sequence[int]:
+    """The next ``limit`` ids matching ``where`` after ``after``, in id order."""
+    query = select(Record.id).where(where, Record.id > after).order_by(Record.id).limit(limit)
+    return list(session.scalars(query))

@@ -1,0 +1,338 @@
+"""Dispose of one batch of records the database selected as due (``fast.due_filter``), inside
+the caller's transaction: the same deletes, audit event, batches and lines as
+``batch.BatchDisposer``, built without an object per record (see ``fast``'s docstring).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import operator
+import typing
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, delete, func, select
+
+from auditor.models import Disposition, DispositionBatch, Record, record_subject
+from auditor.services import audit
+from auditor.services.retention import bulk, ledger
+from auditor.services.retention import lines as canonical
+from auditor.services.retention.batch import (
+    METHODS,
+    POST_CHECKS,
+    RECORD_DIGEST,
+    SUBJECT_POST_CHECK,
+    BatchDisposer,
+    subject_digest,
+)
+from auditor.services.retention.fast import FastCategory
+
+LINE_COLUMNS = tuple(c.name for c in Disposition.__table__.columns)
+RECORD_COLUMNS = LINE_COLUMNS[:8]  # a record's line: no evidence of its own, no legacy
+# placeholders a template is made with: each appears once in the encoded line
+_ID, _REF, _ORG = "\x01I", "\x01R", "\x01O"
+_DIGEST = b"\xab" * 32
+_DUE, _START = dt.date(1111, 1, 11), dt.date(1222, 2, 22)
+# a part of the keyed digest is its 4-byte big-endian length, then its UTF-8 bytes
+Part = typing.Callable[[str], bytes]
+
+
+def _part(value: str) -> bytes:
+    raw = value.encode()
+    return len(raw).to_bytes(4, "big") + raw
+
+
+def _content_part(value: str) -> bytes:
+    """``_part`` of a content digest (64 hex digits, so its length is known)."""
+    return b"\x00\x00\x00@" + value.encode() if len(value) == 64 else _part(value)
+
+
+# a summary's share of a batch: its encoded lines, their count, the group, first and last line
+Written = tuple[bytes, int, tuple[Any, ...], dict[str, Any], dict[str, Any]]
+
+
+class FastDisposer(BatchDisposer):
+    """``BatchDisposer`` for records ``fast.due_filter`` selected: ids in, proof written."""
+
+    def __init__(
+        self, *args: Any, categories: dict[int, FastCategory], as_of: dt.date, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.categories = categories
+        self.as_of = as_of
+        self._macs = {
+            system_id: hmac.new(self.key, _part(RECORD_DIGEST) + _part(code), hashlib.sha256)
+            for system_id, code in self.systems.items()
+        }
+
+    def dispose_ids(
+        self, ids: Sequence[int]
+    ) -> tuple[Counter[tuple[Any, ...]], int, list[Written]]:
+        """Delete ``ids`` and write their proof; returns the records disposed of per (rule,
+        version, category, method), the subjects removed, and what the run's summary adds."""
+        session = self.session
+        links: dict[int, list[int]] = {}
+        for record_id, subject_id in session.execute(
+            select(record_subject.c.record_id, record_subject.c.subject_id).where(
+                bulk.id_in(session, record_subject.c.record_id, ids)
+            )
+        ):
+            links.setdefault(record_id, []).append(subject_id)
+        (only,) = self.categories.values()  # one category per batch (fast.due_filter)
+        gone = sorted(
+            session.execute(
+                delete(Record)
+                .where(bulk.id_in(session, Record.id, ids))
+                .returning(
+                    Record.id,
+                    Record.organization_id,
+                    Record.category_id,
+                    Record.system_id,
+                    Record.external_id,
+                    Record.content_digest,
+                    getattr(Record, only.date_field).label("start"),
+                ),
+                execution_options={"synchronize_session": False},
+            ).all()
+        )
+        if session.scalar(select(func.count()).where(bulk.id_in(session, Record.id, ids))):
+            raise RuntimeError("records survived their delete")  # rolled back, nothing recorded
+        if not gone:
+            return Counter(), 0, []
+        by_category: dict[int, list[Any]] = {}
+        for row in gone:
+            by_category.setdefault(row.category_id, []).append(row)
+        last_of: dict[int, Any] = {}
+        for row in gone:
+            for subject_id in links.get(row.id, ()):
+                last_of[subject_id] = row
+        subjects = self._orphans(set(last_of))
+        by_rule: dict[tuple[str, int], list[tuple[int, str, str | None, list[str]]]] = {}
+        for subject in subjects:
+            rule = self.categories[last_of[subject[0]].category_id].rule
+            by_rule.setdefault((rule.id, rule.version), []).append(subject)
+        count = len(by_category) + len(by_rule)
+        # the audit head lock is held since the batch began: these ids stay consecutive
+        batch_ids = bulk.reserve_block(session, _BATCHES, count)
+        line_ids = bulk.reserve_block(session, _LINES, len(gone) + len(subjects))
+        batches: list[dict[str, Any]] = []
+        records: list[tuple[Any, ...]] = []  # record lines, as the drivers take them
+        tuples: list[tuple[Any, ...]] = []  # subject lines
+        summary: list[Written] = []
+        written = 0
+        disposed: Counter[tuple[Any, ...]] = Counter()
+        for batch_id, (category_id, rows) in zip(batch_ids, by_category.items(), strict=False):
+            category = self.categories[category_id]
+            first = line_ids[written]
+            batch = self._batch(batch_id, category, first, len(rows))
+            encoded = self._encode(batch, category, rows, line_ids[written:], records)
+            batch["digest"] = hashlib.sha256(encoded).hexdigest()
+            batches.append(batch)
+            rule = category.rule
+            group = (rule.id, rule.version, category.code, "record", batch["method"])
+            disposed[(rule.id, rule.version, category.code, batch["method"])] += len(rows)
+            summary.append((encoded, len(rows), group, *self._ends(batch, first, len(rows))))
+            written += len(rows)
+        for batch_id, people in zip(batch_ids[len(by_category) :], by_rule.values(), strict=True):
+            batch, encoded, group = self._subjects(
+                batch_id, line_ids[written:], people, last_of, tuples
+            )
+            batches.append(batch)
+            ends = self._ends(batch, batch["first_id"], len(people))
+            summary.append((encoded, len(people), group, *ends))
+            written += len(people)
+        rule_counts = Counter(
+            f"{c.rule.id} v{c.rule.version}" for c in (self.categories[r.category_id] for r in gone)
+        )
+        event = audit.record(
+            session,
+            actor=self.actor,
+            action="retention.dispose",
+            object_type="purge_run",
+            object_id=self.run_id,
+            details={
+                "records": len(gone),
+                "subjects": len(subjects),
+                "rules": dict(sorted(rule_counts.items())),
+                "first_record_id": gone[0].id,
+                "last_record_id": gone[-1].id,
+                "holds_in_force": self.holds_in_force,
+                "batches": [
+                    {"batch": b["id"], "lines": b["lines"], "digest": b["digest"]} for b in batches
+                ],
+            },
+            now=self.now,
+        )
+        for batch in batches:
+            batch["audit_seq"] = event.seq
+        bulk.copy_rows(session, _BATCHES, batches)
+        bulk.copy_tuples(session, _LINES, RECORD_COLUMNS, records, convert=False)
+        bulk.copy_tuples(session, _LINES, LINE_COLUMNS, tuples)
+        return disposed, len(subjects), summary
+
+    # -- one batch ------------------------------------------------------------------------------
+
+    def _batch(
+        self, batch_id: int, category: FastCategory, first: int, count: int
+    ) -> dict[str, Any]:
+        rule = category.rule
+        return {
+            "id": batch_id,
+            "created_at": self.now,
+            "run_id": self.run_id,
+            "subject_type": "record",
+            "rule": rule.id,
+            "rule_version": rule.version,
+            "review_id": None,
+            "approver": None,
+            "executor": self.actor.name,
+            "method": METHODS[str(rule.action)],
+            "post_check": POST_CHECKS["delete"],
+            "holds_in_force": len(self.holds_in_force),
+            "evidence": {"as_of": self.as_of.isoformat()},
+            "start_field": category.date_field,
+            "audit_seq": 0,
+            "first_id": first,
+            "lines": count,
+            "digest": "",
+            "line_format": 2,
+            "legacy": None,
+        }
+
+    def _encode(
+        self,
+        batch: dict[str, Any],
+        category: FastCategory,
+        rows: list[Any],
+        line_ids: Sequence[int],
+        tuples: list[tuple[Any, ...]],
+    ) -> bytes:
+        """The batch's lines, encoded with a template (and their rows added to ``tuples``)."""
+        template, order = _template(batch, category.code)
+        pick = operator.itemgetter(*order)
+        document = category.date_field == "document_date"
+        rule, as_of, days = category.rule, self.as_of, category.days
+        macs, code, batch_id = self._macs, category.code, batch["id"]
+        utc = dt.UTC
+        out: list[str] = []
+        append, keep = out.append, tuples.append
+        for line_id, (record_id, org_id, _category, system_id, external_id, content, value) in zip(
+            line_ids, rows, strict=False
+        ):
+            # the start's day, its due day, both as ISO text: memoised per (start, source)
+            found = days.get((value, system_id))
+            if found is None:
+                start = (
+                    value
+                    if document
+                    else (value.astimezone(utc) if value.tzinfo is not utc else value).date()
+                )
+                due = rule.period_for(self.systems[system_id]).after(start)
+                if due > as_of:  # the filter selected it as due: never happens
+                    raise RuntimeError(f"record {record_id} is not due")
+                found = days[(value, system_id)] = (due.isoformat(), start.isoformat())
+            due_text, start_text = found
+            mac = macs[system_id].copy()
+            mac.update(_part(external_id) + _content_part(content))
+            digest = mac.digest()
+            org = "null" if org_id is None else str(org_id)
+            append(template % pick((digest.hex(), line_id, org, record_id, due_text, start_text)))
+            # as both drivers take them (dates as ISO text): copied without conversion
+            keep((line_id, batch_id, str(record_id), org_id, code, digest, due_text, start_text))
+        return "".join(out).encode()
+
+    def _subjects(
+        self,
+        batch_id: int,
+        line_ids: Sequence[int],
+        subjects: list[tuple[int, str, str | None, list[str]]],
+        last_of: dict[int, Any],
+        tuples: list[tuple[Any, ...]],
+    ) -> tuple[dict[str, Any], bytes, tuple[Any, ...]]:
+        """Subjects removed whose last record's rule is the same: one batch under that rule (as
+        ``BatchDisposer`` writes them)."""
+        first_category = self.categories[last_of[subjects[0][0]].category_id]
+        rule = first_category.rule
+        header = ledger.Header(
+            subject_type="data_subject",
+            rule=rule.id,
+            rule_version=rule.version,
+            method="delete",
+            post_check=SUBJECT_POST_CHECK,
+            evidence=(("reason", "no record, consent or hold"),),
+        )
+        batch = {
+            **self._batch(batch_id, first_category, line_ids[0], len(subjects)),
+            "subject_type": "data_subject",
+            "method": "delete",
+            "post_check": SUBJECT_POST_CHECK,
+            "evidence": dict(header.evidence),
+            "start_field": None,
+        }
+        values = []
+        for line_id, (subject_id, ref, name, identifiers) in zip(line_ids, subjects, strict=False):
+            last = last_of[subject_id]
+            category = self.categories[last.category_id]
+            row = {
+                "id": line_id,
+                "batch_id": batch_id,
+                "subject_ref": ref,
+                "organization_id": last.organization_id,
+                "category": category.code,
+                "digest": bytes.fromhex(subject_digest(self.key, identifiers, name)),
+                "due_on": None,
+                "started_on": None,
+                "evidence": {"last_record_id": last.id},
+                "legacy": None,
+            }
+            values.append(canonical.line(batch, row))
+            tuples.append(tuple(row[c] for c in LINE_COLUMNS))
+        encoded = b"".join(canonical.encode(v) + b"\n" for v in values)
+        batch["digest"] = hashlib.sha256(encoded).hexdigest()
+        group = (rule.id, rule.version, values[0]["category"], "data_subject", "delete")
+        return batch, encoded, group
+
+    @staticmethod
+    def _ends(
+        batch: dict[str, Any], first: int, count: int
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        at = canonical.format_time(batch["created_at"])
+        return {"id": first, "created_at": at}, {"id": first + count - 1, "created_at": at}
+
+
+_BATCHES = typing.cast(Table, DispositionBatch.__table__)
+_LINES = typing.cast(Table, Disposition.__table__)
+
+
+def _template(batch: dict[str, Any], category: str) -> tuple[str, tuple[int, ...]]:
+    """A ``%`` template of the batch's line (a newline after it) and the order its values go
+    in: digest, id, organization, record id, due date, start date (as ``_lines`` gives them)."""
+    sample = {
+        "id": _ID,
+        "batch_id": batch["id"],
+        "subject_ref": _REF,
+        "organization_id": _ORG,
+        "category": category,
+        "digest": _DIGEST,
+        "due_on": _DUE,
+        "started_on": _START,
+        "evidence": None,
+    }
+    text = canonical.encode(canonical.line(batch, sample)).decode().replace("%", "%%")
+    marks = [
+        ('"' + _DIGEST.hex() + '"', '"%s"'),
+        ('"\\u0001I"', "%d"),
+        ('"\\u0001O"', "%s"),
+        ('"\\u0001R"', '"%d"'),
+        ('"' + _DUE.isoformat() + '"', '"%s"'),
+        ('"' + _START.isoformat() + '"', '"%s"'),
+    ]
+    if any(text.count(mark) != 1 for mark, _ in marks):
+        raise RuntimeError("the line template is ambiguous")
+    order = tuple(sorted(range(len(marks)), key=lambda i: text.index(marks[i][0])))
+    for mark, slot in marks:
+        text = text.replace(mark, slot)
+    return text + "\n", order
