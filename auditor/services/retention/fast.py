@@ -41,7 +41,7 @@ class FastCategory:
     date_field: str
     # (system ids with a period of their own, their cutoff); then (None, the default cutoff)
     cutoffs: tuple[tuple[frozenset[int] | None, dt.date], ...]
-    # (start value, system id) -> (due day, start day) as ISO text, for the whole run
+    # (start day, system id) -> (due day, start day) as ISO text, for the whole run
     days: dict[tuple[Any, int], tuple[str, str]] = dataclasses.field(
         default_factory=dict, compare=False, repr=False
     )

@@ -222,18 +222,18 @@ class FastDisposer(BatchDisposer):
         for line_id, (record_id, org_id, _category, system_id, external_id, content, value) in zip(
             line_ids, rows, strict=False
         ):
-            # the start's day, its due day, both as ISO text: memoised per (start, source)
-            found = days.get((value, system_id))
+            # the start's day, its due day, both as ISO text: memoised per (day, source)
+            start = (
+                value
+                if document
+                else (value if value.tzinfo is utc else value.astimezone(utc)).date()
+            )
+            found = days.get((start, system_id))
             if found is None:
-                start = (
-                    value
-                    if document
-                    else (value.astimezone(utc) if value.tzinfo is not utc else value).date()
-                )
                 due = rule.period_for(self.systems[system_id]).after(start)
                 if due > as_of:  # the filter selected it as due: never happens
                     raise RuntimeError(f"record {record_id} is not due")
-                found = days[(value, system_id)] = (due.isoformat(), start.isoformat())
+                found = days[(start, system_id)] = (due.isoformat(), start.isoformat())
             due_text, start_text = found
             mac = macs[system_id].copy()
             mac.update(_part(external_id) + _content_part(content))
