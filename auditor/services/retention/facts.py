@@ -1,10 +1,9 @@
 """What the retention rules say about each record: the one evaluation the plan, the forecast and
 the purge executor share (R15-R19), so a dry run and a real run can never disagree.
 
-Records are read in id order, ``batch`` at a time (only the columns the rules need); rules and
-clients' terminations are read once per ``Evaluator``, holds too, and again by ``refresh_holds``
-(the executor calls it in every batch transaction, so a hold placed during a run is seen by the
-next batch).
+Records are read in id order, ``batch`` at a time (only the needed columns); rules, terminations
+and holds are read once per ``Evaluator``, holds again by ``refresh_holds`` in every batch (a hold
+placed during a run is seen by the next batch).
 
 A record of a category whose rule counts from a record date (or the billing rule), with no
 per-record rule and no hold naming it, its client, system, category or one of its subjects, is
@@ -31,7 +30,7 @@ from auditor.models import (
     System,
 )
 from auditor.services.retention import rules as retention_rules
-from auditor.services.retention.holds import engine_holds
+from auditor.services.retention.holds import engine_holds, holds_fingerprint
 from auditor.services.retention.inputs import (
     Review,
     consent_withdrawn_on,
@@ -152,6 +151,7 @@ class Evaluator:
         self.ignored_holds: frozenset[str] = frozenset()
         self.rules, self.broken = retention_rules.parsed_rules(session)
         self.holds: list[PolicyHold] = []
+        self.holds_seen: tuple[int, ...] | None = None
         self.refresh_holds()
         self.categories = dict(session.execute(select(DataCategory.id, DataCategory.code)).all())
         self.clients = dict(session.execute(select(Organization.id, Organization.code)).all())
@@ -165,8 +165,11 @@ class Evaluator:
                 self.lanes[category_id] = Lane(rule, as_of)
 
     def refresh_holds(self) -> None:
-        """Re-read the holds (the executor does so in every batch transaction), leaving out the
-        ones ``ignore_holds`` names (a deletion request's own recourse hold)."""
+        """Re-read the holds (the executor does so in every batch transaction) if any was placed
+        or released since, leaving out those ``ignore_holds`` names (a request's own hold)."""
+        if (seen := holds_fingerprint(self.session)) == self.holds_seen:
+            return
+        self.holds_seen = seen
         holds = [
             hold
             for hold in engine_holds(self.session, as_of=self.holds_on)
@@ -195,7 +198,7 @@ class Evaluator:
 
     def ignore_holds(self, hold_ids: frozenset[str]) -> None:
         """From now on leave these holds out (their ids as strings), and re-read the others."""
-        self.ignored_holds = frozenset(hold_ids)
+        self.ignored_holds, self.holds_seen = frozenset(hold_ids), None
         self.refresh_holds()
 
     def holds_for(self, facts: RecordFacts) -> list[PolicyHold]:

@@ -10,15 +10,18 @@ record: each line's bytes come from a template made once per batch, and equal wh
 ``lines.line`` gives (tests/services/retention/test_fast.py checks both, and that a purge with
 and without this path disposes of the same records with the same lines).
 
-Everything else (billing, event and reviewed rules, anonymisation, per-record rules, anything a
-hold names) still goes through ``facts.Evaluator`` and ``batch.BatchDisposer``.
+The billing rule (R17) is one too: due when the document date and the last transaction (the
+later of the document date and the event date) are each on or before their cutoff. Everything
+else (event and reviewed rules, anonymisation, per-record rules, anything a hold names) still
+goes through ``facts.Evaluator`` and ``batch.BatchDisposer``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
@@ -41,8 +44,11 @@ class FastCategory:
     date_field: str
     # (system ids with a period of their own, their cutoff); then (None, the default cutoff)
     cutoffs: tuple[tuple[frozenset[int] | None, dt.date], ...]
-    # (start day, system id) -> (due day, start day) as ISO text, for the whole run
-    days: dict[tuple[Any, int], tuple[str, str]] = dataclasses.field(
+    # the billing rule (R17): the latest last transaction whose fiscal-year branch is due
+    transaction_cutoff: dt.date | None = None
+    # (start day, system id or last transaction) -> (due day, start day, last transaction) as
+    # ISO text, for the whole run
+    days: dict[tuple[Any, Any], tuple[str, str, str]] = dataclasses.field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -55,15 +61,20 @@ class FastCategory:
 
 
 def cutoff(period: Period, as_of: dt.date) -> dt.date:
-    """The latest start whose due date (``period.after(start)``) is on or before ``as_of``;
-    ``after`` never decreases as the start moves later, so a binary search finds it."""
-    low = as_of - dt.timedelta(days=period.min_days() + 400)  # due long before as_of
-    high = as_of
-    if period.after(high) <= as_of:
+    """The latest start whose due date (``period.after(start)``) is on or before ``as_of``."""
+    return latest(period.after, as_of, period.min_days() + 400)
+
+
+def latest(due: Callable[[dt.date], dt.date], as_of: dt.date, span: int) -> dt.date:
+    """The latest day whose ``due`` day is on or before ``as_of``, ``due`` never decreasing as
+    the day moves later and the answer within ``span`` days before ``as_of``: a binary
+    search."""
+    low, high = as_of - dt.timedelta(days=span), as_of
+    if due(high) <= as_of:
         return high
     while (high - low).days > 1:
         middle = low + dt.timedelta(days=(high - low).days // 2)
-        if period.after(middle) <= as_of:
+        if due(middle) <= as_of:
             low = middle
         else:
             high = middle
@@ -76,7 +87,23 @@ def fast_categories(evaluator: facts.Evaluator) -> dict[int, FastCategory]:
     found = {}
     for category_id, lane in evaluator.lanes.items():
         rule = lane.rule
-        if isinstance(rule, BillingRule) or rule.requires_review or rule.action not in ACTIONS:
+        if rule.requires_review or rule.action not in ACTIONS:
+            continue
+        code = evaluator.categories[category_id]
+        if isinstance(rule, BillingRule):
+            # due when both branches are: the document date, and the last transaction (the
+            # later of the document date and the event), each on or before its cutoff
+            by_document = cutoff(rule.document_period, evaluator.as_of)
+            span = rule.transaction_period.min_days() + 800
+            by_year = latest(functools.partial(_year_branch, rule), evaluator.as_of, span)
+            found[category_id] = FastCategory(
+                category_id,
+                code,
+                rule,
+                "document_date",
+                ((None, min(by_document, by_year)),),
+                transaction_cutoff=by_year,
+            )
             continue
         own = [
             (frozenset({by_code[source]}), cutoff(period, evaluator.as_of))
@@ -86,12 +113,17 @@ def fast_categories(evaluator: facts.Evaluator) -> dict[int, FastCategory]:
         default = (None, cutoff(rule.period, evaluator.as_of))
         found[category_id] = FastCategory(
             category_id,
-            evaluator.categories[category_id],
+            code,
             rule,
             str(rule.date_field),
             (*own, default),
         )
     return found
+
+
+def _year_branch(rule: BillingRule, last_transaction: dt.date) -> dt.date:
+    """The billing rule's fiscal-year branch: its due day for a last transaction."""
+    return rule.transaction_period.after(rule.fiscal_year_end_on_or_after(last_transaction))
 
 
 def due_filter(evaluator: facts.Evaluator, category: FastCategory) -> ColumnElement[bool] | None:
@@ -111,6 +143,11 @@ def due_filter(evaluator: facts.Evaluator, category: FastCategory) -> ColumnElem
         else:
             own |= systems
             parts.append(Record.system_id.in_(sorted(systems)) & before)
+    if category.transaction_cutoff is not None:  # the event date counts too (R17)
+        after = dt.datetime.combine(
+            category.transaction_cutoff + dt.timedelta(days=1), dt.time(), dt.UTC
+        )
+        parts = [and_(or_(*parts), or_(Record.event_at.is_(None), Record.event_at < after))]
     held = evaluator.held_ids
     where: list[ColumnElement[bool]] = [
         Record.category_id == category.category_id,

@@ -31,9 +31,9 @@ from auditor.services.retention.batch import (
 from auditor.services.retention.fast import FastCategory
 
 LINE_COLUMNS = tuple(c.name for c in Disposition.__table__.columns)
-RECORD_COLUMNS = LINE_COLUMNS[:8]  # a record's line: no evidence of its own, no legacy
+RECORD_COLUMNS = LINE_COLUMNS[:9]  # a record's line: no legacy
 # placeholders a template is made with: each appears once in the encoded line
-_ID, _REF, _ORG = "\x01I", "\x01R", "\x01O"
+_ID, _REF, _ORG, _LAST = "\x01I", "\x01R", "\x01O", "\x01T"
 _DIGEST = b"\xab" * 32
 _DUE, _START = dt.date(1111, 1, 11), dt.date(1222, 2, 22)
 # a part of the keyed digest is its 4-byte big-endian length, then its UTF-8 bytes
@@ -94,6 +94,7 @@ class FastDisposer(BatchDisposer):
                     Record.external_id,
                     Record.content_digest,
                     getattr(Record, only.date_field).label("start"),
+                    Record.event_at,
                 ),
                 execution_options={"synchronize_session": False},
             ).all()
@@ -211,7 +212,8 @@ class FastDisposer(BatchDisposer):
         tuples: list[tuple[Any, ...]],
     ) -> bytes:
         """The batch's lines, encoded with a template (and their rows added to ``tuples``)."""
-        template, order = _template(batch, category.code)
+        billing = category.transaction_cutoff is not None
+        template, order = _template(batch, category.code, billing=billing)
         pick = operator.itemgetter(*order)
         document = category.date_field == "document_date"
         rule, as_of, days = category.rule, self.as_of, category.days
@@ -219,29 +221,34 @@ class FastDisposer(BatchDisposer):
         utc = dt.UTC
         out: list[str] = []
         append, keep = out.append, tuples.append
-        for line_id, (record_id, org_id, _category, system_id, external_id, content, value) in zip(
-            line_ids, rows, strict=False
-        ):
-            # the start's day, its due day, both as ISO text: memoised per (day, source)
-            start = (
-                value
-                if document
-                else (value if value.tzinfo is utc else value.astimezone(utc)).date()
+        for line_id, row in zip(line_ids, rows, strict=False):
+            record_id, org_id, _, system_id, external_id, content, value, event = row
+            # the start's day (and the last transaction), its due day, as ISO text: memoised
+            start = value if document else _day(value, utc)
+            last = (
+                (max(start, _day(event, utc)) if event is not None else start) if billing else None
             )
-            found = days.get((start, system_id))
+            key = (start, last if billing else system_id)
+            found = days.get(key)
             if found is None:
-                due = rule.period_for(self.systems[system_id]).after(start)
+                if billing:
+                    due = rule.due(start, last)
+                else:
+                    due = rule.period_for(self.systems[system_id]).after(start)
                 if due > as_of:  # the filter selected it as due: never happens
                     raise RuntimeError(f"record {record_id} is not due")
-                found = days[(start, system_id)] = (due.isoformat(), start.isoformat())
-            due_text, start_text = found
+                found = days[key] = (due.isoformat(), start.isoformat(), _last_text(last))
+            due_text, start_text, last_text = found
             mac = macs[system_id].copy()
             mac.update(_part(external_id) + _content_part(content))
             digest = mac.digest()
             org = "null" if org_id is None else str(org_id)
-            append(template % pick((digest.hex(), line_id, org, record_id, due_text, start_text)))
-            # as both drivers take them (dates as ISO text): copied without conversion
-            keep((line_id, batch_id, str(record_id), org_id, code, digest, due_text, start_text))
+            values = (digest.hex(), line_id, org, record_id, due_text, start_text, last_text)
+            append(template % pick(values))
+            # as both drivers take them (dates as ISO text, JSON as text): copied as they are
+            evidence = f'{{"last_transaction_on":"{last_text}"}}' if billing else None
+            ref = str(record_id)
+            keep((line_id, batch_id, ref, org_id, code, digest, due_text, start_text, evidence))
         return "".join(out).encode()
 
     def _subjects(
@@ -307,9 +314,21 @@ _BATCHES = typing.cast(Table, DispositionBatch.__table__)
 _LINES = typing.cast(Table, Disposition.__table__)
 
 
-def _template(batch: dict[str, Any], category: str) -> tuple[str, tuple[int, ...]]:
+def _day(value: dt.datetime, utc: dt.tzinfo) -> dt.date:
+    """``facts.day_of`` of a timestamp (the database gives UTC ones)."""
+    return (value if value.tzinfo is utc else value.astimezone(utc)).date()
+
+
+def _last_text(last: dt.date | None) -> str:
+    return last.isoformat() if last is not None else ""
+
+
+def _template(
+    batch: dict[str, Any], category: str, *, billing: bool
+) -> tuple[str, tuple[int, ...]]:
     """A ``%`` template of the batch's line (a newline after it) and the order its values go
-    in: digest, id, organization, record id, due date, start date (as ``_lines`` gives them)."""
+    in: digest, id, organization, record id, due date, start date and (billing) the last
+    transaction, as ``_encode`` gives them."""
     sample = {
         "id": _ID,
         "batch_id": batch["id"],
@@ -319,7 +338,7 @@ def _template(batch: dict[str, Any], category: str) -> tuple[str, tuple[int, ...
         "digest": _DIGEST,
         "due_on": _DUE,
         "started_on": _START,
-        "evidence": None,
+        "evidence": {"last_transaction_on": _LAST} if billing else None,
     }
     text = canonical.encode(canonical.line(batch, sample)).decode().replace("%", "%%")
     marks = [
@@ -330,9 +349,12 @@ def _template(batch: dict[str, Any], category: str) -> tuple[str, tuple[int, ...
         ('"' + _DUE.isoformat() + '"', '"%s"'),
         ('"' + _START.isoformat() + '"', '"%s"'),
     ]
+    if billing:
+        marks.append(('"\\u0001T"', '"%s"'))
     if any(text.count(mark) != 1 for mark, _ in marks):
         raise RuntimeError("the line template is ambiguous")
     order = tuple(sorted(range(len(marks)), key=lambda i: text.index(marks[i][0])))
+    # the values _encode gives: without the last transaction for a time rule
     for mark, slot in marks:
         text = text.replace(mark, slot)
     return text + "\n", order

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from auditor.models import DataSubject, Hold
@@ -68,6 +68,15 @@ def _not_released_before(as_of: dt.date | None) -> ColumnElement[bool]:
     # the release day still blocks (schedule.Hold.is_active): keep holds released on or after it
     start = dt.datetime.combine(as_of, dt.time(), tzinfo=dt.UTC)
     return or_(Hold.released_at.is_(None), Hold.released_at >= start)
+
+
+def holds_fingerprint(session: Session) -> tuple[int, ...]:
+    """Changes whenever a hold is placed or released (holds are never deleted, and nothing else
+    of a hold changes): a batch re-reads the holds only then."""
+    count, last, released = session.execute(
+        select(func.count(Hold.id), func.max(Hold.id), func.count(Hold.released_at))
+    ).one()
+    return (count, last or 0, released)
 
 
 def engine_holds(session: Session, *, as_of: dt.date | None = None) -> list[schedule.Hold]:

@@ -27,7 +27,7 @@ CLIENTS = ["acme", "qc-client"]
 # (category, system, date field): tickets count from closing, logs from creation (siem has its
 # own period below)
 KINDS = [("ticket_history", "psa", "closed_at"), ("security_logs", "siem", "created_at")]
-KINDS += [("security_logs", "psa", "created_at")]
+KINDS += [("security_logs", "psa", "created_at"), ("billing_records", "billing", "document_date")]
 YEARS = st.integers(min_value=2013, max_value=2026)
 DAYS = st.integers(min_value=1, max_value=28)
 
@@ -42,6 +42,12 @@ def records(draw):
     dates = {"created_at": f"{day.isoformat()}T10:00:00Z"}
     if field == "closed_at":
         dates["closed_at"] = f"{day.isoformat()}T18:00:00Z"
+    elif field == "document_date":  # R17: and maybe a later transaction (the event)
+        dates["document_date"] = day.isoformat()
+        later = draw(st.sampled_from([None, 0, 200, 400, 900]))
+        if later is not None:
+            event = min(day + dt.timedelta(days=later), dt.date(2026, 11, 20))
+            dates["event_at"] = f"{event.isoformat()}T12:00:00Z"
     return {
         "category": kind,
         "system": system,
@@ -59,6 +65,7 @@ HOLDS = st.lists(
             ("subject", "b@example.com"),
             ("record", 0),
             ("category", "ticket_history"),
+            ("category", "billing_records"),
         ]
     ),
     max_size=2,
@@ -78,17 +85,24 @@ def place(session, scope, value, ids):
     holds.place(session, HoldIn(kind="legal", scope=scope, value=value, reason="x"), actor=OFFICER)
 
 
+def comparable(line):
+    """A line without what depends on the order of the work: its position (id, batch, run) and,
+    for a person removed with their last record, which of their records was the last (the set
+    based path takes a category at a time, the evaluation all categories in id order)."""
+    found = {k: v for k, v in line.items() if k not in ("id", "batch", "run_id")}
+    if line["subject_type"] == "data_subject":
+        for name in ("rule", "rule_version", "category", "organization_id", "trigger_evidence"):
+            found.pop(name)
+    return found
+
+
 def outcome(session, connection, *, set_based):
     """Run the purge in a savepoint of its own; what it disposed of and left, then undo it."""
     savepoint = connection.begin_nested()
     try:
         result = run(session, set_based=set_based)
         lines = sorted(
-            json.dumps(
-                {k: v for k, v in d.line.items() if k not in ("id", "batch", "run_id")},
-                sort_keys=True,
-            )
-            for d in dispositions(session)
+            json.dumps(comparable(d.line), sort_keys=True) for d in dispositions(session)
         )
         left = set(session.scalars(select(Record.id)))
         check = retention.verify_dispositions(session)
@@ -100,7 +114,7 @@ def outcome(session, connection, *, set_based):
 
 
 @settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

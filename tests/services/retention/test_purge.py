@@ -379,3 +379,30 @@ def _line(row):
     """A disposition's canonical line as docs/disposition.md defines it, with the standard library."""
     text = json.dumps(row.line, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.encode() + b"\n"
+
+
+@pytest.mark.parametrize("set_based", [True, False], ids=["set-based", "evaluated"])
+def test_a_hold_placed_during_a_run_protects_what_the_run_has_not_reached(
+    session, rules, set_based
+):
+    ids = ingest(
+        session, *(old_ticket(external_id=f"T-{n}", email=f"p{n}@example.com") for n in range(4))
+    )
+    session.commit()
+    placed = []
+
+    def hold_after_the_first_batch(checked, disposed):
+        if not placed:  # between two batches, as an officer would from another process
+            placed.append(
+                holds.place(
+                    session,
+                    HoldIn(kind="legal", scope="client", value="acme", reason="Litigation"),
+                    actor=OFFICER,
+                )
+            )
+            session.commit()
+
+    result = run(session, batch=1, set_based=set_based, progress=hold_after_the_first_batch)
+    assert result.disposed == 1 and result.blocked == {"hold": 3}
+    left = set(session.scalars(select(Record.id)))
+    assert left == {ids[f"T-{n}"] for n in range(1, 4)}
