@@ -125,7 +125,7 @@ def copy_tuples(
         encoded = _Memo(json_dumps)
         with connection.cursor() as cursor, cursor.copy(sql) as copy:
             for row in rows:
-                if json_at:
+                if json_at and convert:
                     row = list(row)
                     for i in json_at:
                         if row[i] is not None:
