@@ -5,7 +5,6 @@ without the right master key, all or nothing when interrupted, and undone by the
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +23,6 @@ from crypto import envelope
 from crypto.errors import KeyRingError
 from crypto.keys import MasterKeyRing, new_key_ring
 from tests import factories
-from tests.conftest import PG_URL
 from tests.factories import ACTOR, app_settings, keyring
 
 BEFORE = "0008"
@@ -50,22 +48,6 @@ OLD_SECRET = sa.table(
         )
     ),
 )  # fmt: skip
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of its own: a SQLite file, or a scratch PostgreSQL database dropped after."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'before-0009.db'}"
-        return
-    name = f"auditor_m0009_{uuid.uuid4().hex[:12]}"
-    server = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with server.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    server.dispose()
 
 
 @pytest.fixture

@@ -9,9 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +20,6 @@ from auditor import migrate
 from auditor.db import make_engine
 from auditor.models import PurgeRun
 from auditor.services import retention
-from tests.conftest import PG_URL
 
 BEFORE = "0010"
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -144,21 +141,6 @@ def old_summary(rows: list[dict[str, object]]) -> dict[str, object]:
         ],
         "by_category": dict(sorted(categories.items())),
     }
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'before-0011.db'}"
-        return
-    name = f"auditor_m0011_{uuid.uuid4().hex[:12]}"
-    server = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with server.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    server.dispose()
 
 
 @pytest.fixture

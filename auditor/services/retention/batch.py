@@ -321,14 +321,7 @@ class BatchDisposer:
         last = max(i for i in gone if subject_id in by_id[i].subject_ids)
         rule = by_id[last].rule
         assert rule is not None
-        header = ledger.Header(
-            subject_type="data_subject",
-            rule=rule.id,
-            rule_version=rule.version,
-            method="delete",
-            post_check=SUBJECT_POST_CHECK,
-            evidence=(("reason", "no record, consent or hold"),),
-        )
+        header = subject_header(rule)
         line = ledger.Line(
             subject_ref=ref,
             organization_id=by_id[last].row.organization_id,
@@ -337,6 +330,18 @@ class BatchDisposer:
             evidence={"last_record_id": last},
         )
         return header, line
+
+
+def subject_header(rule: Any) -> ledger.Header:
+    """The batch of the people removed with their last record, under that record's rule (R21)."""
+    return ledger.Header(
+        subject_type="data_subject",
+        rule=rule.id,
+        rule_version=rule.version,
+        method="delete",
+        post_check=SUBJECT_POST_CHECK,
+        evidence=(("reason", "no record, consent or hold"),),
+    )
 
 
 def _method(verdict: facts.Evaluation) -> str:

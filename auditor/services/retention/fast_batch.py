@@ -24,9 +24,9 @@ from auditor.services.retention.batch import (
     METHODS,
     POST_CHECKS,
     RECORD_DIGEST,
-    SUBJECT_POST_CHECK,
     BatchDisposer,
     subject_digest,
+    subject_header,
 )
 from auditor.services.retention.fast import FastCategory
 
@@ -180,28 +180,28 @@ class FastDisposer(BatchDisposer):
         self, batch_id: int, category: FastCategory, first: int, count: int
     ) -> dict[str, Any]:
         rule = category.rule
-        return {
-            "id": batch_id,
-            "created_at": self.now,
-            "run_id": self.run_id,
-            "subject_type": "record",
-            "rule": rule.id,
-            "rule_version": rule.version,
-            "review_id": None,
-            "approver": None,
-            "executor": self.actor.name,
-            "method": METHODS[str(rule.action)],
-            "post_check": POST_CHECKS["delete"],
-            "holds_in_force": len(self.holds_in_force),
-            "evidence": {"as_of": self.as_of.isoformat()},
-            "start_field": category.date_field,
-            "audit_seq": 0,
-            "first_id": first,
-            "lines": count,
-            "digest": "",
-            "line_format": 2,
-            "legacy": None,
-        }
+        header = ledger.Header(
+            subject_type="record",
+            rule=rule.id,
+            rule_version=rule.version,
+            method=METHODS[str(rule.action)],
+            post_check=POST_CHECKS["delete"],
+            start_field=category.date_field,
+            evidence=(("as_of", self.as_of.isoformat()),),
+        )
+        return self._row(header, batch_id, first, count)
+
+    def _row(self, header: ledger.Header, batch_id: int, first: int, count: int) -> dict[str, Any]:
+        return ledger.batch_row(
+            header,
+            batch_id=batch_id,
+            now=self.now,
+            run_id=self.run_id,
+            executor=self.actor.name,
+            holds_in_force=len(self.holds_in_force),
+            first_id=first,
+            lines=count,
+        )
 
     def _encode(
         self,
@@ -261,24 +261,8 @@ class FastDisposer(BatchDisposer):
     ) -> tuple[dict[str, Any], bytes, tuple[Any, ...]]:
         """Subjects removed whose last record's rule is the same: one batch under that rule (as
         ``BatchDisposer`` writes them)."""
-        first_category = self.categories[last_of[subjects[0][0]].category_id]
-        rule = first_category.rule
-        header = ledger.Header(
-            subject_type="data_subject",
-            rule=rule.id,
-            rule_version=rule.version,
-            method="delete",
-            post_check=SUBJECT_POST_CHECK,
-            evidence=(("reason", "no record, consent or hold"),),
-        )
-        batch = {
-            **self._batch(batch_id, first_category, line_ids[0], len(subjects)),
-            "subject_type": "data_subject",
-            "method": "delete",
-            "post_check": SUBJECT_POST_CHECK,
-            "evidence": dict(header.evidence),
-            "start_field": None,
-        }
+        rule = self.categories[last_of[subjects[0][0]].category_id].rule
+        batch = self._row(subject_header(rule), batch_id, line_ids[0], len(subjects))
         values = []
         for line_id, (subject_id, ref, name, identifiers) in zip(line_ids, subjects, strict=False):
             last = last_of[subject_id]

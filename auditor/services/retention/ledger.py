@@ -99,27 +99,16 @@ def write(
     batches, rows, written = [], [], []
     at = 0
     for batch_id, (header, items) in zip(batch_ids, groups, strict=True):
-        batch: dict[str, Any] = {
-            "id": batch_id,
-            "created_at": now,
-            "run_id": run_id,
-            "subject_type": header.subject_type,
-            "rule": header.rule,
-            "rule_version": header.rule_version,
-            "review_id": header.review_id,
-            "approver": header.approver,
-            "executor": actor.name,
-            "method": header.method,
-            "post_check": header.post_check,
-            "holds_in_force": holds_in_force,
-            "evidence": dict(header.evidence),
-            "start_field": header.start_field,
-            "audit_seq": 0,  # set below, once the event is written
-            "first_id": line_ids[at],
-            "lines": len(items),
-            "line_format": 2,
-            "legacy": None,
-        }
+        batch = batch_row(
+            header,
+            batch_id=batch_id,
+            now=now,
+            run_id=run_id,
+            executor=actor.name,
+            holds_in_force=holds_in_force,
+            first_id=line_ids[at],
+            lines=len(items),
+        )
         own = []
         for line_id, item in zip(line_ids[at : at + len(items)], items, strict=True):
             row = {
@@ -160,6 +149,42 @@ def write(
     bulk.copy_rows(session, BATCHES, batches)
     bulk.copy_rows(session, LINES, rows)
     return Written(audit_seq=event.seq, batches=batches, lines=written)
+
+
+def batch_row(
+    header: Header,
+    *,
+    batch_id: int,
+    now: dt.datetime,
+    run_id: int | None,
+    executor: str,
+    holds_in_force: int | None,
+    first_id: int,
+    lines: int,
+) -> dict[str, Any]:
+    """A batch's row (its ``audit_seq`` and ``digest`` set once known) of line format 2."""
+    return {
+        "id": batch_id,
+        "created_at": now,
+        "run_id": run_id,
+        "subject_type": header.subject_type,
+        "rule": header.rule,
+        "rule_version": header.rule_version,
+        "review_id": header.review_id,
+        "approver": header.approver,
+        "executor": executor,
+        "method": header.method,
+        "post_check": header.post_check,
+        "holds_in_force": holds_in_force,
+        "evidence": dict(header.evidence),
+        "start_field": header.start_field,
+        "audit_seq": 0,
+        "first_id": first_id,
+        "lines": lines,
+        "digest": "",
+        "line_format": 2,
+        "legacy": None,
+    }
 
 
 def split_evidence(

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from auditor.models import Disposition, DispositionBatch
@@ -199,7 +199,7 @@ def joined(*where: ColumnElement[bool]) -> Select[Any]:
     return (
         select(*Disposition.__table__.columns, *batch_columns)
         .select_from(Disposition)
-        .join(DispositionBatch, and_(DispositionBatch.id == Disposition.batch_id))
+        .join(DispositionBatch, DispositionBatch.id == Disposition.batch_id)
         .where(*where)
         .order_by(Disposition.id)
     )
