@@ -285,11 +285,18 @@ class BatchDisposer:
         wanted = sorted(subject_ids - held)
         if not wanted:
             return []
-        # one index probe per person (EXISTS), not a read of every link they still have
+        # one index probe per person (EXISTS), not a read of every link they still have; the
+        # people (few) are read only for those with no link left
+        each = bulk.id_values(self.session, wanted)
+        unlinked = self.session.scalars(
+            select(each).where(~exists().where(record_subject.c.subject_id == each))
+        ).all()
+        if not unlinked:
+            return []
         people = self.session.execute(
             select(DataSubject.id, DataSubject.ref, DataSubject.display_name)
             .where(
-                bulk.id_in(self.session, DataSubject.id, wanted),
+                bulk.id_in(self.session, DataSubject.id, unlinked),
                 ~exists().where(record_subject.c.subject_id == DataSubject.id),
                 ~exists().where(Consent.subject_id == DataSubject.id),
             )

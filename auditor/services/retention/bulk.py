@@ -4,8 +4,9 @@ A purge batch names a thousand records at once. Written the obvious way (``IN`` 
 bound parameters, an ``executemany`` of dictionaries) SQLAlchemy and psycopg spend more time
 preparing the statements than the database spends running them. Here:
 
-- ``id_in``: one parameter: an array (``= ANY(:ids)``) on PostgreSQL, a JSON array read with
-  ``json_each`` on SQLite;
+- ``id_in``: one parameter: an array (``= ANY(:ids)``, sent as the array's text, which psycopg
+  passes as it is where a list would be dumped element by element) on PostgreSQL, a JSON array
+  read with ``json_each`` on SQLite;
 - ``insert_rows``: ``COPY ... FROM STDIN`` on PostgreSQL, one driver ``executemany`` of tuples on
   SQLite, with ids assigned before the insert (PostgreSQL: reserved from the table's sequence;
   SQLite: after the largest id, under the write lock the caller's transaction holds), so the
@@ -21,7 +22,19 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ColumnElement, Table, any_, bindparam, func, select, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnClause
@@ -39,11 +52,22 @@ def id_in(
     """``column IN ids`` (integers) with one parameter, however many ids: an array on
     PostgreSQL, a JSON array read by ``json_each`` on SQLite (whose builds cap the parameters of
     a statement: 32,766 by default, 250,000 in Debian's)."""
+    listed = ",".join(map(str, map(int, ids)))
     if is_postgresql(session):
-        values = bindparam(None, list(ids), type_=ARRAY(BigInteger))
+        values = cast(bindparam(None, "{" + listed + "}", type_=Text()), ARRAY(BigInteger))
         return column == any_(values)
-    each = func.json_each(bindparam(None, json_dumps([int(i) for i in ids]))).table_valued("value")
+    each = func.json_each(bindparam(None, "[" + listed + "]")).table_valued("value")
     return column.in_(select(each.c.value))
+
+
+def id_values(session: Session, ids: Sequence[int]) -> ColumnElement[Any]:
+    """``ids`` as a one-column table to select from (``unnest`` of an array on PostgreSQL,
+    ``json_each`` on SQLite), with one parameter however many there are."""
+    listed = ",".join(map(str, map(int, ids)))
+    if is_postgresql(session):
+        values = cast(bindparam(None, "{" + listed + "}", type_=Text()), ARRAY(BigInteger))
+        return func.unnest(values).table_valued("id").render_derived().c.id
+    return func.json_each(bindparam(None, "[" + listed + "]")).table_valued("value").c.value
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Table, delete, func, select
 
-from auditor.models import Disposition, DispositionBatch, Record, record_subject
+from auditor.models import Disposition, DispositionBatch, Record
 from auditor.services import audit
 from auditor.services.retention import bulk, ledger
 from auditor.services.retention import lines as canonical
@@ -69,18 +69,13 @@ class FastDisposer(BatchDisposer):
         }
 
     def dispose_ids(
-        self, ids: Sequence[int]
+        self, ids: Sequence[int], links: dict[int, list[int]]
     ) -> tuple[Counter[tuple[Any, ...]], int, list[Written]]:
-        """Delete ``ids`` and write their proof; returns the records disposed of per (rule,
-        version, category, method), the subjects removed, and what the run's summary adds."""
+        """Delete ``ids`` and write their proof; ``links``: the subjects of each (read before the
+        delete, which cascades to them: ``fast.due_links``). Returns the records disposed of
+        per (rule, version, category, method), the subjects removed, and what the run's summary
+        adds."""
         session = self.session
-        links: dict[int, list[int]] = {}
-        for record_id, subject_id in session.execute(
-            select(record_subject.c.record_id, record_subject.c.subject_id).where(
-                bulk.id_in(session, record_subject.c.record_id, ids)
-            )
-        ):
-            links.setdefault(record_id, []).append(subject_id)
         (only,) = self.categories.values()  # one category per batch (fast.due_filter)
         gone = sorted(
             session.execute(
@@ -97,9 +92,15 @@ class FastDisposer(BatchDisposer):
                     Record.event_at,
                 ),
                 execution_options={"synchronize_session": False},
-            ).all()
+            ).all(),
+            key=_first,
         )
-        if session.scalar(select(func.count()).where(bulk.id_in(session, Record.id, ids))):
+        # every id returned: each was deleted by this statement, so none is left in this
+        # transaction; fewer (another transaction removed some first): check none survived
+        survivors = len(gone) < len(ids) and session.scalar(
+            select(func.count()).where(bulk.id_in(session, Record.id, ids))
+        )
+        if survivors:
             raise RuntimeError("records survived their delete")  # rolled back, nothing recorded
         if not gone:
             return Counter(), 0, []
@@ -295,6 +296,7 @@ class FastDisposer(BatchDisposer):
 
 
 _BATCHES = typing.cast(Table, DispositionBatch.__table__)
+_first = operator.itemgetter(0)
 _LINES = typing.cast(Table, Disposition.__table__)
 
 

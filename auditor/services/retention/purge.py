@@ -222,11 +222,18 @@ class _Run:
                 where = fast.due_filter(evaluator, category)
                 if where is None:
                     break
-                ids = fast.due_ids(session, where, after=after, limit=self.batch)
-                if not ids:
+                last, ids, links = fast.due_links(
+                    session,
+                    where,
+                    after=after,
+                    limit=self.batch,
+                    held_subjects=evaluator.held_ids["subject"],
+                )
+                if last is None:
                     break
-                self.set_based_batch(evaluator, category, ids)
-                after = ids[-1]
+                if ids:
+                    self.set_based_batch(evaluator, category, ids, links)
+                after = last
                 checked += len(ids)
                 if progress is not None:
                     progress(checked, self.disposed)
@@ -234,7 +241,11 @@ class _Run:
         return checked
 
     def set_based_batch(
-        self, evaluator: facts.Evaluator, category: fast.FastCategory, ids: Sequence[int]
+        self,
+        evaluator: facts.Evaluator,
+        category: fast.FastCategory,
+        ids: Sequence[int],
+        links: dict[int, list[int]],
     ) -> None:
         """One transaction of ``set_based_records``: dispose of ``ids`` and commit."""
         disposer = FastDisposer(
@@ -243,7 +254,7 @@ class _Run:
             categories={category.category_id: category},
             as_of=self.as_of,
         )
-        disposed, subjects, parts = disposer.dispose_ids(ids)
+        disposed, subjects, parts = disposer.dispose_ids(ids, links)
         self.session.commit()
         for part in parts:
             self.summary.add_encoded(*part)

@@ -139,12 +139,12 @@ def test_a_failed_batch_leaves_neither_deletes_nor_dispositions(
     original = getattr(owner, name)
     calls = []
 
-    def flaky(self, due):
+    def flaky(self, due, *rest):
         calls.append(len(due))
         if len(calls) == 2:
-            original(self, due)  # the deletes and inserts happen, then the batch fails
+            original(self, due, *rest)  # the deletes and inserts happen, then the batch fails
             raise RuntimeError("disk full")
-        return original(self, due)
+        return original(self, due, *rest)
 
     monkeypatch.setattr(owner, name, flaky)
     with pytest.raises(RuntimeError):
