@@ -21,6 +21,7 @@ class Permission(StrEnum):
     SUBJECTS_WRITE = "subjects:write"
     AUDIT_READ = "audit:read"
     AUDIT_CHECKPOINT = "audit:checkpoint"
+    EVIDENCE_EXPORT = "evidence:export"
     USERS_MANAGE = "users:manage"
     VAULT_READ = "vault:read"
     VAULT_WRITE = "vault:write"
@@ -47,6 +48,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.SUBJECTS_WRITE: "create and change data subjects and consents",
     Permission.AUDIT_READ: "read the audit trail and verify it",
     Permission.AUDIT_CHECKPOINT: "sign an audit checkpoint",
+    Permission.EVIDENCE_EXPORT: "export signed evidence bundles (personal information: officers)",
     Permission.USERS_MANAGE: "manage users, their API tokens and their vault grants",
     Permission.VAULT_READ: "list and search secrets' metadata (granted clients only)",
     Permission.VAULT_WRITE: "add, change and delete secrets (granted clients only)",
@@ -94,6 +96,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.INVENTORY_READ,
             Permission.AUDIT_READ,
             Permission.AUDIT_CHECKPOINT,
+            Permission.EVIDENCE_EXPORT,
             Permission.VAULT_REPORT,
             Permission.HOLDS_READ,
             Permission.RETENTION_READ,

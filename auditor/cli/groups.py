@@ -8,6 +8,7 @@ from auditor.cli.common import group
 audit = group("audit", "The audit trail.")
 db = group("db", "Database schema (Alembic migrations).")
 demo = group("demo", "Demonstration data.")
+evidence = group("evidence", "Signed evidence bundles for auditors: export and verify.")
 holds = group(
     "holds", "Retention holds: keep a subject's, client's, system's, category's or record's data."
 )
@@ -25,5 +26,5 @@ users = group("users", "Users and their roles.")
 vault = group("vault", "The credentials vault: import, hand-over and purge, grants, reports.")
 
 #: every top-level group, in the order ``auditor --help`` lists them (alphabetical)
-ALL = (audit, db, demo, holds, instance, inventory, keys, records, requests, retention, scheduler,
-       tokens, users, vault)  # fmt: skip
+ALL = (audit, db, demo, evidence, holds, instance, inventory, keys, records, requests, retention,
+       scheduler, tokens, users, vault)  # fmt: skip

@@ -9,6 +9,7 @@ from auditor.views.api import REGISTRY, Endpoint
 
 def blueprints() -> list[Blueprint]:
     from auditor.views import (
+        evidence,
         holds,
         inventory,
         records,
@@ -35,6 +36,7 @@ def blueprints() -> list[Blueprint]:
         holds.bp,
         retention.bp,
         retention_reports.bp,
+        evidence.bp,
         requests.bp,
         request_reports.bp,
         request_actions.bp,
