@@ -319,8 +319,13 @@ def _edit_tag(files: dict[str, bytes]) -> None:
     )
 
 
+def _flip_event_byte(files: dict[str, bytes]) -> None:
+    _edit_event(files)  # the manifests left as they were
+
+
 SIMPLE = [
     (_flip_byte, "payload file changed (its SHA-256 differs): data/holds.jsonl"),
+    (_flip_event_byte, "payload file changed (its SHA-256 differs): data/audit/events.jsonl"),
     (_add, "payload file added: data/extra.txt"),
     (_remove, "payload file removed: data/requests.jsonl"),
     (_rename, "payload file renamed: data/requests.jsonl -> data/requests-old.jsonl"),
@@ -337,6 +342,7 @@ def test_tampering_with_the_files_is_named(runner, tmp_path, log, edit, message)
     assert result.exit_code == 1
     assert message in result.stderr
     assert "Traceback" not in result.output
+    assert "audit event" not in result.stderr  # what changed, not what follows from it
 
 
 def test_a_bundle_re_signed_with_a_foreign_key_is_named(runner, tmp_path, log):

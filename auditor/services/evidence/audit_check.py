@@ -9,10 +9,13 @@ slice giving the covering root again with the two proofs; consecutive checkpoint
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
 import itertools
 import re
 import zipfile
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -40,19 +43,62 @@ def check(
     key: Ed25519PublicKey | None,
     origin: str,
     report: Report,
-) -> None:
+) -> str:
+    """Add the slice's problems to ``report``; returns the SHA-256 of events.jsonl, read
+    whole whatever was found (the caller compares it with the manifest)."""
     if key is None:  # the bundle's own key (its signature was checked with it)
         embedded = load_pem_public_key(archive.read(f"{root}/{PUBLIC_KEY}"))
         assert isinstance(embedded, Ed25519PublicKey)
         key = embedded
-    try:
-        _check(archive, root, key, origin, report)
-    except _Bad as exc:
-        report.problems.append(str(exc))
+    with archive.open(f"{root}/data/audit/events.jsonl") as raw:
+        events = _Lines(raw)
+        try:
+            _check(archive, root, key, origin, report, events)
+        except _Bad as exc:
+            report.problems.append(str(exc))
+        return events.drain()
+
+
+class _Lines:
+    """The lines of events.jsonl, hashed as they are read, a megabyte at a time (and the rest
+    when drained)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = _Hashing(raw)
+        self.lines = io.BufferedReader(self._raw, 1 << 20)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.lines)
+
+    def drain(self) -> str:
+        while self.lines.read(1 << 20):
+            pass
+        digest: str = self._raw.sha256.hexdigest()
+        return digest
+
+
+class _Hashing(io.RawIOBase):
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.sha256 = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self.sha256.update(data)
+        return len(data)
 
 
 def _check(
-    archive: zipfile.ZipFile, root: str, key: Ed25519PublicKey, origin: str, report: Report
+    archive: zipfile.ZipFile,
+    root: str,
+    key: Ed25519PublicKey,
+    origin: str,
+    report: Report,
+    lines: _Lines,
 ) -> None:
     names = {i.filename[len(root) + 1 :] for i in archive.infolist()}
     heads: dict[int, tuple[bytes, str]] = {}  # size -> (root hash, note)
@@ -63,9 +109,8 @@ def _check(
             note = archive.read(f"{root}/{name}").decode()
             heads[size] = (_open(note, key, origin, f"checkpoint {size}", size), note)
     report.checkpoints = len(heads)
-    events = f"{root}/data/audit/events.jsonl"
     if not heads:
-        if archive.getinfo(events).file_size:
+        if archive.getinfo(f"{root}/data/audit/events.jsonl").file_size:
             raise _Bad("audit slice: events but no checkpoint covering them")
         return
     size = max(heads)
@@ -76,24 +121,23 @@ def _check(
     ends: dict[int, bytes] = {}
     expected, previous = lo + 1, None
     missing: list[int] = []  # skipped so far: removed, unless they come later (reordered)
-    with archive.open(events) as lines:
-        for raw in lines:
-            seq, leaf, prev = _event(raw)
-            if seq < expected:
-                if seq in missing:
-                    raise _Bad(f"audit events reordered: event {seq} comes after event {seq + 1}")
-                raise _Bad(f"audit event {seq} appears twice in the slice")
-            if seq > expected:
-                missing.extend(range(expected, min(seq, expected + 1000)))
-                expected, previous = seq, None  # no chain check across the gap
-            if previous is not None and prev is not None and prev != previous.hex():
-                raise _Bad(f"audit event {seq - 1} was edited: event {seq} chains to another hash")
-            if seq > hi:
-                raise _Bad(f"audit event {seq} was added after the slice's last proven event")
-            hasher.add(leaf)
-            if seq in (lo + 1, hi):
-                ends[seq] = leaf
-            expected, previous = seq + 1, leaf
+    for raw in lines:
+        seq, leaf, prev = _event(raw)
+        if seq < expected:
+            if seq in missing:
+                raise _Bad(f"audit events reordered: event {seq} comes after event {seq + 1}")
+            raise _Bad(f"audit event {seq} appears twice in the slice")
+        if seq > expected:
+            missing.extend(range(expected, min(seq, expected + 1000)))
+            expected, previous = seq, None  # no chain check across the gap
+        if previous is not None and prev is not None and prev != previous.hex():
+            raise _Bad(f"audit event {seq - 1} was edited: event {seq} chains to another hash")
+        if seq > hi:
+            raise _Bad(f"audit event {seq} was added after the slice's last proven event")
+        hasher.add(leaf)
+        if seq in (lo + 1, hi):
+            ends[seq] = leaf
+        expected, previous = seq + 1, leaf
     if missing:
         raise _Bad(f"audit event {missing[0]} was removed from the slice")
     report.events = expected - lo - 1

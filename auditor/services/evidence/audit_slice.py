@@ -29,7 +29,7 @@ import datetime as dt
 import itertools
 import json
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -207,30 +207,13 @@ def _events(
                 line = {"leaf_hash": row[11], "redacted": True, "seq": seq}
                 yield orjson.dumps(line) + b"\n", leaf
                 continue
-            entry = canonical(_Event(*row), leaf)
+            entry = canonical(row, leaf)
             if entry is None:
                 raise Conflict(f"audit event {seq} does not match its hash: run audit verify")
             found.events += 1
             actors.add(row[2])
             yield entry + b"\n", leaf
         after = rows[-1][0]
-
-
-class _Event(NamedTuple):
-    """A row as the driver gives it: timestamps and JSON as text on SQLite."""
-
-    seq: int
-    occurred_at: Any
-    actor: str
-    action: str
-    object_type: str | None
-    object_id: str | None
-    organization_id: int | None
-    source_ip: str | None
-    outcome: str
-    details: Any
-    prev_hash: str
-    leaf_hash: str
 
 
 def _time(value: Any) -> str:
@@ -245,22 +228,26 @@ def _time(value: Any) -> str:
     return audit.format_time(value)
 
 
-def canonical(row: Any, leaf: bytes) -> bytes | None:
-    """``audit.canonical_entry`` of a row if it has the leaf hash ``leaf``, else None. orjson
-    writes the same bytes as the standard library for what the audit trail stores; the leaf
-    hash says so for each event, and the standard library is asked when it does not match."""
+def canonical(row: tuple[Any, ...], leaf: bytes) -> bytes | None:
+    """``audit.canonical_entry`` of a row (as ``_EVENTS_SQL`` selects it, timestamps and JSON
+    as text on SQLite) if it has the leaf hash ``leaf``, else None. orjson writes the same bytes
+    as the standard library for what the audit trail stores; the leaf hash says so for each
+    event, and the standard library is asked when it does not match."""
+    seq, occurred_at, actor, action, object_type, object_id, org, ip, outcome, details, prev = row[
+        :11
+    ]
     entry = {
-        "action": row.action,
-        "actor": row.actor,
-        "details": orjson.loads(row.details) if isinstance(row.details, str) else row.details,
-        "object_id": row.object_id,
-        "object_type": row.object_type,
-        "occurred_at": _time(row.occurred_at),
-        "organization_id": row.organization_id,
-        "outcome": row.outcome,
-        "prev_hash": row.prev_hash,
-        "seq": row.seq,
-        "source_ip": row.source_ip,
+        "action": action,
+        "actor": actor,
+        "details": orjson.loads(details) if isinstance(details, str) else details,
+        "object_id": object_id,
+        "object_type": object_type,
+        "occurred_at": _time(occurred_at),
+        "organization_id": org,
+        "outcome": outcome,
+        "prev_hash": prev,
+        "seq": seq,
+        "source_ip": ip,
         "v": audit.FORMAT_VERSION,
     }
     fast = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
