@@ -391,6 +391,20 @@ def test_two_inconsistent_checkpoints_are_named(runner, tmp_path, log, signing_k
     assert "are inconsistent: the log was rewritten between them" in result.stderr
 
 
+def test_a_damaged_zip_is_named_without_a_traceback(runner, tmp_path, log):
+    path = export(runner, tmp_path)
+    body = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        entry = archive.getinfo(ROOT + "data/audit/events.jsonl")
+    middle = entry.header_offset + 100 + entry.compress_size // 2  # inside its deflate data
+    body[middle] ^= 0xFF
+    path.write_bytes(bytes(body))
+    result = verify(runner, path)
+    assert result.exit_code == 1
+    assert "the ZIP file is damaged" in result.stderr or "payload file changed" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_not_a_zip_is_named(runner, tmp_path):
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"not a zip")

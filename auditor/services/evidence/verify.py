@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import zipfile
+import zlib
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -49,42 +50,56 @@ def verify_bundle(path: Path, *, key: Ed25519PublicKey | None, origin: str) -> R
     except (OSError, zipfile.BadZipFile):
         report.problems.append("not a ZIP file (or unreadable)")
         return report
-    with archive:
-        names = [i.filename for i in archive.infolist() if not i.is_dir()]
-        roots = {name.split("/", 1)[0] for name in names}
-        if len(roots) != 1 or any("/" not in name for name in names):
-            report.problems.append("the bag must be one top-level folder")
-            return report
-        (root,) = roots
-        files = {name[len(root) + 1 :]: name for name in names}
-        missing = [name for name in REQUIRED if name not in files]
-        if missing:
-            report.problems.append(f"tag file missing: {', '.join(missing)}")
-            return report
-        tag_manifest = archive.read(files[TAG_MANIFEST])
-        if not _signature(archive, files, tag_manifest, key, report):
-            return report
-        tags = _manifest(tag_manifest, "tag manifest", report)
-        payload = _manifest(archive.read(files[MANIFEST]), "payload manifest", report)
-        if tags is None or payload is None:
-            return report
-        _check_tags(archive, files, tags, report)
-        # the audit slice is by far the largest file: its digest is taken in the same pass as
-        # the audit checks, which say nothing if the file is not the one the manifest lists
-        deferred = EVENTS in payload and EVENTS in files
-        _check_payload(archive, files, payload, report, skip=EVENTS if deferred else None)
-        _check_oxum(archive, files, payload, report)
-        report.files = len(payload)
-        if not deferred:
-            return report
-        before = len(report.problems)
-        if report.ok:
-            digest = audit_check.check(archive, root, key, origin, report)
-        else:
-            digest = _digest(archive, files[EVENTS])[0]
-        if digest != payload[EVENTS]:
-            del report.problems[before:]
-            report.problems.append(f"payload file changed (its SHA-256 differs): {EVENTS}")
+    try:
+        with archive:
+            return _verify(archive, key, origin, report)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        # an entry's compressed bytes damaged: zipfile names the entry and the check (CRC-32)
+        report.problems.append(f"the ZIP file is damaged: {exc}")
+        return report
+    except UnicodeDecodeError:
+        report.problems.append("a checkpoint or proof file is not UTF-8 text")
+        return report
+
+
+def _verify(
+    archive: zipfile.ZipFile, key: Ed25519PublicKey | None, origin: str, report: Report
+) -> Report:
+    names = [i.filename for i in archive.infolist() if not i.is_dir()]
+    roots = {name.split("/", 1)[0] for name in names}
+    if len(roots) != 1 or any("/" not in name for name in names):
+        report.problems.append("the bag must be one top-level folder")
+        return report
+    (root,) = roots
+    files = {name[len(root) + 1 :]: name for name in names}
+    missing = [name for name in REQUIRED if name not in files]
+    if missing:
+        report.problems.append(f"tag file missing: {', '.join(missing)}")
+        return report
+    tag_manifest = archive.read(files[TAG_MANIFEST])
+    if not _signature(archive, files, tag_manifest, key, report):
+        return report
+    tags = _manifest(tag_manifest, "tag manifest", report)
+    payload = _manifest(archive.read(files[MANIFEST]), "payload manifest", report)
+    if tags is None or payload is None:
+        return report
+    _check_tags(archive, files, tags, report)
+    # the audit slice is by far the largest file: its digest is taken in the same pass as
+    # the audit checks, which say nothing if the file is not the one the manifest lists
+    deferred = EVENTS in payload and EVENTS in files
+    _check_payload(archive, files, payload, report, skip=EVENTS if deferred else None)
+    _check_oxum(archive, files, payload, report)
+    report.files = len(payload)
+    if not deferred:
+        return report
+    before = len(report.problems)
+    if report.ok:
+        digest = audit_check.check(archive, root, key, origin, report)
+    else:
+        digest = _digest(archive, files[EVENTS])[0]
+    if digest != payload[EVENTS]:
+        del report.problems[before:]
+        report.problems.append(f"payload file changed (its SHA-256 differs): {EVENTS}")
     return report
 
 
