@@ -28,6 +28,8 @@ class Permission(StrEnum):
     VAULT_REVEAL = "vault:reveal"
     VAULT_HANDOVER = "vault:handover"
     VAULT_REPORT = "vault:report"
+    BREACHES_READ = "breaches:read"
+    BREACHES_MANAGE = "breaches:manage"
     HOLDS_READ = "holds:read"
     HOLDS_MANAGE = "holds:manage"
     RETENTION_READ = "retention:read"
@@ -55,6 +57,8 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.VAULT_REVEAL: "reveal a secret's value, with a reason (granted clients only)",
     Permission.VAULT_HANDOVER: "export a client's credentials for hand-over, purge them",
     Permission.VAULT_REPORT: "vault reports: secrets revealed and not changed since",
+    Permission.BREACHES_READ: "read the breach register: assessments, notices, reports",
+    Permission.BREACHES_MANAGE: "record and assess breaches, record notices, report to regulators",
     Permission.HOLDS_READ: "list and read retention holds (legal, recourse, breach, CRA)",
     Permission.HOLDS_MANAGE: "place and release retention holds, with a reason",
     Permission.RETENTION_READ: "see retention rules and the disposition plan",
@@ -98,6 +102,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_CHECKPOINT,
             Permission.EVIDENCE_EXPORT,
             Permission.VAULT_REPORT,
+            Permission.BREACHES_READ,
             Permission.HOLDS_READ,
             Permission.RETENTION_READ,
             Permission.REQUESTS_READ,

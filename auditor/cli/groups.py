@@ -6,6 +6,9 @@ from __future__ import annotations
 from auditor.cli.common import group
 
 audit = group("audit", "The audit trail.")
+breaches = group(
+    "breaches", "The breach register: record, assess, notify, report to the OPC (R24-R27)."
+)
 db = group("db", "Database schema (Alembic migrations).")
 demo = group("demo", "Demonstration data.")
 evidence = group("evidence", "Signed evidence bundles for auditors: export and verify.")
@@ -26,5 +29,5 @@ users = group("users", "Users and their roles.")
 vault = group("vault", "The credentials vault: import, hand-over and purge, grants, reports.")
 
 #: every top-level group, in the order ``auditor --help`` lists them (alphabetical)
-ALL = (audit, db, demo, evidence, holds, instance, inventory, keys, records, requests, retention,
-       scheduler, tokens, users, vault)  # fmt: skip
+ALL = (audit, breaches, db, demo, evidence, holds, instance, inventory, keys, records, requests,
+       retention, scheduler, tokens, users, vault)  # fmt: skip

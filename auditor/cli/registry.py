@@ -7,6 +7,7 @@ from flask import Flask
 
 from auditor.cli import (  # noqa: F401  (imported for the commands they declare)
     audit,
+    breaches,
     db,
     demo,
     evidence,

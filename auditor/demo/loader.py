@@ -1,4 +1,5 @@
-"""Loading the demo MSP: its data map, retention rules, users, vault, records and requests."""
+"""Loading the demo MSP: its data map, retention rules, users, vault, records, requests and
+breaches."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auditor.db import utcnow
-from auditor.demo import requests, vault
+from auditor.demo import breaches, requests, vault
 from auditor.demo.data import USERS, data_map, records
 from auditor.models import PurgeRun, User
 from auditor.schemas.users import UserIn
@@ -45,5 +46,7 @@ def load(session: Session, *, actor: Actor, ring: MasterKeyRing | None = None) -
         for number, row in enumerate(records(), start=1):
             ingestor.add(number, row)
         result = ingestor.finish()
-    requests.load(session, now=utcnow(), actor=actor)  # after the records: tasks see them
+    now = utcnow()
+    requests.load(session, now=now, actor=actor)  # after the records: tasks see them
+    breaches.load(session, now=now, actor=actor)
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditor.models.audit import AuditCheckpoint, AuditEvent
+from auditor.models.breaches import Breach, BreachNotification, BreachReport
 from auditor.models.disposition import (
     Disposition,
     DispositionBatch,
@@ -35,6 +36,9 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "AuthThrottle",
+    "Breach",
+    "BreachNotification",
+    "BreachReport",
     "ClientKey",
     "Consent",
     "DataCategory",

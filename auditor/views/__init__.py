@@ -9,6 +9,7 @@ from auditor.views.api import REGISTRY, Endpoint
 
 def blueprints() -> list[Blueprint]:
     from auditor.views import (
+        breaches,
         evidence,
         holds,
         inventory,
@@ -34,6 +35,7 @@ def blueprints() -> list[Blueprint]:
         vault.bp,
         vault_admin.bp,
         holds.bp,
+        breaches.bp,
         retention.bp,
         retention_reports.bp,
         evidence.bp,

@@ -28,6 +28,8 @@ SAMPLE_ARGS = {
     "task_id": "1",
     "document_id": "1",
     "kind": "refusal",
+    "regulator": "opc",
+    "version": "1",
 }
 
 

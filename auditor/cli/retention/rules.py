@@ -135,6 +135,16 @@ def to_csv(report: retention_service.PlanReport) -> str:
                 "hold_ids": " ".join(status["hold_ids"]),
             }
         )
+    for entry in data["breaches"]:
+        writer.writerow(
+            {
+                "section": "breaches",
+                "client": entry["client"] or "",
+                "count": 1,
+                "reason": f"{entry['reference']} {entry['status']} since {entry['retain_until']}",
+                "hold_ids": " ".join(str(i) for i in entry["holds"]),
+            }
+        )
     return out.getvalue()
 
 
@@ -174,6 +184,12 @@ def to_table(report: retention_service.PlanReport) -> str:
         lines.append(
             f"  {status['client']}: {status['secrets']} secret(s), due {status['due_on'] or '-'}: "
             f"{status['status']} ({status['reason']})"
+        )
+    lines += ["", "Breach records past their retention (R25):"]
+    for entry in data["breaches"]:
+        holds = f" (holds {', '.join(str(i) for i in entry['holds'])})" if entry["holds"] else ""
+        lines.append(
+            f"  {entry['reference']}: {entry['status']}{holds}, since {entry['retain_until']}"
         )
     return "\n".join(_none_when_empty(lines))
 

@@ -56,6 +56,8 @@ def run(
         )
         for status in report.credentials:
             click.echo(f"  credentials of {status.client}: {status.status} ({status.reason})")
+        for entry in report.breaches:
+            click.echo(f"  breach record {entry['reference']}: {_breach_status(entry)}")
         return
     progress = None
     if fmt == "text" and sys.stderr.isatty():
@@ -85,6 +87,10 @@ def run(
         click.echo(f"  blocked ({reason}): {count}")
     for entry in result.credentials:
         click.echo(f"  credentials of {entry['client']}: {entry['status']} ({entry['reason']})")
+    for reference in result.breaches.get("disposed", []):
+        click.echo(f"  breach record {reference}: disposed (R25)")
+    for reference, held_by in result.breaches.get("held", {}).items():
+        click.echo(f"  breach record {reference}: held (holds {', '.join(map(str, held_by))})")
     summary = result.certificate["dispositions"]
     click.echo(f"  disposition records {summary['first_id']}..{summary['last_id']}")
     click.echo(f"  digest of the run's disposition records: {summary['digest']}")
@@ -232,3 +238,9 @@ def _write(data: bytes, output: str | None, *, binary: bool) -> None:
         sys.stdout.buffer.flush()
     else:
         click.echo(data.decode())
+
+
+def _breach_status(entry: dict[str, Any]) -> str:
+    if entry["status"] == "held":
+        return f"held (holds {', '.join(map(str, entry['holds']))})"
+    return f"due since {entry['retain_until']} (R25)"

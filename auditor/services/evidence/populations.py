@@ -18,6 +18,9 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from auditor.models import (
+    Breach,
+    BreachNotification,
+    BreachReport,
     DataCategory,
     DataSubject,
     Disclosure,
@@ -31,6 +34,7 @@ from auditor.models import (
     ThirdParty,
     User,
 )
+from auditor.services.breaches import export as breach_export
 from auditor.services.evidence.bag import BagWriter
 from auditor.services.retention import dispositions as disposition_records
 from auditor.services.retention import lines as canonical
@@ -101,6 +105,7 @@ def write_all(
     return [
         _requests(session, bag, scope),
         _holds(session, bag, scope),
+        *_breaches(session, bag, scope),
         *_dispositions(session, bag, scope),
         *_inventory(session, bag, scope),
         _actors(session, bag, actors),
@@ -186,6 +191,51 @@ def _holds(session: Session, bag: BagWriter, scope: Scope) -> Population:
 
     what = "holds in force in the period (R9, R19)"
     return _write(session, bag, "holds.jsonl", what, query, shape)
+
+
+def _breaches(session: Session, bag: BagWriter, scope: Scope) -> list[Population]:
+    """R24-R27: every breach on record at the period's end, the notices given and the reports
+    sent to regulators by then (notes on a notice, free text, only with personal information)."""
+    query = breach_export.query(organization_id=scope.organization_id)
+    register = _write(
+        session,
+        bag,
+        "breaches/register.jsonl",
+        "the breach register (R24, R25)",
+        query.where(Breach.recorded_at < scope.end),
+        lambda row: breach_export.general_row(session, row[0], row[1]),
+    )
+    told = (
+        select(BreachNotification, Breach.reference)
+        .join(Breach, Breach.id == BreachNotification.breach_id)
+        .where(BreachNotification.sent_at < scope.end)
+        .order_by(BreachNotification.id)
+    )
+    reports = (
+        select(BreachReport, Breach.reference)
+        .join(Breach, Breach.id == BreachReport.breach_id)
+        .where(BreachReport.generated_at < scope.end)
+        .order_by(BreachReport.id)
+    )
+    if scope.organization_id is not None:
+        told = told.where(Breach.organization_id == scope.organization_id)
+        reports = reports.where(Breach.organization_id == scope.organization_id)
+    hidden = set() if scope.personal else {"notes"}
+
+    def notice(row: Any) -> dict[str, Any]:
+        values = {k: v for k, v in _columns(row).items() if k not in hidden | {"breach_id"}}
+        return values | {"breach": row[1]}
+
+    def report(row: Any) -> dict[str, Any]:
+        return {k: v for k, v in _columns(row).items() if k != "breach_id"} | {"breach": row[1]}
+
+    return [
+        register,
+        _write(session, bag, "breaches/notifications.jsonl", "notices given (R24)", told, notice),
+        _write(
+            session, bag, "breaches/reports.jsonl", "reports to regulators (R26)", reports, report
+        ),
+    ]
 
 
 def _dispositions(session: Session, bag: BagWriter, scope: Scope) -> list[Population]:

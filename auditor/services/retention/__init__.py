@@ -7,7 +7,8 @@
 - ``plan``, ``forecast``: the dry run for a day; the schedule of the coming months.
 - ``reviews``: disposition review batches (open, decide, read).
 - ``purge``, ``runs``, ``batch``, ``bulk``: purge runs, executed in batches that dispose and prove
-  together; ``vault_purge``: a terminated client's vault purge with its proof.
+  together; ``vault_purge``: a terminated client's vault purge with its proof; ``breach_purge``:
+  breach records past their retention (R25).
 - ``ledger``, ``lines``: writing disposition batches and their lines with the audit event that
   commits to them; the canonical line of a disposition.
 - ``dispositions``, ``verify``, ``pdf``: reading disposition records back (certificates, the R22

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from auditor.models import Secret
 from auditor.services.errors import HandoverRequired
-from auditor.services.retention import facts, inputs
+from auditor.services.retention import breach_purge, facts, inputs
 from auditor.services.vault import purge_readiness
 from retention import AnyRule, Event, Outcome, RecordFacts, decide
 
@@ -82,6 +82,7 @@ class PlanReport:
     not_yet_due: int = 0
     next_due_on: dt.date | None = None
     credentials: list[CredentialsStatus] = dataclasses.field(default_factory=list)
+    breaches: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # R25
 
     @property
     def due_count(self) -> int:
@@ -105,6 +106,7 @@ class PlanReport:
                 "next_due_on": self.next_due_on.isoformat() if self.next_due_on else None,
             },
             "credentials": [status.to_dict() for status in self.credentials],
+            "breaches": self.breaches,
         }
 
 
@@ -243,4 +245,5 @@ def plan_disposition(
     for rows in facts.iter_batches(session, batch):
         planner.run_batch(rows)
     planner.credentials()
+    report.breaches = breach_purge.plan(session, report.as_of)
     return report

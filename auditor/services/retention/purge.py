@@ -11,7 +11,8 @@ batch in flight, which rolls back whole; running again disposes of what is left,
 Only one run at a time: on PostgreSQL a session-level advisory lock on a dedicated connection
 (a second run is refused); a run row left "running" by a killed process is then marked
 "interrupted" by the next run. On SQLite (single process) a stale running row is marked the same.
-After the records, credentials of terminated clients go through the vault's purge (R16).
+After the records, credentials of terminated clients go through the vault's purge (R16), and
+breach records past their retention are disposed of (R25, ``breach_purge``).
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from auditor.services.errors import (
     ValidationFailed,
     safe_error,
 )
+from auditor.services.retention import breach_purge, facts, fast, vault_purge
 from auditor.services.retention import dispositions as disposition_records
-from auditor.services.retention import facts, fast, vault_purge
 from auditor.services.retention import plan as retention_plan
 from auditor.services.retention.batch import BatchDisposer
 from auditor.services.retention.fast_batch import FastDisposer
@@ -60,6 +61,7 @@ class RunResult:
     blocked: dict[str, int]
     credentials: list[dict[str, Any]]
     certificate: dict[str, Any]
+    breaches: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def execute_purge(
@@ -116,6 +118,7 @@ class _Run:
         self.by_rule: Counter[str] = Counter()
         self.summary = disposition_records.Summary()  # the run's dispositions, as written
         self.set_based = True
+        self.breaches = breach_purge.Disposal()
 
     def go(
         self,
@@ -146,6 +149,7 @@ class _Run:
         try:
             self.records(progress)
             credentials = self.credentials()
+            self.breach_records()
         except BaseException as exc:
             session.rollback()
             self.finish(run, "failed", [], error=exc)
@@ -166,6 +170,7 @@ class _Run:
             blocked=dict(self.blocked),
             credentials=credentials,
             certificate=cert,
+            breaches={"disposed": self.breaches.disposed, "held": self.breaches.held},
         )
 
     def records(self, progress: Callable[[int, int], None] | None) -> None:
@@ -316,6 +321,21 @@ class _Run:
         session.commit()
         return found
 
+    def breach_records(self) -> None:
+        """R25: breach records past their retention, unless a hold keeps them."""
+        session = self.session
+        evaluator = facts.Evaluator(session, as_of=self.as_of, executing_on=self.today)
+        self.breaches = breach_purge.dispose_due(
+            session,
+            as_of=self.as_of,
+            actor=self.actor,
+            run_id=self.run_id,
+            digest_key=self.key,
+            now=self.now(),
+            holds_in_force=len(evaluator.holds),
+        )
+        session.commit()
+
     def finish(
         self,
         run: PurgeRun,
@@ -334,9 +354,11 @@ class _Run:
             "by_rule": dict(sorted(self.by_rule.items())),
             "blocked": dict(sorted(self.blocked.items())),
             "credentials": credentials,
+            "breaches": self.breaches.counts(),
         }
-        # the credentials' dispositions were written by the vault purge: recomputed when any
-        summary = None if any(c.get("disposition_id") for c in credentials) else self.summary
+        # the credentials' and breaches' dispositions were written apart: recomputed when any
+        apart = any(c.get("disposition_id") for c in credentials) or self.breaches.disposed
+        summary = None if apart else self.summary
         close_run(
             session,
             run,
