@@ -23,6 +23,8 @@ class Permission(StrEnum):
     AUDIT_CHECKPOINT = "audit:checkpoint"
     EVIDENCE_EXPORT = "evidence:export"
     USERS_MANAGE = "users:manage"
+    ACCESS_READ = "access:read"
+    ACCESS_REVIEW = "access:review"
     VAULT_READ = "vault:read"
     VAULT_WRITE = "vault:write"
     VAULT_REVEAL = "vault:reveal"
@@ -52,6 +54,8 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.AUDIT_CHECKPOINT: "sign an audit checkpoint",
     Permission.EVIDENCE_EXPORT: "export signed evidence bundles (personal information: officers)",
     Permission.USERS_MANAGE: "manage users, their API tokens and their vault grants",
+    Permission.ACCESS_READ: "read access reviews and deprovisioning times (SOC 2 evidence)",
+    Permission.ACCESS_REVIEW: "review every account's access: keep, or revoke (deprovisions it)",
     Permission.VAULT_READ: "list and search secrets' metadata (granted clients only)",
     Permission.VAULT_WRITE: "add, change and delete secrets (granted clients only)",
     Permission.VAULT_REVEAL: "reveal a secret's value, with a reason (granted clients only)",
@@ -101,6 +105,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_READ,
             Permission.AUDIT_CHECKPOINT,
             Permission.EVIDENCE_EXPORT,
+            Permission.ACCESS_READ,
             Permission.VAULT_REPORT,
             Permission.BREACHES_READ,
             Permission.HOLDS_READ,

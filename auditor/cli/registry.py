@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask
 
 from auditor.cli import (  # noqa: F401  (imported for the commands they declare)
+    access,
     audit,
     breaches,
     db,

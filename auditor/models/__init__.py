@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from auditor.models.access import AccessReview, AccessReviewDecision, Deprovisioning
 from auditor.models.audit import AuditCheckpoint, AuditEvent
 from auditor.models.breaches import Breach, BreachNotification, BreachReport
 from auditor.models.disposition import (
@@ -31,6 +32,8 @@ from auditor.models.vault import ClientKey, Handover, MasterKeyCanary, Secret, V
 from auditor.models.web import RecoveryCode, WebSession
 
 __all__ = [
+    "AccessReview",
+    "AccessReviewDecision",
     "Agreement",
     "ApiToken",
     "AuditCheckpoint",
@@ -43,6 +46,7 @@ __all__ = [
     "Consent",
     "DataCategory",
     "DataSubject",
+    "Deprovisioning",
     "Disclosure",
     "Disposition",
     "DispositionBatch",

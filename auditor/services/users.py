@@ -15,7 +15,7 @@ from auditor.db import utcnow
 from auditor.models import ApiToken, User
 from auditor.permissions import ROLE_PERMISSIONS, Role
 from auditor.schemas.users import TokenIn, UserIn, UserUpdate
-from auditor.services import audit, web_sessions
+from auditor.services import audit, deprovisioning
 from auditor.services.context import Actor
 from auditor.services.errors import (
     AuthenticationFailed,
@@ -73,7 +73,7 @@ def create_user(session: Session, data: UserIn, *, actor: Actor) -> User:
     return user
 
 
-def _keep_an_admin(session: Session, user: User, changes: dict[str, object]) -> None:
+def keep_an_admin(session: Session, user: User, changes: dict[str, object]) -> None:
     """Refuse the change that would leave no active admin: nobody could administer the service
     any more (grant the role to someone else first)."""
     demoted = "role" in changes and changes["role"] != Role.ADMIN.value
@@ -98,14 +98,17 @@ def _keep_an_admin(session: Session, user: User, changes: dict[str, object]) -> 
 def update_user(session: Session, user_id: int, data: UserUpdate, *, actor: Actor) -> User:
     user = get_user(session, user_id)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
-    _keep_an_admin(session, user, changes)
+    keep_an_admin(session, user, changes)
     details: dict[str, object] = {"fields": sorted(changes)}
     if "role" in changes and changes["role"] != user.role:
         details["role"] = {"from": user.role, "to": changes["role"]}
+    deactivating = changes.pop("is_active", None) is False and user.is_active
     for name, value in changes.items():
         setattr(user, name, value)
-    if changes.get("is_active") is False:
-        _revoke_all(session, user)
+    if deactivating:  # R36: tokens, web sessions and vault grants go with it, timed
+        deprovisioning.deprovision(session, user, actor=actor)
+    elif data.is_active:
+        user.is_active = True
     action = "user.role_change" if "role" in details else "user.update"
     audit.record(
         session, actor=actor, action=action, object_type="user", object_id=user.id, details=details
@@ -216,14 +219,6 @@ def revoke_token(
             details={"user_id": row.user_id},
         )
     return row
-
-
-def _revoke_all(session: Session, user: User) -> None:
-    """A deactivated user's tokens are revoked and their web sessions end."""
-    for row in list_tokens(session, user.id):
-        if row.revoked_at is None:
-            row.revoked_at = utcnow()
-    web_sessions.end_all(session, user.id)
 
 
 #: how precisely a token's last use is kept: at most one write per token per interval, so that

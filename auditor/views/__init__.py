@@ -9,6 +9,7 @@ from auditor.views.api import REGISTRY, Endpoint
 
 def blueprints() -> list[Blueprint]:
     from auditor.views import (
+        access,
         breaches,
         evidence,
         holds,
@@ -32,6 +33,7 @@ def blueprints() -> list[Blueprint]:
         subjects.bp,
         records.bp,
         users.bp,
+        access.bp,
         vault.bp,
         vault_admin.bp,
         holds.bp,

@@ -103,7 +103,9 @@ def test_the_summary_table_agrees_with_the_sections():
         text(),
         re.MULTILINE,
     )
-    assert {status for status, _ in rows} == set(STATUS_MARKS)
+    # every row's status is one of the four; a status no rule has any more has no row
+    assert {status for status, _ in rows} <= set(STATUS_MARKS)
+    assert "implemented" in {status for status, _ in rows}
     listed: dict[str, str] = {}
     for status, cell in rows:
         for rule in expand(cell):

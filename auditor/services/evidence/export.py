@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from auditor.services import audit
 from auditor.services.context import Actor
 from auditor.services.errors import ValidationFailed
-from auditor.services.evidence import audit_slice, populations
+from auditor.services.evidence import audit_slice, jsonl, populations
 from auditor.services.evidence.bag import BagWriter
 from auditor.services.evidence.verify_md import verify_md
 from auditor.version import __version__
@@ -78,7 +78,7 @@ def export(
     end = dt.datetime.combine(request.end + dt.timedelta(days=1), dt.time(), dt.UTC)
     found = audit_slice.find(session, start, end)
     audit_slice.ensure_covered(session, found, key=key, origin=origin, actor=actor)
-    scope = populations.Scope(start, end, org_id, request.personal)
+    scope = jsonl.Scope(start, end, org_id, request.personal)
     name = request.name()
     with tempfile.TemporaryDirectory(prefix="auditor-evidence-") as scratch:
         bag = BagWriter(Path(scratch), name)
@@ -141,7 +141,7 @@ def _description(request: Request) -> str:
 
 
 def _index(
-    found: audit_slice.Slice, scope: populations.Scope, written: list[populations.Population]
+    found: audit_slice.Slice, scope: jsonl.Scope, written: list[jsonl.Population]
 ) -> dict[str, object]:
     slice_entry = {
         "file": "data/audit/events.jsonl",

@@ -9,18 +9,14 @@ it may name someone. Actors appear by name and role (``actors.jsonl``).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from auditor.models import (
-    Breach,
-    BreachNotification,
-    BreachReport,
     DataCategory,
     DataSubject,
     Disclosure,
@@ -34,68 +30,19 @@ from auditor.models import (
     ThirdParty,
     User,
 )
-from auditor.services.breaches import export as breach_export
+from auditor.services.evidence import registers
 from auditor.services.evidence.bag import BagWriter
+from auditor.services.evidence.jsonl import (
+    Population,
+    Scope,
+    columns,
+    plain,
+    sql,
+    time,
+    write_query,
+)
 from auditor.services.retention import dispositions as disposition_records
 from auditor.services.retention import lines as canonical
-
-
-@dataclasses.dataclass(frozen=True)
-class Scope:
-    """The period [start, end) in UTC, the client (None: the whole MSP), personal information."""
-
-    start: dt.datetime
-    end: dt.datetime
-    organization_id: int | None
-    personal: bool
-
-
-@dataclasses.dataclass
-class Population:
-    """What ``index.json`` says of one file: how it was produced and how many rows it holds."""
-
-    file: str
-    description: str
-    query: str
-    parameters: dict[str, Any]
-    rows: int = 0
-
-
-def _sql(session: Session, query: Select[Any]) -> tuple[str, dict[str, Any]]:
-    compiled = query.compile(dialect=session.get_bind().dialect)
-    params = {k: _plain(v) for k, v in compiled.params.items()}
-    return " ".join(str(compiled).split()), params
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return canonical.format_time(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _time(value: dt.datetime | None) -> str | None:
-    return None if value is None else canonical.format_time(value)
-
-
-def _write(
-    session: Session,
-    bag: BagWriter,
-    name: str,
-    description: str,
-    query: Any,  # a Select
-    shape: Callable[[Any], dict[str, Any]],
-) -> Population:
-    text, params = _sql(session, query)
-    found = Population(f"data/{name}", description, text, params)
-    with bag.payload(name) as out:
-        for row in session.execute(query).yield_per(1000):
-            out.write(orjson.dumps(shape(row), option=orjson.OPT_SORT_KEYS) + b"\n")
-            found.rows += 1
-    return found
 
 
 def write_all(
@@ -105,7 +52,8 @@ def write_all(
     return [
         _requests(session, bag, scope),
         _holds(session, bag, scope),
-        *_breaches(session, bag, scope),
+        *registers.breaches(session, bag, scope),
+        *registers.access(session, bag, scope),
         *_dispositions(session, bag, scope),
         *_inventory(session, bag, scope),
         _actors(session, bag, actors),
@@ -139,13 +87,13 @@ def _requests(session: Session, bag: BagWriter, scope: Scope) -> Population:
             "reference": r.reference,
             "type": r.type,
             "status": r.status,
-            "received_at": _time(r.received_at),
-            "due_at": _time(r.original_due_at),
-            "extended_due_at": _time(r.due_at) if r.due_at != r.original_due_at else None,
+            "received_at": time(r.received_at),
+            "due_at": time(r.original_due_at),
+            "extended_due_at": time(r.due_at) if r.due_at != r.original_due_at else None,
             "extension_reason": r.extension_reason,
-            "answered_at": _time(answered),
+            "answered_at": time(answered),
             "deadline": "met" if met else "missed" if met is False else "open",
-            "deemed_refused_at": _time(r.deemed_refused_at),
+            "deemed_refused_at": time(r.deemed_refused_at),
             "subject_id": r.subject_id,
             "forwarded_by_id": r.forwarded_by_id,
         }
@@ -153,7 +101,7 @@ def _requests(session: Session, bag: BagWriter, scope: Scope) -> Population:
             out["requester_name"] = r.requester_name
         return out
 
-    return _write(session, bag, "requests.jsonl", "the request register (R1-R4)", query, shape)
+    return write_query(session, bag, "requests.jsonl", "the request register (R1-R4)", query, shape)
 
 
 def _holds(session: Session, bag: BagWriter, scope: Scope) -> Population:
@@ -178,11 +126,11 @@ def _holds(session: Session, bag: BagWriter, scope: Scope) -> Population:
             "scope_value": h.scope_value,
             "reference": h.reference,
             "placed_by": h.created_by,
-            "placed_at": _time(h.placed_at),
+            "placed_at": time(h.placed_at),
             "until": h.until.isoformat() if h.until else None,
             "open_ended": h.open_ended,
             "released_by": h.released_by,
-            "released_at": _time(h.released_at),
+            "released_at": time(h.released_at),
             "has_reason": bool(h.reason.strip()),
         }
         if scope.personal:
@@ -190,52 +138,7 @@ def _holds(session: Session, bag: BagWriter, scope: Scope) -> Population:
         return out
 
     what = "holds in force in the period (R9, R19)"
-    return _write(session, bag, "holds.jsonl", what, query, shape)
-
-
-def _breaches(session: Session, bag: BagWriter, scope: Scope) -> list[Population]:
-    """R24-R27: every breach on record at the period's end, the notices given and the reports
-    sent to regulators by then (notes on a notice, free text, only with personal information)."""
-    query = breach_export.query(organization_id=scope.organization_id)
-    register = _write(
-        session,
-        bag,
-        "breaches/register.jsonl",
-        "the breach register (R24, R25)",
-        query.where(Breach.recorded_at < scope.end),
-        lambda row: breach_export.general_row(session, row[0], row[1]),
-    )
-    told = (
-        select(BreachNotification, Breach.reference)
-        .join(Breach, Breach.id == BreachNotification.breach_id)
-        .where(BreachNotification.sent_at < scope.end)
-        .order_by(BreachNotification.id)
-    )
-    reports = (
-        select(BreachReport, Breach.reference)
-        .join(Breach, Breach.id == BreachReport.breach_id)
-        .where(BreachReport.generated_at < scope.end)
-        .order_by(BreachReport.id)
-    )
-    if scope.organization_id is not None:
-        told = told.where(Breach.organization_id == scope.organization_id)
-        reports = reports.where(Breach.organization_id == scope.organization_id)
-    hidden = set() if scope.personal else {"notes"}
-
-    def notice(row: Any) -> dict[str, Any]:
-        values = {k: v for k, v in _columns(row).items() if k not in hidden | {"breach_id"}}
-        return values | {"breach": row[1]}
-
-    def report(row: Any) -> dict[str, Any]:
-        return {k: v for k, v in _columns(row).items() if k != "breach_id"} | {"breach": row[1]}
-
-    return [
-        register,
-        _write(session, bag, "breaches/notifications.jsonl", "notices given (R24)", told, notice),
-        _write(
-            session, bag, "breaches/reports.jsonl", "reports to regulators (R26)", reports, report
-        ),
-    ]
+    return write_query(session, bag, "holds.jsonl", what, query, shape)
 
 
 def _dispositions(session: Session, bag: BagWriter, scope: Scope) -> list[Population]:
@@ -244,7 +147,7 @@ def _dispositions(session: Session, bag: BagWriter, scope: Scope) -> list[Popula
     the runs completed in it."""
     window = (DispositionBatch.created_at >= scope.start, DispositionBatch.created_at < scope.end)
     query = select(DispositionBatch.__table__).where(*window).order_by(DispositionBatch.id)
-    text, params = _sql(session, query)
+    text, params = sql(session, query)
     batches = Population(
         "data/dispositions/batches.jsonl", "disposition batches (R20, R23)", text, params
     )
@@ -263,7 +166,7 @@ def _dispositions(session: Session, bag: BagWriter, scope: Scope) -> list[Popula
                 found = [v for v in found if v.get("organization_id") == scope.organization_id]
                 if not found:
                     continue
-            entry = {k: _plain(v) for k, v in batch.items() if k != "legacy"}
+            entry = {k: plain(v) for k, v in batch.items() if k != "legacy"}
             entry["lines_in_bundle"] = len(found)
             out_batches.write(orjson.dumps(entry, option=orjson.OPT_SORT_KEYS) + b"\n")
             batches.rows += 1
@@ -283,7 +186,7 @@ def _dispositions(session: Session, bag: BagWriter, scope: Scope) -> list[Popula
     def shape(row: Any) -> dict[str, Any]:
         return disposition_records.stored_certificate(session, row[0])
 
-    certificates = _write(
+    certificates = write_query(
         session,
         bag,
         "dispositions/certificates.jsonl",
@@ -309,22 +212,17 @@ def _inventory(session: Session, bag: BagWriter, scope: Scope) -> list[Populatio
     ):
         query = select(model).order_by(model.id)
         found.append(
-            _write(
+            write_query(
                 session,
                 bag,
                 f"inventory/{name}.jsonl",
                 f"the data map: {name.replace('-', ' ')} (R14)",
                 query,
-                _columns,
+                columns,
             )
         )
     del scope  # the data map is the MSP's: the same in every bundle
     return found
-
-
-def _columns(row: Any) -> dict[str, Any]:
-    obj = row[0]
-    return {c.name: _plain(getattr(obj, c.key)) for c in obj.__table__.columns}
 
 
 def _actors(session: Session, bag: BagWriter, actors: Iterable[str]) -> Population:
