@@ -70,6 +70,7 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "SCHEDULER_TIMEZONE": ("UTC", "time zone of the scheduler's clock times (IANA name)"),
     "SCHEDULER_PURGE_AT": ("03:00", "daily retention purge, HH:MM in the scheduler's time zone"),
     "SCHEDULER_CHECKPOINT_AT": ("00:15", "daily signed audit checkpoint, HH:MM"),
+    "SCHEDULER_COMPLIANCE_AT": ("06:30", "daily compliance checks, HH:MM"),
     "SCHEDULER_JOBS": ("all", "jobs this scheduler runs: all, or comma-separated job ids"),
     "SCHEDULER_TEST_INTERVAL_SECONDS": (0, "above 0: every job runs every N seconds (tests only)"),
     "SCHEDULER_MISFIRE_GRACE_SECONDS": (3600, "how late a missed run may still start"),
@@ -229,7 +230,7 @@ def _check_scheduler(settings: Mapping[str, Any]) -> None:
     if settings.get("SCHEDULER", "off") not in {"off", "embedded"}:
         raise ConfigError("AUDITOR_SCHEDULER must be 'off' or 'embedded'")
     _check_zone(settings, "SCHEDULER_TIMEZONE", "UTC")
-    for name in ("SCHEDULER_PURGE_AT", "SCHEDULER_CHECKPOINT_AT"):
+    for name in ("SCHEDULER_PURGE_AT", "SCHEDULER_CHECKPOINT_AT", "SCHEDULER_COMPLIANCE_AT"):
         if parse_clock_time(str(settings.get(name, "00:00"))) is None:
             raise ConfigError(f"AUDITOR_{name} must be a time of day as HH:MM")
     for name in ("SCHEDULER_MISFIRE_GRACE_SECONDS", "SCHEDULER_LOCK_POLL_SECONDS"):

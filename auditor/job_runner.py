@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from auditor.config import ConfigError
 from auditor.db import get_database
-from auditor.keys import audit_origin, audit_signing_key, disposition_key
+from auditor.keys import audit_origin, audit_public_key, audit_signing_key, disposition_key
 from auditor.models import JobRun
 from auditor.services import jobs, throttle
 from auditor.services.context import Actor
@@ -36,6 +36,12 @@ JobFunction = Callable[[Session, dt.datetime], dict[str, Any]]
 def _checkpoint(session: Session, now: dt.datetime) -> dict[str, Any]:
     return jobs.sign_checkpoint(
         session, signing_key=audit_signing_key(), origin=audit_origin(), now=now
+    )
+
+
+def _compliance(session: Session, now: dt.datetime) -> dict[str, Any]:
+    return jobs.check_compliance(
+        session, public_key=audit_public_key(), origin=audit_origin(), now=now
     )
 
 
@@ -72,6 +78,7 @@ JOB_FUNCTIONS: dict[str, JobFunction] = {
     jobs.PURGE: _purge,
     jobs.DEADLINES: lambda session, now: _hourly(session, now),
     jobs.CHECKPOINT: _checkpoint,
+    jobs.COMPLIANCE: _compliance,
 }
 
 

@@ -153,7 +153,10 @@ def _operation(ep: Endpoint, names: Mapping[Any, Any]) -> dict[str, Any]:
         responses["204"] = {"description": "Done"}
     else:
         content: dict[str, Any] = {}
-        if ep.response_media_type != "application/json":
+        if ep.response_media_type.endswith("+json"):
+            # a JSON document of its own standard (SARIF): an object, its schema is not ours
+            content = {ep.response_media_type: {"schema": {"type": "object"}}}
+        elif ep.response_media_type != "application/json":
             binary = {"type": "string", "format": "binary"}
             content = {ep.response_media_type: {"schema": binary}}
         elif ep.response is not None:

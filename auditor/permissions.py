@@ -22,6 +22,8 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     AUDIT_CHECKPOINT = "audit:checkpoint"
     EVIDENCE_EXPORT = "evidence:export"
+    COMPLIANCE_READ = "compliance:read"
+    COMPLIANCE_RUN = "compliance:run"
     USERS_MANAGE = "users:manage"
     ACCESS_READ = "access:read"
     ACCESS_REVIEW = "access:review"
@@ -53,6 +55,8 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.AUDIT_READ: "read the audit trail and verify it",
     Permission.AUDIT_CHECKPOINT: "sign an audit checkpoint",
     Permission.EVIDENCE_EXPORT: "export signed evidence bundles (personal information: officers)",
+    Permission.COMPLIANCE_READ: "read compliance findings (JSON, OCSF, SARIF, PDF)",
+    Permission.COMPLIANCE_RUN: "run the compliance checks now (the scheduler runs them daily)",
     Permission.USERS_MANAGE: "manage users, their API tokens and their vault grants",
     Permission.ACCESS_READ: "read access reviews and deprovisioning times (SOC 2 evidence)",
     Permission.ACCESS_REVIEW: "review every account's access: keep, or revoke (deprovisions it)",
@@ -105,6 +109,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_READ,
             Permission.AUDIT_CHECKPOINT,
             Permission.EVIDENCE_EXPORT,
+            Permission.COMPLIANCE_READ,
             Permission.ACCESS_READ,
             Permission.VAULT_REPORT,
             Permission.BREACHES_READ,

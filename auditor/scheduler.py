@@ -75,6 +75,12 @@ def job_table(config: Mapping[str, Any]) -> list[JobSpec]:
         JobSpec(
             jobs.CHECKPOINT, daily("SCHEDULER_CHECKPOINT_AT"), two_days, f"daily {checkpoint_at}"
         ),
+        JobSpec(
+            jobs.COMPLIANCE,
+            daily("SCHEDULER_COMPLIANCE_AT"),
+            two_days,
+            f"daily {config['SCHEDULER_COMPLIANCE_AT']}",
+        ),
     ]
     every = int(config["SCHEDULER_TEST_INTERVAL_SECONDS"])
     if every > 0:

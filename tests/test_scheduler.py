@@ -35,7 +35,12 @@ def test_job_table_has_stable_ids_and_the_house_options(app, request):
     request.addfinalizer(lambda: sched.shutdown(wait=False))
     scheduler.add_jobs(sched, app)
     table = {job.id: job for job in sched.get_jobs()}
-    assert sorted(table) == ["audit.checkpoint", "requests.deadlines", "retention.purge"]
+    assert sorted(table) == [
+        "audit.checkpoint",
+        "compliance.check",
+        "requests.deadlines",
+        "retention.purge",
+    ]
     for job in table.values():
         assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 3600)
         assert job.func is scheduler.fire
@@ -43,8 +48,9 @@ def test_job_table_has_stable_ids_and_the_house_options(app, request):
     assert str(table["retention.purge"].trigger) == "cron[hour='3', minute='0']"
     assert str(table["requests.deadlines"].trigger) == "cron[minute='0']"
     assert str(table["audit.checkpoint"].trigger) == "cron[hour='0', minute='15']"
+    assert str(table["compliance.check"].trigger) == "cron[hour='6', minute='30']"
     scheduler.add_jobs(sched, app)  # re-registering replaces, never duplicates
-    assert len(sched.get_jobs()) == 3
+    assert len(sched.get_jobs()) == 4
 
 
 def test_job_table_follows_settings():
@@ -119,11 +125,12 @@ def test_missed_runs_are_each_jobs_latest_unrun_time(app, session, monkeypatch):
         jobs.PURGE: dt.datetime(2026, 11, 22, 3, tzinfo=UTC),
         jobs.DEADLINES: dt.datetime(2026, 11, 22, 14, tzinfo=UTC),
         jobs.CHECKPOINT: dt.datetime(2026, 11, 22, 0, 15, tzinfo=UTC),
+        jobs.COMPLIANCE: dt.datetime(2026, 11, 22, 6, 30, tzinfo=UTC),
     }
     monkeypatch.setitem(scheduler.JOB_FUNCTIONS, jobs.PURGE, lambda s, at: {})
     scheduler.run_job(app, jobs.PURGE, missed[jobs.PURGE])
     again = {spec.id for spec, _ in scheduler.missed_runs(app, now)}
-    assert again == {jobs.DEADLINES, jobs.CHECKPOINT}
+    assert again == {jobs.DEADLINES, jobs.CHECKPOINT, jobs.COMPLIANCE}
 
 
 def test_catch_up_starts_each_missed_run_once(app, session, monkeypatch):

@@ -12,6 +12,9 @@ audit = group("audit", "The audit trail.")
 breaches = group(
     "breaches", "The breach register: record, assess, notify, report to the OPC (R24-R27)."
 )
+compliance = group(
+    "compliance", "Compliance findings: run the checks, report them (JSON, OCSF, SARIF, PDF)."
+)
 db = group("db", "Database schema (Alembic migrations).")
 demo = group("demo", "Demonstration data.")
 evidence = group("evidence", "Signed evidence bundles for auditors: export and verify.")
@@ -26,11 +29,13 @@ requests = group(
     "requests", "Privacy requests: access, correction, deletion, consent withdrawal, portability."
 )
 retention = group("retention", "Retention rules (versioned) and the disposition plan (dry run).")
-scheduler = group("scheduler", "Scheduled jobs: purge, deadline checks, audit checkpoints.")
+scheduler = group(
+    "scheduler", "Scheduled jobs: purge, deadline checks, audit checkpoints, compliance checks."
+)
 tokens = group("tokens", "API tokens (bearer).")
 users = group("users", "Users and their roles.")
 vault = group("vault", "The credentials vault: import, hand-over and purge, grants, reports.")
 
 #: every top-level group, in the order ``auditor --help`` lists them (alphabetical)
-ALL = (access, audit, breaches, db, demo, evidence, holds, instance, inventory, keys, records,
-       requests, retention, scheduler, tokens, users, vault)  # fmt: skip
+ALL = (access, audit, breaches, compliance, db, demo, evidence, holds, instance, inventory, keys,
+       records, requests, retention, scheduler, tokens, users, vault)  # fmt: skip

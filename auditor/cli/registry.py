@@ -9,6 +9,7 @@ from auditor.cli import (  # noqa: F401  (imported for the commands they declare
     access,
     audit,
     breaches,
+    compliance,
     db,
     demo,
     evidence,

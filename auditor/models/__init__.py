@@ -5,6 +5,7 @@ from __future__ import annotations
 from auditor.models.access import AccessReview, AccessReviewDecision, Deprovisioning
 from auditor.models.audit import AuditCheckpoint, AuditEvent
 from auditor.models.breaches import Breach, BreachNotification, BreachReport
+from auditor.models.compliance import ComplianceFinding, ComplianceRun
 from auditor.models.disposition import (
     Disposition,
     DispositionBatch,
@@ -43,6 +44,8 @@ __all__ = [
     "BreachNotification",
     "BreachReport",
     "ClientKey",
+    "ComplianceFinding",
+    "ComplianceRun",
     "Consent",
     "DataCategory",
     "DataSubject",

@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,7 +31,8 @@ from auditor.services.errors import PurgeInProgress, safe_error
 PURGE = "retention.purge"
 DEADLINES = "requests.deadlines"
 CHECKPOINT = "audit.checkpoint"
-JOB_IDS = (PURGE, DEADLINES, CHECKPOINT)
+COMPLIANCE = "compliance.check"
+JOB_IDS = (PURGE, DEADLINES, CHECKPOINT, COMPLIANCE)
 OUTCOMES = ("running", "success", "failure", "interrupted", "skipped")
 #: the outcomes a monitoring check must hear about (``auditor scheduler status`` exits 1)
 TROUBLE = ("failure", "interrupted")
@@ -116,6 +117,17 @@ def sign_checkpoint(
         session, signing_key=signing_key, origin=origin, actor=Actor.system(CHECKPOINT), now=now
     )
     return {"tree_size": checkpoint.tree_size}
+
+
+def check_compliance(
+    session: Session, *, public_key: Ed25519PublicKey | None, origin: str, now: dt.datetime
+) -> dict[str, Any]:
+    """The daily compliance checks: each finding's state, and the open ones by severity."""
+    from auditor.services import compliance
+
+    context = compliance.Context(now, public_key, origin)
+    run = compliance.run_checks(session, context=context, actor=Actor.system(COMPLIANCE), now=now)
+    return {"run": run.id, **{k: v for k, v in run.counts.items() if k != "open"}}
 
 
 # --- run bookkeeping ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ def blueprints() -> list[Blueprint]:
     from auditor.views import (
         access,
         breaches,
+        compliance,
         evidence,
         holds,
         inventory,
@@ -41,6 +42,7 @@ def blueprints() -> list[Blueprint]:
         retention.bp,
         retention_reports.bp,
         evidence.bp,
+        compliance.bp,
         requests.bp,
         request_reports.bp,
         request_actions.bp,

@@ -4,7 +4,8 @@ The ```sh blocks of each document run in order, each with ``bash`` (``set -euo p
 scratch folder whose ``.venv/bin`` is on PATH (so ``.venv/bin/auditor`` and ``auditor`` both
 work). Each document gets its own copy of one demo, built like ``make run`` builds it:
 ``instance init``, ``db upgrade``, ``demo load``, then ``auditor run`` with the embedded
-scheduler until it has caught up its jobs (the purge, the deadline check, the checkpoint). A
+scheduler until it has caught up its jobs (the purge, the deadline check, the checkpoint, the
+compliance checks). A
 document whose examples call the API gets its own server, and its examples' ``127.0.0.1:5000``
 is rewritten to that server's port. Nothing reads ./instance or the caller's AUDITOR_* settings:
 every subprocess gets an explicit environment.
@@ -43,7 +44,9 @@ from tests.docs.markdown import NOT_RUN, blocks, documents, name
 
 REAL_VENV = Path(sys.executable).parent.parent
 DEMO_URL = "127.0.0.1:5000"
-JOBS = 3  # make run's embedded scheduler catches up the purge, the deadline check, the checkpoint
+# make run's embedded scheduler catches up the purge, the deadline check, the checkpoint and the
+# compliance checks
+JOBS = 4
 TIMEOUT = 120  # seconds, for one block or one wait
 USE_FORK_SERVER = os.environ.get("DOCS_EXAMPLES_FORK", "1") != "0"
 
