@@ -1,4 +1,4 @@
-"""``auditor inventory``: policy defaults, data-map export and import."""
+"""``auditor inventory``: policy defaults, data-map export and import, the record of processing."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 import click
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from auditor.cli import groups
-from auditor.cli.common import command
+from auditor.cli.common import command, fail
 from auditor.permissions import Permission
-from auditor.services import datamap
+from auditor.services import datamap, processing_record
 from auditor.services.context import Actor
 from auditor.services.errors import MalformedRequest
 
@@ -51,6 +52,26 @@ def export(session: Session, actor: Actor, output: Path | None, without_subjects
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
+
+
+@command(groups.inventory, "report", reads=Permission.INVENTORY_READ)
+@click.option("--client", help="one client's record: what is held about their people")
+@click.option(
+    "--format", "fmt", type=click.Choice(["pdf", "json"]), default="pdf", show_default=True
+)
+@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def report(session: Session, client: str | None, fmt: str, output: Path) -> None:
+    """The record of processing (R14): the data map as a document, for the MSP or a client."""
+    if output.exists():
+        fail(f"{output} exists: not overwritten")
+    settings = current_app.config
+    if fmt == "pdf":
+        data = processing_record.render(session, client=client, settings=settings)
+    else:
+        found = processing_record.data(session, client=client, settings=settings)
+        data = (json.dumps(found, indent=2, ensure_ascii=False) + "\n").encode()
+    output.write_bytes(data)
+    click.echo(f"wrote {output}")
 
 
 @command(groups.inventory, "import", needs=Permission.INVENTORY_WRITE)
