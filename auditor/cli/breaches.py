@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from auditor.cli import groups
-from auditor.cli.common import ROW_ID, command, fail
+from auditor.cli.common import ROW_ID, choice, command, fail
 from auditor.permissions import Permission
 from auditor.schemas.breaches import (
     AssessmentIn,
@@ -35,10 +35,6 @@ from auditor.services.context import Actor
 from auditor.services.requests.common import responder
 
 MANAGE, READ = Permission.BREACHES_MANAGE, Permission.BREACHES_READ
-
-
-def _choice(vocabulary: Any) -> click.Choice[str]:
-    return click.Choice(list(vocabulary.__args__))
 
 
 def _line(out: BreachOut) -> str:
@@ -102,8 +98,8 @@ def update(session: Session, actor: Actor, reference: str, pairs: tuple[str, ...
 
 @command(groups.breaches, "assess", needs=MANAGE)
 @click.argument("reference")
-@click.option("--sensitivity", required=True, type=_choice(Level))
-@click.option("--misuse", "misuse_probability", required=True, type=_choice(Level))
+@click.option("--sensitivity", required=True, type=choice(Level))
+@click.option("--misuse", "misuse_probability", required=True, type=choice(Level))
 @click.option("--rrosh/--no-rrosh", required=True, help="a real risk of significant harm?")
 @click.option("--rationale", required=True, help="why (at least 20 characters)")
 @click.option("--consequences", help="the consequences anticipated")
@@ -118,9 +114,9 @@ def assess(session: Session, actor: Actor, reference: str, **options: Any) -> st
 
 @command(groups.breaches, "notify", needs=MANAGE)
 @click.argument("reference")
-@click.option("--recipient", required=True, type=_choice(Recipient))
+@click.option("--recipient", required=True, type=choice(Recipient))
 @click.option("--name", "recipient_name", help="the organization told")
-@click.option("--method", required=True, type=_choice(Method))
+@click.option("--method", required=True, type=choice(Method))
 @click.option("--sent-at", required=True, help="when the notice was given (ISO 8601, zone)")
 @click.option("--count", "notified_count", type=int, help="individuals told")
 @click.option("--notes")
@@ -133,7 +129,7 @@ def notify(session: Session, actor: Actor, reference: str, **options: Any) -> st
 
 @command(groups.breaches, "report", needs=MANAGE)
 @click.argument("reference")
-@click.option("--regulator", default="opc", show_default=True, type=_choice(Regulator))
+@click.option("--regulator", default="opc", show_default=True, type=choice(Regulator))
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="write it here")
 def report(
     session: Session, actor: Actor, reference: str, regulator: str, output: Path | None
@@ -181,7 +177,7 @@ def letter(
 @click.argument("reference")
 @click.argument("version", type=ROW_ID)
 @click.option("--sent-at", required=True, help="when it was sent (ISO 8601, zone)")
-@click.option("--regulator", default="opc", show_default=True, type=_choice(Regulator))
+@click.option("--regulator", default="opc", show_default=True, type=choice(Regulator))
 def report_sent(
     session: Session, actor: Actor, reference: str, version: int, sent_at: str, regulator: str
 ) -> str:

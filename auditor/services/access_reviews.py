@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from typing import Any
 
 from sqlalchemy import func, select
@@ -28,10 +27,6 @@ from auditor.services.users import keep_an_admin
 SELF_REASON_MIN = 10  # deciding one's own account needs a real reason
 
 
-def _time(value: dt.datetime | None) -> str | None:
-    return None if value is None else audit.format_time(value)
-
-
 def snapshot(session: Session, now: dt.datetime) -> dict[str, Any]:
     """Every account as it stands: role, status, second factor, grants and live tokens."""
     grants: dict[int, list[dict[str, Any]]] = {}
@@ -41,7 +36,11 @@ def snapshot(session: Session, now: dt.datetime) -> dict[str, Any]:
         .order_by(VaultGrant.user_id, Organization.code)
     ):
         grants.setdefault(grant.user_id, []).append(
-            {"client": code, "granted_by": grant.granted_by, "granted_at": _time(grant.granted_at)}
+            {
+                "client": code,
+                "granted_by": grant.granted_by,
+                "granted_at": audit.format_time_or_none(grant.granted_at),
+            }
         )
     tokens: dict[int, list[dict[str, Any]]] = {}
     live = select(ApiToken).where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
@@ -51,9 +50,9 @@ def snapshot(session: Session, now: dt.datetime) -> dict[str, Any]:
                 "id": token.id,
                 "name": token.name,
                 "prefix": token.prefix,
-                "created_at": _time(token.created_at),
-                "expires_at": _time(token.expires_at),
-                "last_used_at": _time(token.last_used_at),
+                "created_at": audit.format_time_or_none(token.created_at),
+                "expires_at": audit.format_time_or_none(token.expires_at),
+                "last_used_at": audit.format_time_or_none(token.last_used_at),
             }
         )
     accounts = [
@@ -63,17 +62,13 @@ def snapshot(session: Session, now: dt.datetime) -> dict[str, Any]:
             "role": user.role,
             "active": user.is_active,
             "second_factor": user.totp_enrolled_at is not None,
-            "created_at": _time(user.created_at),
+            "created_at": audit.format_time_or_none(user.created_at),
             "grants": grants.get(user.id, []),
             "tokens": tokens.get(user.id, []),
         }
         for user in session.scalars(select(User).order_by(User.id))
     ]
     return {"taken_at": audit.format_time(now), "accounts": accounts}
-
-
-def canonical(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def start(session: Session, *, actor: Actor, now: dt.datetime | None = None) -> AccessReview:
@@ -86,7 +81,7 @@ def start(session: Session, *, actor: Actor, now: dt.datetime | None = None) -> 
         started_by=actor.name,
         started_at=moment,
         snapshot=frozen,
-        snapshot_sha256=hashlib.sha256(canonical(frozen)).hexdigest(),
+        snapshot_sha256=hashlib.sha256(audit.canonical_json(frozen)).hexdigest(),
         accounts=len(frozen["accounts"]),
     )
     session.add(review)
@@ -240,7 +235,7 @@ def review_out(session: Session, review: AccessReview, *, detail: bool = True) -
         "kept": sum(1 for d in found if d.decision == "keep"),
         "revoked": sum(1 for d in found if d.decision == "revoke"),
         "completed_by": review.completed_by,
-        "completed_at": _time(review.completed_at),
+        "completed_at": audit.format_time_or_none(review.completed_at),
     }
     if detail:
         out["snapshot"] = review.snapshot

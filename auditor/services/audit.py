@@ -51,6 +51,16 @@ def format_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def format_time_or_none(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else format_time(moment)
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no spaces, UTF-8 unescaped: the bytes the log's leaves and the service's
+    other digests (breach reports, access-review snapshots) are taken over."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def canonical_entry(event: AuditEvent) -> bytes:
     """The bytes hashed into the leaf: sorted-key compact JSON, UTF-8 (docs/audit-log.md)."""
     entry = {
@@ -67,7 +77,7 @@ def canonical_entry(event: AuditEvent) -> bytes:
         "details": event.details,
         "prev_hash": event.prev_hash,
     }
-    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical_json(entry)
 
 
 def compute_leaf_hash(event: AuditEvent) -> str:

@@ -87,17 +87,13 @@ def row_out(row: Deprovisioning, user: User | None) -> dict[str, Any]:
         "deactivated_at": audit.format_time(row.deactivated_at),
         "deactivated_by": row.deactivated_by,
         "tokens_revoked": row.tokens_revoked,
-        "tokens_revoked_at": _time(row.tokens_revoked_at),
+        "tokens_revoked_at": audit.format_time_or_none(row.tokens_revoked_at),
         "sessions_ended": row.sessions_ended,
         "grants_removed": row.grants_removed,
-        "grants_removed_at": _time(row.grants_removed_at),
+        "grants_removed_at": audit.format_time_or_none(row.grants_removed_at),
         "completed_at": audit.format_time(row.completed_at),
         "seconds_to_complete": (row.completed_at - row.deactivated_at).total_seconds(),
     }
-
-
-def _time(value: dt.datetime | None) -> str | None:
-    return None if value is None else audit.format_time(value)
 
 
 def list_rows(

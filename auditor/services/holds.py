@@ -155,6 +155,11 @@ def _status_clause(status: str, today: dt.date) -> ColumnElement[bool]:
     return and_(Hold.released_at.is_(None), ~lapsed)
 
 
+def active_clause(today: dt.date) -> ColumnElement[bool]:
+    """Holds in force on ``today``: not released, and not a recourse hold past its minimum."""
+    return _status_clause("active", today)
+
+
 def list_holds(
     session: Session,
     *,

@@ -102,13 +102,12 @@ def update_user(session: Session, user_id: int, data: UserUpdate, *, actor: Acto
     details: dict[str, object] = {"fields": sorted(changes)}
     if "role" in changes and changes["role"] != user.role:
         details["role"] = {"from": user.role, "to": changes["role"]}
-    deactivating = changes.pop("is_active", None) is False and user.is_active
+    if changes.get("is_active") is False:
+        del changes["is_active"]  # R36: deprovisioning deactivates, and times what goes with it
+        if user.is_active:
+            deprovisioning.deprovision(session, user, actor=actor)
     for name, value in changes.items():
         setattr(user, name, value)
-    if deactivating:  # R36: tokens, web sessions and vault grants go with it, timed
-        deprovisioning.deprovision(session, user, actor=actor)
-    elif data.is_active:
-        user.is_active = True
     action = "user.role_change" if "role" in details else "user.update"
     audit.record(
         session, actor=actor, action=action, object_type="user", object_id=user.id, details=details

@@ -43,17 +43,12 @@ def query(*, organization_id: int | None = None, quebec: bool | None = None) -> 
     return found.order_by(Breach.id)
 
 
-def _time(value: Any) -> str | None:
-    return None if value is None else audit.format_time(value)
-
-
 def general_row(session: Session, breach: Breach, client: str | None) -> dict[str, Any]:
     """R24: one breach as the register lists it."""
     told = notices.notifications_of(session, breach)
 
     def first(recipient: str) -> str | None:
-        times = [n.sent_at for n in told if n.recipient == recipient]
-        return _time(min(times)) if times else None
+        return obligations.first_notice(told, recipient)
 
     fields = obligations.report_fields(breach)
     return {
@@ -62,8 +57,8 @@ def general_row(session: Session, breach: Breach, client: str | None) -> dict[st
         "quebec": breach.quebec,
         "title": breach.title,
         "date_or_period": fields["date_or_period"],
-        "discovered_at": _time(breach.discovered_at),
-        "determined_at": _time(breach.determined_at),
+        "discovered_at": audit.format_time_or_none(breach.discovered_at),
+        "determined_at": audit.format_time_or_none(breach.determined_at),
         "circumstances": fields["circumstances_and_cause"],
         "information_involved": breach.information,
         "individuals_affected": fields["individuals_affected"],
@@ -73,7 +68,7 @@ def general_row(session: Session, breach: Breach, client: str | None) -> dict[st
             "real_risk_of_significant_harm": breach.rrosh,
             "rationale": breach.rrosh_rationale,
             "assessed_by": breach.assessed_by,
-            "assessed_at": _time(breach.assessed_at),
+            "assessed_at": audit.format_time_or_none(breach.assessed_at),
         },
         "notified": {
             "opc": first("opc"),

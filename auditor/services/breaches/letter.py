@@ -20,15 +20,10 @@ from auditor.reports import Attachment, render_pdf
 from auditor.services.breaches.register import audit_breach, get
 from auditor.services.context import Actor
 from auditor.services.errors import FieldError, ValidationFailed
+from auditor.services.requests.letters import OPC
 
 FORMAT = "auditor-breach-letter/1"
 TITLE = "About a breach of security safeguards affecting your personal information"
-OPC = {
-    "name": "Office of the Privacy Commissioner of Canada",
-    "address": "30 Victoria Street, Gatineau, Quebec  K1A 1H3",
-    "phone": "1-800-282-1376 (toll-free)",
-    "web": "www.priv.gc.ca",
-}
 CAI = {
     "name": "Commission d'accès à l'information du Québec",
     "address": "525, boulevard René-Lévesque Est, bureau 2.36, Québec (Québec)  G1R 5S9",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from typing import Any
 
 from sqlalchemy import func, select
@@ -115,9 +114,7 @@ def notify(
     return notice
 
 
-def canonical(content: dict[str, Any]) -> bytes:
-    """Sorted keys, no spaces, UTF-8: the bytes a report's SHA-256 is taken over."""
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+canonical = audit.canonical_json  # the bytes a report's SHA-256 is taken over
 
 
 def generate_report(

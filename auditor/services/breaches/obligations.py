@@ -77,17 +77,19 @@ def report_missing(breach: Breach) -> list[str]:
     return [name for name, value in report_fields(breach).items() if value in (None, "")]
 
 
+def first_notice(notifications: Sequence[BreachNotification], recipient: str) -> str | None:
+    """When ``recipient`` was first told, or None."""
+    times = [n.sent_at for n in notifications if n.recipient == recipient]
+    return audit.format_time(min(times)) if times else None
+
+
 def _notices(
     notifications: Sequence[BreachNotification], reports: Sequence[BreachReport]
 ) -> dict[str, Any]:
-    def first(recipient: str) -> str | None:
-        times = [n.sent_at for n in notifications if n.recipient == recipient]
-        return audit.format_time(min(times)) if times else None
-
     return {
-        "commission": first("cai"),
-        "individuals": first("individuals"),
-        "public_notice": first("public"),
+        "commission": first_notice(notifications, "cai"),
+        "individuals": first_notice(notifications, "individuals"),
+        "public_notice": first_notice(notifications, "public"),
         "reports_to_the_commission": sum(1 for r in reports if r.regulator == "cai" and r.sent_at),
     }
 

@@ -7,7 +7,6 @@ name, never the free text (circumstances and notes may name people).
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from typing import Any
 
@@ -21,15 +20,10 @@ from auditor.schemas.json_input import ROW_ID_MAX
 from auditor.services import audit
 from auditor.services.context import Actor
 from auditor.services.errors import FieldError, NotFound, ValidationFailed
+from retention import add_months
 
 KEEP_MONTHS = 24  # R25: at least 24 months after the breach was determined
 KEEP_MONTHS_QUEBEC = 60  # R25, R27: 5 years when the Québec flag is set
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """``day`` plus ``months`` calendar months; a day the month lacks becomes its last day."""
-    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def retain_until(breach: Breach) -> dt.date | None:

@@ -18,6 +18,7 @@ from auditor.reports import Attachment, render_pdf
 from auditor.services.compliance.checks import SEVERITIES
 from auditor.services.compliance.formats import as_json
 from auditor.services.retention.forecast import forecast_schedule
+from retention import add_months
 
 TITLE = "Compliance findings"
 
@@ -27,8 +28,7 @@ def _month(day: dt.date) -> dt.date:
 
 
 def _back(day: dt.date, months: int) -> dt.date:
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    return dt.date(year, month + 1, 1)
+    return add_months(_month(day), -months)
 
 
 def requests_on_time(session: Session, today: dt.date) -> list[dict[str, Any]]:

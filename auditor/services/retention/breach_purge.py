@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from auditor.models import Breach, Hold, Organization
+from auditor.services import audit, holds
 from auditor.services.breaches import export, notices
 from auditor.services.context import Actor
 from auditor.services.retention import ledger
@@ -44,10 +44,7 @@ def _holds_on(session: Session, breach: Breach, code: str | None, as_of: dt.date
     names = [Hold.reference == breach.reference]
     if code is not None:
         names.append(and_(Hold.scope == "client", Hold.scope_value == code))
-    active = and_(
-        Hold.released_at.is_(None),
-        or_(Hold.until.is_(None), Hold.open_ended.is_(True), Hold.until >= as_of),
-    )
+    active = holds.active_clause(as_of)
     return list(session.scalars(select(Hold.id).where(active, or_(*names)).order_by(Hold.id)))
 
 
@@ -89,8 +86,7 @@ def digest(session: Session, breach: Breach, code: str | None, key: bytes) -> by
         ],
         "reports": [r.content_sha256 for r in notices.reports_of(session, breach)],
     }
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return bytes.fromhex(keyed_digest(key, DIGEST_DOMAIN, text))
+    return bytes.fromhex(keyed_digest(key, DIGEST_DOMAIN, audit.canonical_json(content)))
 
 
 def _plain(value: Any) -> Any:

@@ -119,6 +119,7 @@ class _Run:
         self.summary = disposition_records.Summary()  # the run's dispositions, as written
         self.set_based = True
         self.breaches = breach_purge.Disposal()
+        self.holds_in_force = 0
 
     def go(
         self,
@@ -295,6 +296,7 @@ class _Run:
         """R16: purge the vault of each terminated client that is due and handed over."""
         session = self.session
         evaluator = facts.Evaluator(session, as_of=self.as_of, executing_on=self.today)
+        self.holds_in_force = len(evaluator.holds)  # the breach records' step reports it too
         found = []
         for status in retention_plan.credentials_status(session, evaluator):
             entry = {"client": status.client, "secrets": status.secrets, "status": status.status}
@@ -322,9 +324,9 @@ class _Run:
         return found
 
     def breach_records(self) -> None:
-        """R25: breach records past their retention, unless a hold keeps them."""
+        """R25: breach records past their retention, unless a hold keeps them (after
+        ``credentials``, which counted the holds in force)."""
         session = self.session
-        evaluator = facts.Evaluator(session, as_of=self.as_of, executing_on=self.today)
         self.breaches = breach_purge.dispose_due(
             session,
             as_of=self.as_of,
@@ -332,7 +334,7 @@ class _Run:
             run_id=self.run_id,
             digest_key=self.key,
             now=self.now(),
-            holds_in_force=len(evaluator.holds),
+            holds_in_force=self.holds_in_force,
         )
         session.commit()
 
