@@ -146,18 +146,14 @@ def get(session: Session, hold_id: int) -> Hold:
     return hold
 
 
-def _status_clause(status: str, today: dt.date) -> ColumnElement[bool]:
+def status_clause(status: str, today: dt.date) -> ColumnElement[bool]:
+    """Holds released, lapsed (a recourse hold past its minimum) or active on ``today``."""
     if status == "released":
         return Hold.released_at.is_not(None)
     lapsed = and_(Hold.until.is_not(None), Hold.open_ended.is_(False), Hold.until < today)
     if status == "lapsed":
         return and_(Hold.released_at.is_(None), lapsed)
     return and_(Hold.released_at.is_(None), ~lapsed)
-
-
-def active_clause(today: dt.date) -> ColumnElement[bool]:
-    """Holds in force on ``today``: not released, and not a recourse hold past its minimum."""
-    return _status_clause("active", today)
 
 
 def list_holds(
@@ -175,7 +171,7 @@ def list_holds(
     """A page of holds in id order, filtered by status (on ``now``'s date), kind and scope."""
     query = select(Hold).order_by(Hold.id).limit(limit)
     if status is not None:
-        query = query.where(_status_clause(status, (now or utcnow()).astimezone(dt.UTC).date()))
+        query = query.where(status_clause(status, (now or utcnow()).astimezone(dt.UTC).date()))
     filters = {"kind": kind, "scope": scope, "scope_value": value, "reference": reference}
     for column, wanted in filters.items():
         if wanted is not None:

@@ -44,7 +44,7 @@ def _holds_on(session: Session, breach: Breach, code: str | None, as_of: dt.date
     names = [Hold.reference == breach.reference]
     if code is not None:
         names.append(and_(Hold.scope == "client", Hold.scope_value == code))
-    active = holds.active_clause(as_of)
+    active = holds.status_clause("active", as_of)
     return list(session.scalars(select(Hold.id).where(active, or_(*names)).order_by(Hold.id)))
 
 
